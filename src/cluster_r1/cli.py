@@ -1,0 +1,125 @@
+"""Command line: parse arguments, call the library, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import ClusterR1Error
+
+__all__ = ["main"]
+
+
+def _positive_int(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cluster-r1", description="Instruction-following text clustering (Cluster-R1)."
+    )
+    parser.add_argument("--version", action="version", version=f"cluster-r1 {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("cluster", help="cluster the texts of a file as an instruction says")
+    c.add_argument("input", help="a .txt (one text per line), .jsonl or .csv file")
+    c.add_argument("--instruction", "-i", required=True, help='e.g. "cluster these tickets by root cause"')
+    c.add_argument("-o", "--output", help="write the JSON result here (default: stdout)")
+    c.add_argument("--method", default="auto", choices=["auto", "agent"], help="auto = agent with a server")
+    c.add_argument("--n-clusters", type=_positive_int, help="ask for exactly this many clusters")
+    c.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
+    c.add_argument("--text-column", default="text", help="CSV column holding the text (default: text)")
+    s = c.add_argument_group("model server (any OpenAI-compatible: vLLM, llama.cpp, Ollama, SGLang, OpenAI)")
+    s.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1 (env CLUSTER_R1_BASE_URL)")
+    s.add_argument("--model", help="model name on the server (env CLUSTER_R1_MODEL); key: env CLUSTER_R1_API_KEY")
+    s.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
+    s.add_argument("--max-retries", type=int, default=3, help="retries on 429/5xx/timeouts (default 3)")
+    s.add_argument("--concurrency", type=_positive_int, default=4, help="parallel requests (default 4)")
+    s.add_argument("--context-window", type=_positive_int, help="model context in tokens, to fail early")
+    a = c.add_argument_group("agent")
+    a.add_argument("--prompt", default="named", choices=["named", "paper", "hint"], help="prompt template")
+    a.add_argument("--max-reasks", type=int, default=2, help="re-asks after an invalid answer (default 2)")
+    a.add_argument("--strict", action="store_true", help="re-ask on any format slip (paper App. D)")
+    a.add_argument("--no-salvage", action="store_true", help="fail instead of placing leftovers by follow-up")
+    a.add_argument("--samples", type=_positive_int, default=1, help="self-consistency samples (default 1)")
+    a.add_argument("--max-tokens", type=_positive_int, default=4096, help="tokens per reply (default 4096)")
+    a.add_argument("--temperature", type=float, default=0.0)
+    c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
+    c.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    return parser
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .api import cluster_texts, make_backend, server_configured
+    from .io import read_texts, write_atomic
+    from .report.terminal import print_summary
+
+    console = Console(stderr=True, quiet=args.quiet)
+    texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
+    backend = None
+    if args.method == "agent" or server_configured(args.base_url):
+        backend = make_backend(
+            base_url=args.base_url,
+            model=args.model,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+            concurrency=args.concurrency,
+            context_window=args.context_window,
+        )
+    options = dict(
+        prompt=args.prompt,
+        max_reasks=args.max_reasks,
+        strict=args.strict,
+        salvage=not args.no_salvage,
+        samples=args.samples,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+    )
+    with console.status(f"clustering {len(texts)} texts...") as status:
+        result = cluster_texts(
+            texts,
+            args.instruction,
+            method=args.method,
+            backend=backend,
+            n_clusters=args.n_clusters,
+            agent_options=options,
+            on_event=lambda msg: status.update(msg),
+        )
+    if args.output:
+        write_atomic(args.output, result.to_json() + "\n")
+    else:
+        sys.stdout.write(result.to_json() + "\n")
+    print_summary(result, texts, console)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "cluster":
+            return _cluster(args)
+    except ClusterR1Error as exc:
+        print(f"cluster-r1: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cluster-r1: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

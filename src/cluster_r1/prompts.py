@@ -1,0 +1,121 @@
+"""Every prompt the agent sends, as a named template with named slots.
+
+``PAPER`` is the paper's inference prompt (App. D / App. E.2): the answer
+specification is the strict contract that :func:`cluster_r1.answer.parse_answer`
+checks. ``HINT`` adds the reasoning hint of §8.2 (infer the latent clusters
+first, then assign). ``NAMED`` is our extension: the same contract plus a short
+name per cluster, ``cluster1 (Billing errors): [1, 4]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+__all__ = [
+    "PromptTemplate",
+    "PAPER",
+    "HINT",
+    "NAMED",
+    "TEMPLATES",
+    "get_template",
+    "format_texts",
+    "REASK",
+    "PLACE_ITEMS",
+    "N_CLUSTERS_HINT",
+]
+
+_SPEC = """Output format (follow it exactly):
+- Write exactly one <think>...</think> block with your reasoning, then exactly one <answer>...</answer> block.
+- The answer starts with the line "Total clusters: N" where N is the number of clusters.
+- Then one line per cluster: "cluster1: [i, j, ...]", "cluster2: [...]", and so on, with the item numbers in square brackets.
+- Items are numbered 1 to {n_texts} as in the list above (1-based). Every item from 1 to {n_texts} must appear exactly once: no item missing, none repeated, none out of range.
+- The number of cluster lines must equal N."""
+
+_SPEC_NAMED = """Output format (follow it exactly):
+- Write exactly one <think>...</think> block with your reasoning, then exactly one <answer>...</answer> block.
+- The answer starts with the line "Total clusters: N" where N is the number of clusters.
+- Then one line per cluster with a short name in parentheses: "cluster1 (short name): [i, j, ...]", "cluster2 (short name): [...]", and so on, with the item numbers in square brackets.
+- Items are numbered 1 to {n_texts} as in the list above (1-based). Every item from 1 to {n_texts} must appear exactly once: no item missing, none repeated, none out of range.
+- The number of cluster lines must equal N."""
+
+_EXAMPLE = """Example of the answer block for 5 items:
+<answer>
+Total clusters: 2
+cluster1: [1, 3, 4]
+cluster2: [2, 5]
+</answer>"""
+
+_EXAMPLE_NAMED = """Example of the answer block for 5 items:
+<answer>
+Total clusters: 2
+cluster1 (Refund requests): [1, 3, 4]
+cluster2 (Login problems): [2, 5]
+</answer>"""
+
+_TASK = """You are a clustering expert. Group the texts below according to the instruction.
+Decide the number of clusters yourself from the instruction and the texts.
+
+Instruction: {instruction}
+
+Texts:
+{texts}
+
+"""
+
+_HINT = """Think step by step inside <think>: first read the texts and infer the latent clusters the instruction implies (how many, and what defines each), then assign every item to exactly one of them, then check that every item from 1 to {n_texts} appears exactly once.
+
+"""
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A prompt with slots ``{instruction}``, ``{texts}``, ``{n_texts}``; ``names`` if it asks for cluster names."""
+
+    name: str
+    template: str
+    names: bool = False
+
+    def render(self, instruction: str, texts: Sequence[str]) -> str:
+        return self.template.format(instruction=instruction, texts=format_texts(texts), n_texts=len(texts))
+
+
+PAPER = PromptTemplate("paper", _TASK + _SPEC + "\n\n" + _EXAMPLE)
+HINT = PromptTemplate("hint", _TASK + _HINT + _SPEC + "\n\n" + _EXAMPLE)
+NAMED = PromptTemplate("named", _TASK + _HINT + _SPEC_NAMED + "\n\n" + _EXAMPLE_NAMED, names=True)
+TEMPLATES = {t.name: t for t in (PAPER, HINT, NAMED)}
+
+
+def get_template(name: str) -> PromptTemplate:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise ValueError(f"unknown prompt {name!r}; choose one of {', '.join(TEMPLATES)}") from None
+
+
+def format_texts(texts: Sequence[str]) -> str:
+    """Index texts 1..n, one per line, newlines inside a text flattened.
+
+    >>> print(format_texts(["a\\nb", "c"]))
+    1. a b
+    2. c
+    """
+    return "\n".join(f"{i}. {' '.join(t.split())}" for i, t in enumerate(texts, start=1))
+
+
+N_CLUSTERS_HINT = "\nUse exactly {n_clusters} clusters."
+
+REASK = """Your answer cannot be used:
+{problems}
+
+Reply again with the complete answer in exactly the required format: one <think>...</think> block, then <answer> with "Total clusters: N" and one "clusterK: [...]" line per cluster, every item from 1 to {n_texts} exactly once."""
+
+PLACE_ITEMS = """Instruction: {instruction}
+
+These clusters are fixed:
+{clusters}
+
+Put each of the following texts into exactly one of the clusters above.
+{items}
+
+Answer with one line per text and nothing else, in the form "ITEM: clusterK", for example "{example_item}: cluster1"."""

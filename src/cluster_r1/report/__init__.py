@@ -1,0 +1,1 @@
+"""Showing results to people: the terminal summary (and, later, the HTML report)."""

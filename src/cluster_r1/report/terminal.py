@@ -1,0 +1,39 @@
+"""A readable terminal summary: cluster names, sizes, two example texts each."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from ..types import Clustering
+
+__all__ = ["print_summary"]
+
+
+def _clip(text: str, limit: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def print_summary(result: Clustering, texts: Sequence[str], console: Console, examples: int = 2) -> None:
+    table = Table(title=f"{result.n_clusters} clusters of {result.n_texts} texts ({result.method}"
+                  + (f", {result.model}" if result.model else "") + ")")
+    table.add_column("#", justify="right")
+    table.add_column("cluster")
+    table.add_column("size", justify="right")
+    table.add_column("examples")
+    for k, cluster in enumerate(result.clusters, start=1):
+        shown = "\n".join(f"[{i}] {_clip(texts[i - 1])}" for i in cluster.items[:examples])
+        table.add_row(str(k), cluster.name, str(cluster.size), shown)
+    console.print(table)
+    u = result.usage
+    facts = [f"{u.calls} model call(s)", f"{u.prompt_tokens + u.completion_tokens} tokens", f"{u.seconds:.1f} s"]
+    if result.stability is not None:
+        facts.append(f"stability {result.stability:.2f}")
+    if result.repaired or result.salvaged:
+        facts.append("salvaged" if result.salvaged else "format repaired")
+    console.print(", ".join(facts))
+    for note in result.notes:
+        console.print(f"note: {note}")

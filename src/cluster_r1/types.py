@@ -1,0 +1,143 @@
+"""Plain result types with a JSON round-trip.
+
+A :class:`Clustering` is what every method returns (agent, embeddings, ...).
+Items are 1-based positions of the input texts, as in the paper's answer format;
+``labels[i]`` is the 1-based cluster number of text ``i + 1``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from .errors import InputError
+
+__all__ = ["Cluster", "Usage", "Clustering"]
+
+
+@dataclass
+class Cluster:
+    """One cluster: a readable name, a one-line description and its items (1-based)."""
+
+    name: str
+    items: list[int]
+    description: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+
+@dataclass
+class Usage:
+    """What producing a result cost."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: Usage) -> Usage:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.seconds += other.seconds
+        return self
+
+
+@dataclass
+class Clustering:
+    """A partition of ``n_texts`` texts into ``n_clusters`` named clusters.
+
+    Invariant (checked on construction): every text 1..n_texts is in exactly one
+    cluster, no cluster is empty, and ``labels`` agrees with ``clusters``.
+
+    >>> c = Clustering.from_labels([1, 2, 1], names=["a", "b"])
+    >>> c.n_clusters, c.clusters[0].items
+    (2, [1, 3])
+    >>> Clustering.from_json(c.to_json()) == c
+    True
+    """
+
+    clusters: list[Cluster]
+    labels: list[int]
+    method: str = ""
+    model: str = ""
+    usage: Usage = field(default_factory=Usage)
+    reasoning: str = ""
+    repaired: bool = False
+    salvaged: bool = False
+    attempts: int = 1
+    stability: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        seen: dict[int, int] = {}
+        for k, cluster in enumerate(self.clusters, start=1):
+            if not cluster.items:
+                raise ValueError(f"cluster {k} ({cluster.name!r}) is empty")
+            for item in cluster.items:
+                if not 1 <= item <= n:
+                    raise ValueError(f"cluster {k} holds item {item}, outside 1..{n}")
+                if item in seen:
+                    raise ValueError(f"item {item} is in clusters {seen[item]} and {k}")
+                seen[item] = k
+                if self.labels[item - 1] != k:
+                    raise ValueError(f"labels[{item - 1}] is {self.labels[item - 1]}, cluster {k} holds it")
+        if len(seen) != n:
+            missing = sorted(set(range(1, n + 1)) - set(seen))
+            raise ValueError(f"items {missing[:10]} are in no cluster")
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.clusters)
+
+    @property
+    def n_texts(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def from_labels(
+        cls,
+        labels: Sequence[Any],
+        *,
+        names: Sequence[str] | None = None,
+        descriptions: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> Clustering:
+        """Build from any per-text labels; clusters are numbered by first appearance."""
+        if len(labels) == 0:
+            raise InputError("no labels given: a clustering needs at least one text")
+        order: dict[Any, int] = {}
+        for lab in labels:
+            order.setdefault(lab, len(order) + 1)
+        numbers = [order[lab] for lab in labels]
+        clusters = []
+        for raw, k in order.items():
+            name = names[k - 1] if names is not None else f"cluster {k}"
+            desc = descriptions[k - 1] if descriptions is not None else ""
+            items = [i + 1 for i, num in enumerate(numbers) if num == k]
+            clusters.append(Cluster(name=name, items=items, description=desc))
+        return cls(clusters=clusters, labels=numbers, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["n_clusters"] = self.n_clusters
+        return {"n_clusters": data.pop("n_clusters"), **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Clustering:
+        data = dict(data)
+        data.pop("n_clusters", None)
+        data["clusters"] = [Cluster(**c) for c in data["clusters"]]
+        data["usage"] = Usage(**data.get("usage", {}))
+        return cls(**data)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Clustering:
+        return cls.from_dict(json.loads(text))
