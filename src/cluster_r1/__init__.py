@@ -1,34 +1,42 @@
-"""cluster-r1: instruction-following text clustering (Cluster-R1)."""
+"""cluster-r1: instruction-following text clustering (Cluster-R1).
+
+The public API is imported lazily so that ``cluster-r1 --help`` starts fast.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from .agent import ClusteringAgent
-from .answer import ParsedAnswer, Violation, parse_answer
-from .api import cluster_texts
-from .estimator import InstructionClustering
-from .errors import ClusterR1Error
-from .metrics import evaluate_answer, score_labels, v_measure_score
-from .rewards import ClusterReward, cluster_reward, clustering_reward
-from .types import Cluster, Clustering, Usage
+_EXPORTS = {
+    "Cluster": "types",
+    "Clustering": "types",
+    "Usage": "types",
+    "ClusterR1Error": "errors",
+    "ClusteringAgent": "agent",
+    "ParsedAnswer": "answer",
+    "Violation": "answer",
+    "parse_answer": "answer",
+    "cluster_texts": "api",
+    "InstructionClustering": "estimator",
+    "evaluate_answer": "metrics",
+    "score_labels": "metrics",
+    "v_measure_score": "metrics",
+    "ClusterReward": "rewards",
+    "cluster_reward": "rewards",
+    "clustering_reward": "rewards",
+}
 
-__all__ = [
-    "__version__",
-    "Cluster",
-    "Clustering",
-    "ClusterR1Error",
-    "ClusterReward",
-    "ClusteringAgent",
-    "InstructionClustering",
-    "ParsedAnswer",
-    "Usage",
-    "Violation",
-    "cluster_reward",
-    "cluster_texts",
-    "clustering_reward",
-    "evaluate_answer",
-    "parse_answer",
-    "score_labels",
-    "v_measure_score",
-]
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'cluster_r1' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -7,8 +7,9 @@ paper does: an answer that fails strict validation scores V = 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sklearn import metrics as skm
 

@@ -9,8 +9,8 @@ name per cluster, ``cluster1 (Billing errors): [1, 4]``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 __all__ = [
     "PromptTemplate",

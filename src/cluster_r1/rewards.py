@@ -16,7 +16,8 @@ for numerical stability" survives), so the combination is selectable:
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from .answer import parse_answer
 from .metrics import v_measure_score

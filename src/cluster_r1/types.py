@@ -8,8 +8,9 @@ Items are 1-based positions of the input texts, as in the paper's answer format;
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from .errors import InputError
 
@@ -115,7 +116,7 @@ class Clustering:
             order.setdefault(lab, len(order) + 1)
         numbers = [order[lab] for lab in labels]
         clusters = []
-        for raw, k in order.items():
+        for k in order.values():
             name = names[k - 1] if names is not None else f"cluster {k}"
             desc = descriptions[k - 1] if descriptions is not None else ""
             items = [i + 1 for i, num in enumerate(numbers) if num == k]

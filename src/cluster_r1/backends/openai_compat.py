@@ -19,7 +19,8 @@ import os
 import re
 import threading
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import BackendError, BackendUnavailableError, ConfigError, ContextLengthError, ModelNotFoundError
 from .base import Completion, Message

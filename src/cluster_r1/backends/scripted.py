@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Callable, Iterable, Sequence, Union
+from collections.abc import Callable, Iterable, Sequence
 
 from .base import Completion, Message
 
 __all__ = ["ScriptedBackend"]
 
-Reply = Union[str, Exception, Callable[[Sequence[Message]], str]]
+Reply = str | Exception | Callable[[Sequence[Message]], str]
 
 
 class ScriptedBackend:

@@ -1,0 +1,124 @@
+"""A real local HTTP server speaking the OpenAI chat API, with scripted answers and injected faults.
+
+Each queued step is a reply string, or a fault: ``("status", code, message)``,
+``("delay", seconds, reply)``, ``("drop",)`` (close the connection without answering).
+Every request body lands in ``requests``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeOpenAIServer:
+    def __init__(self, models: tuple[str, ...] = ("local",), list_models: bool = True) -> None:
+        self.models = models
+        self.list_models = list_models
+        self.steps: deque[Any] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _send(self, code: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models") and server.list_models:
+                    data = [{"id": m, "object": "model", "owned_by": "test"} for m in server.models]
+                    self._send(200, {"object": "list", "data": data})
+                else:
+                    self._send(404, {"error": {"message": "not found", "type": "not_found"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with server._lock:
+                    server.requests.append(body)
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    step = server.steps.popleft() if server.steps else ("status", 500, "no reply queued")
+                if body.get("model") not in server.models:
+                    self._send(404, {"error": {"message": f"model {body.get('model')} does not exist"}})
+                    return
+                if isinstance(step, tuple):
+                    kind = step[0]
+                    if kind == "status":
+                        extra = {"Retry-After": "0"} if step[1] == 429 else None
+                        self._send(step[1], {"error": {"message": step[2], "type": "server_error"}}, extra)
+                        return
+                    if kind == "drop":
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    if kind == "delay":
+                        time.sleep(step[1])
+                        step = step[2]
+                text = str(step)
+                prompt = sum(len(m.get("content", "")) for m in body.get("messages", []))
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": prompt // 4,
+                            "completion_tokens": len(text) // 4,
+                            "total_tokens": prompt // 4 + len(text) // 4,
+                        },
+                    },
+                )
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def enqueue(self, *steps: Any) -> FakeOpenAIServer:
+        with self._lock:
+            self.steps.extend(steps)
+        return self
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def answer(clusters: list[list[int]], names: list[str] | None = None, think: str = "grouping") -> str:
+    """A well-formed answer for the given clusters."""
+    lines = [f"Total clusters: {len(clusters)}"]
+    for k, items in enumerate(clusters, start=1):
+        label = f" ({names[k - 1]})" if names else ""
+        lines.append(f"cluster{k}{label}: [{', '.join(map(str, items))}]")
+    return f"<think>{think}</think>\n<answer>\n" + "\n".join(lines) + "\n</answer>"

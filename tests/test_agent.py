@@ -1,0 +1,129 @@
+"""The agent's logic over a scripted backend (unit tests; evidence of real use is the llm-marked test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cluster_r1.agent import UNPLACED, ClusteringAgent
+from cluster_r1.backends import ScriptedBackend
+from cluster_r1.errors import AnswerError, ContextLengthError, InputError
+from fake_openai import answer
+
+TEXTS = ["refund please", "cannot log in", "charged twice", "password reset", "refund not received"]
+
+
+def covers_every_text_once(result, n: int) -> bool:
+    items = sorted(i for c in result.clusters for i in c.items)
+    return items == list(range(1, n + 1)) and len(result.labels) == n
+
+
+def test_valid_first_answer() -> None:
+    backend = ScriptedBackend([answer([[1, 3, 5], [2, 4]], ["Billing", "Login"])])
+    result = ClusteringAgent(backend).cluster(TEXTS, "by issue")
+    assert result.labels == [1, 2, 1, 2, 1]
+    assert [c.name for c in result.clusters] == ["Billing", "Login"]
+    assert (result.attempts, result.repaired, result.salvaged) == (1, False, False)
+    assert result.usage.calls == 1 and result.usage.completion_tokens > 0
+    prompt = backend.history[0][0]["content"]
+    assert "Instruction: by issue" in prompt and "5. refund not received" in prompt
+
+
+def test_reask_names_the_exact_violations() -> None:
+    backend = ScriptedBackend(
+        [
+            answer([[1, 3], [2, 3]], ["Billing", "Login"]),  # 3 twice, 4 and 5 missing
+            answer([[1, 3, 5], [2, 4]], ["Billing", "Login"]),
+        ]
+    )
+    result = ClusteringAgent(backend).cluster(TEXTS, "by issue")
+    assert result.attempts == 2 and result.repaired and not result.salvaged
+    reask = backend.history[1][-1]["content"]
+    assert "items 4-5 are missing" in reask
+    assert "items 3 appear in more than one place" in reask
+    assert backend.history[1][-2]["role"] == "assistant"
+
+
+def test_complete_answer_with_format_slip_is_accepted_as_repaired() -> None:
+    slip = "Total clusters: 2\nCluster 1 (Billing): 1, 3, 5\nCluster 2 (Login): 2, 4"
+    result = ClusteringAgent(ScriptedBackend([slip])).cluster(TEXTS, "by issue")
+    assert result.repaired and result.attempts == 1
+    assert result.labels == [1, 2, 1, 2, 1]
+    assert any("format repaired" in n for n in result.notes)
+
+
+def test_strict_mode_reasks_on_format_slip() -> None:
+    slip = "Total clusters: 2\ncluster1 (Billing): [1, 3, 5]\ncluster2 (Login): [2, 4]"
+    backend = ScriptedBackend([slip, answer([[1, 3, 5], [2, 4]], ["B", "L"])])
+    result = ClusteringAgent(backend, strict=True).cluster(TEXTS, "by issue")
+    assert result.attempts == 2
+    assert "<think>" in backend.history[1][-1]["content"]
+
+
+def test_salvage_places_missing_and_duplicated_items_by_follow_up() -> None:
+    bad = answer([[1, 3], [2, 3]], ["Billing", "Login"])
+    backend = ScriptedBackend([bad, bad, bad, "3: cluster1\n4: cluster2\n5: cluster1"])
+    result = ClusteringAgent(backend, max_reasks=2).cluster(TEXTS, "by issue")
+    assert result.salvaged and covers_every_text_once(result, 5)
+    assert result.labels == [1, 2, 1, 2, 1]
+    follow_up = backend.history[3][0]["content"]
+    assert "cluster1 (Billing)" in follow_up and "4. password reset" in follow_up
+    assert "1. refund please" not in follow_up  # only the leftovers are asked about
+    assert any("placed by a follow-up" in n for n in result.notes)
+
+
+def test_salvage_never_drops_a_text_the_model_will_not_place() -> None:
+    bad = answer([[1, 3], [2]], ["Billing", "Login"])
+    backend = ScriptedBackend([bad, "I am not sure.", "no idea"])
+    result = ClusteringAgent(backend, max_reasks=0).cluster(TEXTS, "by issue")
+    assert covers_every_text_once(result, 5)
+    assert result.clusters[-1].name == UNPLACED and result.clusters[-1].items == [4, 5]
+
+
+def test_no_salvage_raises_with_every_attempt() -> None:
+    backend = ScriptedBackend(["nonsense", "still nonsense"])
+    with pytest.raises(AnswerError) as info:
+        ClusteringAgent(backend, max_reasks=1, salvage=False).cluster(TEXTS, "by issue")
+    assert info.value.attempts == ["nonsense", "still nonsense"]
+
+
+def test_nothing_usable_raises() -> None:
+    with pytest.raises(AnswerError, match="no usable cluster"):
+        ClusteringAgent(ScriptedBackend(["?", "?"]), max_reasks=1).cluster(TEXTS, "x")
+
+
+def test_empty_clusters_are_dropped_and_noted() -> None:
+    text = "<think>t</think><answer>Total clusters: 3\ncluster1: [1, 3, 5]\ncluster2: []\ncluster3: [2, 4]</answer>"
+    result = ClusteringAgent(ScriptedBackend([text]), prompt="paper").cluster(TEXTS, "x")
+    assert result.n_clusters == 2 and result.labels == [1, 2, 1, 2, 1]
+    assert any("empty" in n for n in result.notes)
+
+
+def test_n_clusters_hint_is_in_the_prompt() -> None:
+    backend = ScriptedBackend([answer([[1, 3, 5], [2, 4]])])
+    ClusteringAgent(backend, prompt="paper").cluster(TEXTS, "x", n_clusters=2)
+    assert "Use exactly 2 clusters." in backend.history[0][0]["content"]
+
+
+def test_self_consistency_consensus_and_stability() -> None:
+    a = answer([[1, 3, 5], [2, 4]], ["Billing", "Login"])
+    b = answer([[1, 3], [2, 4, 5]], ["Billing", "Login"])
+    backend = ScriptedBackend([a, a, b])
+    result = ClusteringAgent(backend, samples=3).cluster(TEXTS, "x")
+    assert result.labels == [1, 2, 1, 2, 1]  # majority co-assignment
+    assert 0 < result.stability < 1
+    assert result.usage.calls == 3
+    assert [k["temperature"] for k in backend.kwargs] == [0.8, 0.8, 0.8]
+    assert sorted(k["seed"] for k in backend.kwargs) == [0, 1, 2]
+
+
+def test_context_window_is_checked_before_calling() -> None:
+    backend = ScriptedBackend([], context_window=1000)
+    with pytest.raises(ContextLengthError, match="1000-token context"):
+        ClusteringAgent(backend, max_tokens=900).cluster(TEXTS * 20, "x")
+    assert backend.history == []
+
+
+@pytest.mark.parametrize("texts,instruction,match", [(["one"], "x", "at least 2"), (TEXTS, "  ", "instruction")])
+def test_bad_input(texts, instruction, match) -> None:
+    with pytest.raises(InputError, match=match):
+        ClusteringAgent(ScriptedBackend()).cluster(texts, instruction)
