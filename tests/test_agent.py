@@ -73,10 +73,21 @@ def test_salvage_places_missing_and_duplicated_items_by_follow_up() -> None:
 
 def test_salvage_never_drops_a_text_the_model_will_not_place() -> None:
     bad = answer([[1, 3], [2]], ["Billing", "Login"])
-    backend = ScriptedBackend([bad, "I am not sure.", "no idea"])
+    backend = ScriptedBackend([bad, "I am not sure.", "no idea", "hmm"])
     result = ClusteringAgent(backend, max_reasks=0).cluster(TEXTS, "by issue")
     assert covers_every_text_once(result, 5)
     assert result.clusters[-1].name == UNPLACED and result.clusters[-1].items == [4, 5]
+    assert result.usage.calls == 4
+
+
+def test_salvage_asks_one_short_question_per_item_the_batch_missed() -> None:
+    bad = answer([[1, 3], [2]], ["Billing", "Login"])
+    backend = ScriptedBackend([bad, "4: cluster2\n5: maybe", "Billing"])
+    result = ClusteringAgent(backend, max_reasks=0).cluster(TEXTS, "by issue")
+    assert result.labels == [1, 2, 1, 2, 1]
+    single = backend.history[2][0]["content"]
+    assert "Text: refund not received" in single and "number only (1 to 2)" in single
+    assert backend.kwargs[2]["max_tokens"] == 10
 
 
 def test_no_salvage_raises_with_every_attempt() -> None:

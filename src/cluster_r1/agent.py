@@ -40,9 +40,9 @@ from .answer import (
     describe_violations,
     parse_answer,
 )
-from .backends.base import Backend, Completion, Message
+from .backends.base import Backend, Completion, Message, complete_many
 from .errors import AnswerError, ContextLengthError, InputError
-from .prompts import N_CLUSTERS_HINT, PLACE_ITEMS, REASK, get_template
+from .prompts import N_CLUSTERS_HINT, PLACE_ITEMS, PLACE_ONE, REASK, get_template
 from .types import Cluster, Clustering, Usage
 
 __all__ = ["ClusteringAgent", "estimate_tokens"]
@@ -291,15 +291,17 @@ class ClusteringAgent:
             for i in todo:
                 assignment[i - 1] = 1
         else:
-            for _round in range(2):
-                for start in range(0, len(todo), _PLACE_BATCH):
-                    batch = todo[start : start + _PLACE_BATCH]
-                    placed = self._place(texts, instruction, names, assignment, batch, run, temperature, seed)
-                    for i, k in placed.items():
-                        assignment[i - 1] = k
+            # Batched follow-up first (cheap for capable models), then one short question per
+            # item still unplaced (what small models answer reliably).
+            for start in range(0, len(todo), _PLACE_BATCH):
+                batch = todo[start : start + _PLACE_BATCH]
+                for i, k in self._place(texts, instruction, names, assignment, batch, run, temperature, seed).items():
+                    assignment[i - 1] = k
+            todo = [i for i in todo if assignment[i - 1] is None]
+            if todo:
+                for i, k in self._place_each(texts, instruction, names, assignment, todo, run, seed).items():
+                    assignment[i - 1] = k
                 todo = [i for i in todo if assignment[i - 1] is None]
-                if not todo:
-                    break
         placed_by_followup = sorted(set(range(1, n + 1)) - {i for _, items in nonempty for i in items} - set(todo))
         if placed_by_followup:
             run.notes.append(f"items {_fmt(placed_by_followup)} placed by a follow-up question")
@@ -313,6 +315,15 @@ class ClusteringAgent:
             texts, best, run, salvaged=True, repaired=True, attempts=attempts, assignment=final, names=names
         )
 
+    @staticmethod
+    def _describe_clusters(texts: list[str], names: list[str], assignment: list[int | None]) -> str:
+        lines = []
+        for k, name in enumerate(names, start=1):
+            examples = [texts[i] for i, a in enumerate(assignment) if a == k][:3]
+            shown = "; ".join(_clip(t, 100) for t in examples)
+            lines.append(f"cluster{k} ({name}): e.g. {shown}")
+        return "\n".join(lines)
+
     def _place(
         self,
         texts: list[str],
@@ -324,14 +335,12 @@ class ClusteringAgent:
         temperature: float,
         seed: int | None,
     ) -> dict[int, int]:
-        lines = []
-        for k, name in enumerate(names, start=1):
-            examples = [texts[i] for i, a in enumerate(assignment) if a == k][:3]
-            shown = "; ".join(_clip(t, 100) for t in examples)
-            lines.append(f"cluster{k} ({name}): e.g. {shown}")
         items = "\n".join(f"{i}. {_clip(texts[i - 1], 300)}" for i in batch)
         prompt = PLACE_ITEMS.format(
-            instruction=instruction, clusters="\n".join(lines), items=items, example_item=batch[0]
+            instruction=instruction,
+            clusters=self._describe_clusters(texts, names, assignment),
+            items=items,
+            example_item=batch[0],
         )
         completion = self._generate(run, [{"role": "user", "content": prompt}], temperature, seed)
         wanted = set(batch)
@@ -339,6 +348,40 @@ class ClusteringAgent:
         for m in _PLACE_RE.finditer(completion.text):
             i, k = int(m.group(1)), int(m.group(2))
             if i in wanted and i not in placed and 1 <= k <= len(names):
+                placed[i] = k
+        return placed
+
+    def _place_each(
+        self,
+        texts: list[str],
+        instruction: str,
+        names: list[str],
+        assignment: list[int | None],
+        todo: list[int],
+        run: _Run,
+        seed: int | None,
+    ) -> dict[int, int]:
+        clusters = self._describe_clusters(texts, names, assignment)
+        conversations = [
+            [
+                {
+                    "role": "user",
+                    "content": PLACE_ONE.format(
+                        instruction=instruction,
+                        clusters=clusters,
+                        text=_clip(texts[i - 1], 1000),
+                        n_clusters=len(names),
+                    ),
+                }
+            ]
+            for i in todo
+        ]
+        completions = complete_many(self.backend, conversations, temperature=0.0, max_tokens=10, seed=seed)
+        placed: dict[int, int] = {}
+        for i, completion in zip(todo, completions):
+            run.record(completion)
+            k = _cluster_choice(completion.text, names)
+            if k is not None:
                 placed[i] = k
         return placed
 
@@ -401,6 +444,21 @@ class ClusteringAgent:
             notes=notes,
         )
         return clustering
+
+
+def _cluster_choice(reply: str, names: list[str]) -> int | None:
+    """The cluster a one-item reply names: a number in range, else a unique cluster name.
+
+    >>> _cluster_choice("cluster 2", ["a", "b"]), _cluster_choice("It is B.", ["a", "b"]), _cluster_choice("7", ["a"])
+    (2, 2, None)
+    """
+    m = re.search(r"\d+", reply)
+    if m:
+        k = int(m.group(0))
+        return k if 1 <= k <= len(names) else None
+    low = reply.lower()
+    hits = [k for k, name in enumerate(names, start=1) if name and re.search(rf"\b{re.escape(name.lower())}\b", low)]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _dedupe(names: list[str]) -> list[str]:

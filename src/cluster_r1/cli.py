@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--temperature", type=float, default=0.0)
     c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
     c.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    c.set_defaults(func=_cluster)
+
+    from .bench.cli import register as register_bench
+
+    register_bench(sub)
     return parser
 
 
@@ -109,16 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        if args.command == "cluster":
-            return _cluster(args)
+        return int(args.func(args))
     except ClusterR1Error as exc:
         print(f"cluster-r1: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("cluster-r1: interrupted", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command}")
-    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ __all__ = [
     "REASK",
     "PLACE_ITEMS",
     "N_CLUSTERS_HINT",
+    "PLACE_ONE",
 ]
 
 _SPEC = """Output format (follow it exactly):
@@ -39,18 +40,28 @@ _SPEC_NAMED = """Output format (follow it exactly):
 - Items are numbered 1 to {n_texts} as in the list above (1-based). Every item from 1 to {n_texts} must appear exactly once: no item missing, none repeated, none out of range.
 - The number of cluster lines must equal N."""
 
-_EXAMPLE = """Example of the answer block for 5 items:
+_EXAMPLE = """Reply in exactly this shape (N, K and the item numbers are placeholders for your own):
+<think>
+your reasoning
+</think>
 <answer>
-Total clusters: 2
-cluster1: [1, 3, 4]
-cluster2: [2, 5]
+Total clusters: N
+cluster1: [item numbers]
+cluster2: [item numbers]
+...
+clusterN: [item numbers]
 </answer>"""
 
-_EXAMPLE_NAMED = """Example of the answer block for 5 items:
+_EXAMPLE_NAMED = """Reply in exactly this shape (N, the names and the item numbers are placeholders for your own):
+<think>
+your reasoning
+</think>
 <answer>
-Total clusters: 2
-cluster1 (Refund requests): [1, 3, 4]
-cluster2 (Login problems): [2, 5]
+Total clusters: N
+cluster1 (name of group 1): [item numbers]
+cluster2 (name of group 2): [item numbers]
+...
+clusterN (name of group N): [item numbers]
 </answer>"""
 
 _TASK = """You are a clustering expert. Group the texts below according to the instruction.
@@ -119,3 +130,12 @@ Put each of the following texts into exactly one of the clusters above.
 {items}
 
 Answer with one line per text and nothing else, in the form "ITEM: clusterK", for example "{example_item}: cluster1"."""
+
+PLACE_ONE = """Instruction: {instruction}
+
+Clusters:
+{clusters}
+
+Text: {text}
+
+Which cluster does this text belong to? Answer with the cluster number only (1 to {n_clusters})."""

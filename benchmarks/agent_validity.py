@@ -1,0 +1,124 @@
+"""Valid-answer rate of the agent against a real model server, over repeated runs of one example.
+
+    python benchmarks/agent_validity.py --base-url http://127.0.0.1:8080/v1 --model local --runs 20
+
+Each run samples (temperature 0.7, seed = run number) so that runs differ. Reported per run:
+strict-valid first answer (paper App. D), usable first answer (complete partition, format slips
+repaired), valid after re-ask, salvaged, failed; seconds, tokens, V-measure against the example's labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from cluster_r1.agent import ClusteringAgent
+from cluster_r1.answer import parse_answer
+from cluster_r1.backends import OpenAICompatBackend
+from cluster_r1.errors import AnswerError
+from cluster_r1.metrics import v_measure_score
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base-url", required=True)
+    ap.add_argument("--model", default="local")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--input", default=str(ROOT / "examples" / "support_tickets.txt"))
+    ap.add_argument("--instruction", default="cluster these support tickets by root cause")
+    ap.add_argument("--prompt", default="named")
+    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--max-tokens", type=int, default=1024)
+    ap.add_argument("--out", help="write per-run records as JSON here")
+    args = ap.parse_args()
+
+    texts = Path(args.input).read_text().splitlines()
+    gold_path = Path(args.input).with_suffix(".labels.txt")
+    gold = gold_path.read_text().splitlines() if gold_path.exists() else None
+    backend = Recording(OpenAICompatBackend(base_url=args.base_url, model=args.model, concurrency=1))
+    agent = ClusteringAgent(backend, prompt=args.prompt, temperature=args.temperature, max_tokens=args.max_tokens)
+    records = []
+    for run in range(args.runs):
+        agent.seed = run
+        start = time.perf_counter()
+        rec: dict[str, object] = {"run": run}
+        try:
+            result = agent.cluster(texts, args.instruction)
+            rec.update(
+                failed=False,
+                attempts=result.attempts,
+                repaired=result.repaired,
+                salvaged=result.salvaged,
+                n_clusters=result.n_clusters,
+                unplaced=sum(c.size for c in result.clusters if c.name == "Unplaced"),
+                calls=result.usage.calls,
+                tokens=result.usage.prompt_tokens + result.usage.completion_tokens,
+                v_measure=v_measure_score(gold, result.labels) if gold else None,
+                notes=result.notes,
+            )
+        except AnswerError as exc:
+            rec.update(failed=True, attempts=len(exc.attempts), error=str(exc))
+            result = None
+        outputs, backend.first = backend.first, []
+        rec["first_strict_valid"] = bool(outputs) and parse_answer(outputs[0], len(texts), names=agent.template.names).valid
+        rec["first_usable"] = bool(outputs) and usable(outputs[0], len(texts))
+        rec["seconds"] = time.perf_counter() - start
+        records.append(rec)
+        print(json.dumps({k: v for k, v in rec.items() if k != "notes"}), flush=True)
+    summarize(records, args)
+    if args.out:
+        Path(args.out).write_text(json.dumps(records, indent=2))
+
+
+class Recording:
+    """Wraps a backend and keeps the first reply of each clustering run (the one-shot answer)."""
+
+    def __init__(self, backend: OpenAICompatBackend) -> None:
+        self.backend = backend
+        self.model, self.context_window, self.concurrency = backend.model, backend.context_window, 1
+        self.first: list[str] = []
+
+    def complete(self, messages, **kw):  # type: ignore[no-untyped-def]
+        out = self.backend.complete(messages, **kw)
+        if len(messages) == 1 and "Output format" in messages[0]["content"]:
+            self.first.append(out.text)
+        return out
+
+
+def usable(text: str, n: int) -> bool:
+    parsed = parse_answer(text, n, strict=False)
+    return bool(parsed.clusters) and not (parsed.kinds() & {"missing", "duplicate", "out_of_range", "no_clusters"})
+
+
+def summarize(records: list[dict], args: argparse.Namespace) -> None:
+    n = len(records)
+    ok = [r for r in records if not r["failed"]]
+    first_strict = sum(r["first_strict_valid"] for r in records)
+    first_usable = sum(r["first_usable"] for r in records)
+    after_reask = sum(1 for r in ok if not r["salvaged"])
+    after_salvage = len(ok)
+    full = sum(1 for r in ok if r["unplaced"] == 0)
+    print(f"\nmodel {args.model} at {args.base_url}, prompt {args.prompt}, {n} runs, temperature {args.temperature}")
+    print("| stage | valid runs | rate |\n|---|---:|---:|")
+    for name, count in [
+        ("first answer, strict (App. D)", first_strict),
+        ("first answer, usable (format slips repaired)", first_usable),
+        ("after re-ask (<= 2)", after_reask),
+        ("after salvage: every text placed once", after_salvage),
+        ("... of which no text in 'Unplaced'", full),
+    ]:
+        print(f"| {name} | {count}/{n} | {count / n:.0%} |")
+    secs = [r["seconds"] for r in records]
+    vs = [r["v_measure"] for r in ok if r.get("v_measure") is not None]
+    print(f"\nmean seconds per run {statistics.mean(secs):.1f} (median {statistics.median(secs):.1f}); "
+          f"mean model calls {statistics.mean(r.get('calls', 0) for r in ok) if ok else 0:.1f}; "
+          f"mean V-measure vs labels {statistics.mean(vs) * 100 if vs else float('nan'):.1f}")
+
+
+if __name__ == "__main__":
+    main()
