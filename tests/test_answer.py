@@ -86,6 +86,8 @@ LENIENT = [
      [[1, 2, 5], [3, 4]], ["", ""]),
     ("missing think, prose before", "Let me think. The texts fall into two groups.\nTotal clusters: 2\ncluster1: [1,2,5]\ncluster2: [3,4]",
      [[1, 2, 5], [3, 4]], ["", ""]),
+    ("answer tag closed early", "<think>x</think>\n<answer>cluster1: [1, 2, 5]</answer>\nTotal clusters: 2\ncluster2: [3, 4]",
+     [[1, 2, 5], [3, 4]], ["", ""]),
     ("underscore", "Total clusters: 2\ncluster_1: [1, 2, 5]\ncluster_2: [3, 4]", [[1, 2, 5], [3, 4]], ["", ""]),
 ]
 

@@ -135,22 +135,26 @@ def _check_tags(text: str) -> list[Violation]:
 
 
 def _answer_body(text: str, strict: bool) -> tuple[str, str]:
-    """Return (think, answer section). Strict takes the tagged answer only."""
+    """Return (think, answer section). Strict takes the tagged answer only.
+
+    Lenient takes the tagged answer plus anything after it (small models often close the
+    tag early and go on listing clusters), else what follows ``</think>``, else the text
+    from the last "Total clusters", else everything.
+    """
     think_m = re.search(r"<think>(.*?)</think>", text, re.DOTALL | re.IGNORECASE)
     think = think_m.group(1).strip() if think_m else ""
     ans_m = re.search(r"<answer>(.*?)(?:</answer>|$)", text, re.DOTALL | re.IGNORECASE)
-    if ans_m:
-        return think, ans_m.group(1)
     if strict:
-        return think, ""
-    # Lenient: whatever follows </think>, else from the last "Total clusters", else everything.
-    end_think = re.search(r"</think>", text, re.IGNORECASE)
-    if end_think:
-        return think, text[end_think.end() :]
-    totals = list(_LENIENT_TOTAL_RE.finditer(text))
-    if totals:
-        return think, text[totals[-1].start() :]
-    return think, text
+        return think, ans_m.group(1) if ans_m else ""
+    if ans_m:
+        body = text[ans_m.start() :]
+    elif end_think := re.search(r"</think>", text, re.IGNORECASE):
+        body = text[end_think.end() :]
+    elif totals := list(_LENIENT_TOTAL_RE.finditer(text)):
+        body = text[totals[-1].start() :]
+    else:
+        body = text
+    return think, _TAG_RE.sub("\n", body)
 
 
 def _parse_items(raw: str, strict: bool) -> tuple[list[int], list[str]]:
