@@ -98,8 +98,17 @@ def test_no_salvage_raises_with_every_attempt() -> None:
 
 
 def test_nothing_usable_raises() -> None:
-    with pytest.raises(AnswerError, match="no usable cluster"):
-        ClusteringAgent(ScriptedBackend(["?", "?"]), max_reasks=1).cluster(TEXTS, "x")
+    with pytest.raises(AnswerError, match="no usable cluster.*proposed no groups"):
+        ClusteringAgent(ScriptedBackend(["?", "?", "I don't know"]), max_reasks=1).cluster(TEXTS, "x")
+
+
+def test_nothing_usable_falls_back_to_propose_then_place() -> None:
+    backend = ScriptedBackend(["?", "group1: Billing\ngroup2: **Login**", "1: cluster1\n2: cluster2", "1", "2", "1"])
+    result = ClusteringAgent(backend, max_reasks=0).cluster(TEXTS, "by issue")
+    assert [c.name for c in result.clusters] == ["Billing", "Login"]
+    assert result.labels == [1, 2, 1, 2, 1] and result.salvaged
+    assert "Name between 2 and 2 groups" in backend.history[1][0]["content"]
+    assert any("proposed 2 groups" in n for n in result.notes)
 
 
 def test_empty_clusters_are_dropped_and_noted() -> None:

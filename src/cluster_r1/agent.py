@@ -42,7 +42,7 @@ from .answer import (
 )
 from .backends.base import Backend, Completion, Message, complete_many
 from .errors import AnswerError, ContextLengthError, InputError
-from .prompts import N_CLUSTERS_HINT, PLACE_ITEMS, PLACE_ONE, REASK, get_template
+from .prompts import N_CLUSTERS_HINT, PLACE_ITEMS, PLACE_ONE, PROPOSE, REASK, format_texts, get_template
 from .types import Cluster, Clustering, Usage
 
 __all__ = ["ClusteringAgent", "estimate_tokens"]
@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 UNPLACED = "Unplaced"
 _PLACE_BATCH = 40
 _PLACE_RE = re.compile(r"(?:item\s*)?#?(\d+)\s*[:.)=\-\u2192>]+\s*\**\s*cluster\s*_?(\d+)", re.IGNORECASE)
+
+
+_GROUP_RE = re.compile(r"^[\s*#\-]*(?:group|cluster|category)?\s*_?\d+\s*[:.)\-]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 def estimate_tokens(text: str) -> int:
@@ -276,11 +279,17 @@ class ClusteringAgent:
         nonempty = [(nm, items) for nm, items in zip(names, keep) if items]
         attempts = len(run.outputs)
         if not nonempty:
-            raise AnswerError(
-                f"the model gave no usable cluster in {attempts} attempts; try a larger model or --method embed",
-                run.outputs,
-            )
-        names = [nm or f"cluster {k}" for k, (nm, _) in enumerate(nonempty, start=1)]
+            # Nothing usable: decompose. Ask only for the groups, then place every text.
+            proposed = self._propose(texts, instruction, run, temperature, seed)
+            if len(proposed) < 2:
+                raise AnswerError(
+                    f"the model gave no usable cluster in {attempts} attempts and proposed no groups; "
+                    "try a larger model or --method embed",
+                    run.outputs,
+                )
+            run.notes.append(f"no usable answer: the model proposed {len(proposed)} groups, then placed each text")
+            nonempty = [(name, []) for name in proposed]
+        names: list[str] = [nm or f"cluster {k}" for k, (nm, _) in enumerate(nonempty, start=1)]
         assignment: list[int | None] = [None] * n
         for k, (_, items) in enumerate(nonempty, start=1):
             for i in items:
@@ -315,13 +324,27 @@ class ClusteringAgent:
             texts, best, run, salvaged=True, repaired=True, attempts=attempts, assignment=final, names=names
         )
 
+    def _propose(
+        self, texts: list[str], instruction: str, run: _Run, temperature: float, seed: int | None
+    ) -> list[str]:
+        """Ask only for the names of the groups (a short answer small models manage)."""
+        max_groups = max(2, min(12, len(texts) // 2))
+        prompt = PROPOSE.format(instruction=instruction, texts=format_texts(texts), max_groups=max_groups)
+        completion = self._generate(run, [{"role": "user", "content": prompt}], temperature, seed)
+        names: list[str] = []
+        for m in _GROUP_RE.finditer(completion.text):
+            name = m.group(1).strip().strip("*\"'.")
+            if name and name.lower() not in {n.lower() for n in names}:
+                names.append(_clip(name, 60))
+        return names[:max_groups]
+
     @staticmethod
     def _describe_clusters(texts: list[str], names: list[str], assignment: list[int | None]) -> str:
         lines = []
         for k, name in enumerate(names, start=1):
             examples = [texts[i] for i, a in enumerate(assignment) if a == k][:3]
             shown = "; ".join(_clip(t, 100) for t in examples)
-            lines.append(f"cluster{k} ({name}): e.g. {shown}")
+            lines.append(f"cluster{k} ({name})" + (f": e.g. {shown}" if shown else ""))
         return "\n".join(lines)
 
     def _place(

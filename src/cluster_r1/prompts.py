@@ -24,6 +24,7 @@ __all__ = [
     "PLACE_ITEMS",
     "N_CLUSTERS_HINT",
     "PLACE_ONE",
+    "PROPOSE",
 ]
 
 _SPEC = """Output format (follow it exactly):
@@ -139,3 +140,11 @@ Clusters:
 Text: {text}
 
 Which cluster does this text belong to? Answer with the cluster number only (1 to {n_clusters})."""
+
+PROPOSE = """Instruction: {instruction}
+
+Texts:
+{texts}
+
+Which groups does the instruction imply for these texts? Name between 2 and {max_groups} groups.
+Answer with one line per group and nothing else, in the form "group1: short name", "group2: short name", ..."""
