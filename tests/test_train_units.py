@@ -1,0 +1,116 @@
+"""Fast, dependency-free tests of the training package: configs, data rows, distillation checks, rewards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cluster_r1.answer import parse_answer
+from cluster_r1.backends.scripted import ScriptedBackend
+from cluster_r1.bench.splits import Example
+from cluster_r1.errors import ConfigError
+from cluster_r1.train._deps import require
+from cluster_r1.train.config import list_presets, load_config, parse_overrides
+from cluster_r1.train.data import final_answer_rows, gold_answer, grpo_rows, render_prompt
+from cluster_r1.train.distill import DistillConfig, Distiller, check_trace, parse_review
+from cluster_r1.train.grpo import GRPORunConfig, reward_functions
+from cluster_r1.train.reward_funcs import FormatShaping, format_shaping_score
+from cluster_r1.train.sft import SFTRunConfig
+
+EX = Example(id="e1", split="train", task="t", corpus="c", instruction="Cluster by topic.",
+             texts=["apple", "drill", "pear"], labels=["fruit", "tool", "fruit"])
+THINK = " ".join(["Items one and three are fruit while item two is a tool."] * 5)
+GOOD = f"<think>{THINK}</think><answer>Total clusters: 2\ncluster1: [1, 3]\ncluster2: [2]</answer>"
+ACCEPT = json.dumps({"complete_logical_flow": True, "appropriate_length": True, "coherent_steps": True,
+                     "restates_answer": False, "verdict": "accept", "reason": "fine"})
+
+
+def _kind(name: str) -> type:
+    if name == "distill":
+        return DistillConfig
+    return SFTRunConfig if "sft" in name else GRPORunConfig
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_every_preset_loads(name: str) -> None:
+    config = load_config(_kind(name), name)
+    if isinstance(config, GRPORunConfig) and "smoke" not in name:
+        assert (config.num_generations, config.temperature, config.epsilon) == (5, 1.0, 0.2)
+        assert config.beta > 0 and config.max_completion_length == 4096
+        assert config.prompts_per_step * config.num_generations == 160
+    if isinstance(config, SFTRunConfig) and "smoke" not in name:
+        assert (config.global_batch_size, config.micro_batch_size, config.num_train_epochs) == (128, 1, 1.0)
+        assert config.gradient_checkpointing
+
+
+def test_ablation_presets_differ_as_the_paper_says() -> None:
+    rl = load_config(GRPORunConfig, "ablation-rl-only")
+    hint = load_config(GRPORunConfig, "ablation-rl-hint")
+    full = load_config(GRPORunConfig, "ablation-distill-rl-hint")
+    assert (rl.prompt, hint.prompt, full.prompt) == ("paper", "hint", "hint")
+    assert rl.model == hint.model == "Qwen/Qwen2.5-7B-Instruct" and full.model.endswith("sft/final")
+    assert load_config(SFTRunConfig, "ablation-sft-final-answer").target == "final_answer"
+
+
+def test_overrides_and_errors() -> None:
+    cfg = load_config(GRPORunConfig, "qwen2.5-7b-grpo", parse_overrides(["beta=0.04", "use_vllm=false"]))
+    assert cfg.beta == 0.04 and cfg.use_vllm is False
+    with pytest.raises(ConfigError, match="unknown GRPORunConfig field"):
+        load_config(GRPORunConfig, None, {"betta": 0.1})
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides(["beta"])
+    with pytest.raises(ConfigError, match="num_generations"):
+        GRPORunConfig(num_generations=1)
+    with pytest.raises(ConfigError, match="micro_batch_size"):
+        GRPORunConfig(micro_batch_size=3).grad_accumulation(8)
+    with pytest.raises(ConfigError, match="max_length"):
+        SFTRunConfig(max_length=65536)
+    assert SFTRunConfig(global_batch_size=128).grad_accumulation(1) == 128
+
+
+def test_rows_hold_prompt_and_gold() -> None:
+    assert gold_answer(EX.labels).splitlines()[1] == "cluster1: [1, 3]"
+    row = final_answer_rows([EX])[0]
+    assert parse_answer(row["completion"][0]["content"], 3).valid
+    assert row["prompt"][0]["content"] == render_prompt(EX, "hint")
+    g = grpo_rows([EX], "paper")[0]
+    assert g["gold_labels"] == EX.labels and "fruit" not in g["prompt"][0]["content"]
+
+
+def test_trace_checks() -> None:
+    assert check_trace(GOOD, EX.labels).ok
+    assert check_trace(GOOD.replace("<think>", ""), EX.labels).reason.startswith("invalid format")
+    assert "differs" in check_trace(GOOD.replace("[1, 3]", "[1]").replace("[2]", "[2, 3]"), EX.labels).reason
+    short = "<think>fruit vs tool</think><answer>Total clusters: 2\ncluster1: [1, 3]\ncluster2: [2]</answer>"
+    assert "too short" in check_trace(short, EX.labels).reason
+    leak = GOOD.replace("Items one", "As the reference solution says, items one")
+    assert "reference" in check_trace(leak, EX.labels).reason
+    assert parse_review(ACCEPT).ok
+    assert not parse_review(ACCEPT.replace('"restates_answer": false', '"restates_answer": true')).ok
+
+
+def test_distiller_is_resumable(tmp_path: Path) -> None:
+    cfg = DistillConfig(output_dir=str(tmp_path))
+    teacher = ScriptedBackend([GOOD, ACCEPT])
+    assert Distiller(teacher, config=cfg).run([EX]).accepted == 1
+    result = Distiller(ScriptedBackend(), config=cfg).run([EX])  # would fail on any call
+    assert (result.accepted, result.resumed) == (1, 1)
+    assert json.loads(result.sft_file.read_text().splitlines()[0])["completion"][0]["content"] == GOOD
+
+
+def test_reward_functions() -> None:
+    funcs, weights = reward_functions(GRPORunConfig(format_shaping=0.5))
+    assert weights == [1.0, 0.5, 0.0]
+    assert [f.__name__ for f in funcs] == ["cluster_reward_harmonic", "format_shaping", "format_valid"]
+    logged: dict[str, float] = {}
+    values = [f([GOOD, "x"], gold_labels=[EX.labels] * 2, log_metric=logged.__setitem__) for f in funcs]
+    assert values[0] == pytest.approx([1.0, 0.0], abs=1e-5) and values[2] == [1.0, 0.0]
+    assert logged == {"format_rate": 0.5, "count_accuracy": 0.5, "v_measure": 0.5}
+    assert format_shaping_score(GOOD, 3) == 1.0 > FormatShaping()(["<think>"], gold_labels=[EX.labels])[0] > 0
+
+
+def test_missing_dependency_names_the_pip_command() -> None:
+    with pytest.raises(ImportError, match="pip install"):
+        require("surely_not_a_module_xyz")
