@@ -97,10 +97,35 @@ def test_missing_file(tmp_path) -> None:
     assert proc.returncode == 1 and "no such file" in proc.stderr
 
 
-def test_no_server_configured_says_how() -> None:
-    proc = run_cli("cluster", str(EXAMPLE), "-i", "x")
+def test_agent_without_server_says_how() -> None:
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--method", "agent")
     assert proc.returncode == 1
     assert "--base-url" in proc.stderr and "CLUSTER_R1_BASE_URL" in proc.stderr
+
+
+def test_offline_default_without_server(tmp_path) -> None:
+    out = tmp_path / "out.json"
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "-o", str(out), "--max-k", "6",
+                   env_extra={"HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    check_partition(result, 15)
+    assert result["method"] == "embed" and 2 <= result["n_clusters"] <= 6
+    assert all(c["name"] and c["description"] for c in result["clusters"])
+    assert (tmp_path / ".cache" / "cluster-r1").exists()  # embeddings cached under the user's cache
+
+
+def test_auto_falls_back_to_embeddings_when_the_model_gives_nothing_usable(fake_server) -> None:
+    fake_server.enqueue("no idea", "still no idea", "nothing", "I cannot", "really cannot")
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", *server_args(fake_server), "--max-reasks", "2")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    check_partition(result, 15)
+    assert result["method"] == "embed" and "clustered with embeddings instead" in result["notes"][0]
+    fake_server.enqueue("no idea", "nothing", "I cannot")
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", *server_args(fake_server), "--method", "agent",
+                   "--max-reasks", "0")
+    assert proc.returncode == 1 and "no usable cluster" in proc.stderr
 
 
 def test_unreachable_server_leaves_no_output(tmp_path) -> None:

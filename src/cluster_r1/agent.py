@@ -330,12 +330,17 @@ class ClusteringAgent:
         """Ask only for the names of the groups (a short answer small models manage)."""
         max_groups = max(2, min(12, len(texts) // 2))
         prompt = PROPOSE.format(instruction=instruction, texts=format_texts(texts), max_groups=max_groups)
-        completion = self._generate(run, [{"role": "user", "content": prompt}], temperature, seed)
         names: list[str] = []
-        for m in _GROUP_RE.finditer(completion.text):
-            name = m.group(1).strip().strip("*\"'.")
-            if name and name.lower() not in {n.lower() for n in names}:
-                names.append(_clip(name, 60))
+        for attempt in range(2):  # a second, differently seeded try: small models often ramble once
+            try_seed = None if seed is None else seed + 1000 * attempt
+            completion = self._generate(run, [{"role": "user", "content": prompt}], max(temperature, 0.7 * attempt), try_seed)
+            names = []
+            for m in _GROUP_RE.finditer(completion.text):
+                name = m.group(1).strip().strip("*\"'.")
+                if name and name.lower() not in {n.lower() for n in names}:
+                    names.append(_clip(name, 60))
+            if len(names) >= 2:
+                break
         return names[:max_groups]
 
     @staticmethod

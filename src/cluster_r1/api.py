@@ -1,4 +1,10 @@
-"""The library entry point behind the CLI and the estimator: texts + instruction -> Clustering."""
+"""The library entry point behind the CLI and the estimator: texts + instruction -> Clustering.
+
+Methods: ``agent`` (an LLM over any OpenAI-compatible server), ``embed`` (offline:
+the bundled MiniLM encoder, k chosen automatically, clusters named by keywords) and
+``auto`` (default): the agent when a server is configured, else ``embed``. In ``auto``
+mode an agent that gives no usable answer at all falls back to ``embed``, with a note.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,12 @@ from typing import Any
 
 from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
-from .errors import ConfigError, InputError
+from .errors import AnswerError, ConfigError, InputError
 from .types import Clustering
 
 __all__ = ["cluster_texts", "make_backend", "server_configured", "METHODS"]
 
-METHODS = ("auto", "agent")
+METHODS = ("auto", "agent", "embed")
 
 
 def server_configured(base_url: str | None = None) -> bool:
@@ -49,22 +55,43 @@ def cluster_texts(
     backend: Backend | None = None,
     n_clusters: int | None = None,
     agent_options: dict[str, Any] | None = None,
+    embed_options: dict[str, Any] | None = None,
     on_event: Callable[[str], None] | None = None,
 ) -> Clustering:
-    """Cluster ``texts`` as ``instruction`` says, with the agent (``method="agent"``).
+    """Cluster ``texts`` as ``instruction`` says.
 
-    ``method="auto"`` uses the agent when a backend is given or a server is configured.
+    ``method="auto"`` uses the agent when a backend is given or a server is configured
+    (``CLUSTER_R1_BASE_URL``), else the offline embedding method.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if len(texts) < 2:
         raise InputError(f"need at least 2 texts to cluster, got {len(texts)}")
-    if method == "auto" and backend is None and not server_configured():
-        raise ConfigError(
-            f"no model server configured: pass --base-url URL --model NAME or set {ENV_BASE_URL} "
-            "and CLUSTER_R1_MODEL (any OpenAI-compatible server: vLLM, llama.cpp, Ollama, OpenAI)"
-        )
+    use_agent = method == "agent" or (method == "auto" and (backend is not None or server_configured()))
+    if not use_agent:
+        return _embed(texts, instruction, n_clusters, embed_options, on_event)
     from .agent import ClusteringAgent
 
     agent = ClusteringAgent(backend or make_backend(), on_event=on_event, **(agent_options or {}))
-    return agent.cluster(texts, instruction, n_clusters=n_clusters)
+    try:
+        return agent.cluster(texts, instruction, n_clusters=n_clusters)
+    except AnswerError as exc:
+        if method == "agent":
+            raise
+        result = _embed(texts, instruction, n_clusters, embed_options, on_event)
+        result.notes.insert(0, f"the model gave no usable answer ({exc}); clustered with embeddings instead")
+        return result
+
+
+def _embed(
+    texts: Sequence[str],
+    instruction: str,
+    n_clusters: int | None,
+    options: dict[str, Any] | None,
+    on_event: Callable[[str], None] | None,
+) -> Clustering:
+    from .embed import embed_cluster
+
+    if on_event is not None:
+        on_event(f"embedding {len(texts)} texts")
+    return embed_cluster(texts, instruction, n_clusters=n_clusters, **(options or {}))

@@ -31,7 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input", help="a .txt (one text per line), .jsonl or .csv file")
     c.add_argument("--instruction", "-i", required=True, help='e.g. "cluster these tickets by root cause"')
     c.add_argument("-o", "--output", help="write the JSON result here (default: stdout)")
-    c.add_argument("--method", default="auto", choices=["auto", "agent"], help="auto = agent with a server")
+    c.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "agent", "embed"],
+        help="agent (LLM server), embed (offline embeddings), auto (default): agent if a server is configured",
+    )
     c.add_argument("--n-clusters", type=_positive_int, help="ask for exactly this many clusters")
     c.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
     c.add_argument("--text-column", default="text", help="CSV column holding the text (default: text)")
@@ -50,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--samples", type=_positive_int, default=1, help="self-consistency samples (default 1)")
     a.add_argument("--max-tokens", type=_positive_int, default=4096, help="tokens per reply (default 4096)")
     a.add_argument("--temperature", type=float, default=0.0)
+    e = c.add_argument_group("embeddings (--method embed)")
+    e.add_argument("--embedder", help="sentence-transformers name or path, or openai:MODEL (default: bundled MiniLM)")
+    e.add_argument("--template", default="auto", help="instruction template: auto, sentence-transformers, qwen, "
+                   "instructor, openai, inbedder, none")
+    e.add_argument("--algorithm", default="auto", help="kmeans (silhouette k), gmm (BIC k), agglomerative, hdbscan")
+    e.add_argument("--min-k", type=_positive_int, default=2, help="smallest k to consider (default 2)")
+    e.add_argument("--max-k", type=_positive_int, help="largest k to consider")
+    e.add_argument("--no-cache", action="store_true", help="do not cache embeddings on disk")
     c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
     c.add_argument("-v", "--verbose", action="store_true", help="log every step")
     c.set_defaults(func=_cluster)
@@ -57,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.cli import register as register_bench
 
     register_bench(sub)
+    from .train.cli import register as register_train
+    register_train(sub)
+    from .evaluation.cli import register as register_eval
+    register_eval(sub)
     return parser
 
 
@@ -88,6 +105,15 @@ def _cluster(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         temperature=args.temperature,
     )
+    embed_options = dict(
+        embedder=args.embedder,
+        template=args.template,
+        algorithm=args.algorithm,
+        min_k=args.min_k,
+        max_k=args.max_k,
+        cache_dir=False if args.no_cache else None,
+        progress=not args.quiet and console.is_terminal,
+    )
     with console.status(f"clustering {len(texts)} texts...") as status:
         result = cluster_texts(
             texts,
@@ -96,6 +122,7 @@ def _cluster(args: argparse.Namespace) -> int:
             backend=backend,
             n_clusters=args.n_clusters,
             agent_options=options,
+            embed_options=embed_options,
             on_event=lambda msg: status.update(msg),
         )
     if args.output:

@@ -16,7 +16,7 @@ __all__ = ["InstructionClustering"]
 
 
 class InstructionClustering(ClusterMixin, BaseEstimator):
-    """Cluster texts as an instruction says.
+    """Cluster texts as an instruction says (``method``: ``auto``, ``agent`` or ``embed``).
 
     ``fit(texts)`` sets ``labels_`` (0-based, scikit-learn convention; the JSON
     result keeps the paper's 1-based numbering), ``clusters_``, ``n_clusters_``,
@@ -37,12 +37,14 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
         backend: Backend | None = None,
         n_clusters: int | None = None,
         agent_options: dict[str, Any] | None = None,
+        embed_options: dict[str, Any] | None = None,
     ) -> None:
         self.instruction = instruction
         self.method = method
         self.backend = backend
         self.n_clusters = n_clusters
         self.agent_options = agent_options
+        self.embed_options = embed_options
 
     def fit(self, X: Sequence[str], y: Any = None) -> InstructionClustering:
         texts = [str(x) for x in X]
@@ -53,6 +55,7 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
             backend=self.backend,
             n_clusters=self.n_clusters,
             agent_options=self.agent_options,
+            embed_options=self.embed_options,
         )
         self.result_: Clustering = result
         self.labels_ = np.asarray(result.labels) - 1

@@ -29,7 +29,8 @@ def print_summary(result: Clustering, texts: Sequence[str], console: Console, ex
         table.add_row(str(k), cluster.name, str(cluster.size), shown)
     console.print(table)
     u = result.usage
-    facts = [f"{u.calls} model call(s)", f"{u.prompt_tokens + u.completion_tokens} tokens", f"{u.seconds:.1f} s"]
+    facts = [f"{u.calls} model call(s)", f"{u.prompt_tokens + u.completion_tokens} tokens"] if u.calls else []
+    facts.append(f"{u.seconds:.1f} s")
     if result.stability is not None:
         facts.append(f"stability {result.stability:.2f}")
     if result.repaired or result.salvaged:

@@ -1,0 +1,101 @@
+"""Throughput of the embedding method end to end vs the raw encoder, same texts, same process.
+
+    .venv/bin/python benchmarks/embed_speed.py --raw-twice      # 1k and 10k texts (about 15 min on 2 cores)
+    .venv/bin/python benchmarks/embed_speed.py --sizes 1000 --cluster-only 100000
+
+End to end = ``embed_cluster`` (template "none" so the encoder reads exactly the raw texts;
+cache disabled so every text is encoded; k-free default clustering; c-TF-IDF naming).
+Raw = ``SentenceTransformer.encode(texts, batch_size=64, normalize_embeddings=True)`` on the
+same model object. Peak RSS is the process high-water mark after each step (it only grows).
+Texts: a seeded shuffle of real CLINC150, BANKING77 and SLURP utterances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from embed_tasks import banking_rows, clinc_texts, slurp_rows  # noqa: E402
+
+from cluster_r1.embed import cluster_embeddings, default_embedder, embed_cluster  # noqa: E402
+
+
+def corpus() -> list[str]:
+    texts = clinc_texts("train") + clinc_texts("test") + clinc_texts("val")
+    texts += [t for t, _ in banking_rows("train")] + [t for t, _ in banking_rows("test")]
+    texts += [r["sentence"] for r in slurp_rows("devel")] + [r["sentence"] for r in slurp_rows("test")]
+    random.Random(0).shuffle(texts)
+    return texts
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="*", type=int, default=[1000, 10000])
+    parser.add_argument("--cluster-only", type=int, default=100000,
+                        help="also time clustering alone on this many rows (real embeddings tiled + noise); 0: skip")
+    parser.add_argument("--raw-twice", action="store_true", help="time raw before and after end to end; report the mean")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    warnings.filterwarnings("ignore")
+
+    texts_all = corpus()
+    emb = default_embedder()
+    model = emb.model
+    model.encode(texts_all[:64], batch_size=64)  # warm-up
+
+    print("| n texts | raw encoder texts/s | end to end texts/s | ratio | encode s | cluster+name s | k | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    last_x = None
+    for n in args.sizes:
+        texts = texts_all[:n]
+        t0 = time.perf_counter()
+        raw = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        raw_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = embed_cluster(texts, "Cluster by intent", template="none", cache_dir=False)
+        e2e_s = time.perf_counter() - t0
+        if args.raw_twice:  # the CPU is shared: average raw runs before and after end to end
+            t0 = time.perf_counter()
+            model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+            raw_s = (raw_s + time.perf_counter() - t0) / 2
+        # split the end-to-end time: re-cluster the same vectors alone
+        t1 = time.perf_counter()
+        cluster_embeddings(raw)
+        clus_s = time.perf_counter() - t1
+        print(f"| {n} | {n / raw_s:.1f} | {n / e2e_s:.1f} | {raw_s / e2e_s:.1%} | {e2e_s - clus_s:.1f} "
+              f"| {clus_s:.2f} | {result.n_clusters} | {peak_mib():.0f} |", flush=True)
+        last_x = raw
+
+    if args.cluster_only and last_x is not None:
+        rng = np.random.default_rng(0)
+        reps = -(-args.cluster_only // len(last_x))
+        big = np.tile(last_x, (reps, 1))[: args.cluster_only]
+        big = big + rng.normal(scale=0.02, size=big.shape).astype(np.float32)
+        big /= np.linalg.norm(big, axis=1, keepdims=True)
+        print(f"\n| clustering only, {len(big)} rows | seconds | k | peak RSS MiB |\n|---|---|---|---|")
+        for alg in ("kmeans", "hdbscan", "agglomerative", "gmm"):
+            t0 = time.perf_counter()
+            fit = cluster_embeddings(big, algorithm=alg)
+            print(f"| {alg} (k-free) | {time.perf_counter() - t0:.1f} | {fit.n_clusters} | {peak_mib():.0f} |", flush=True)
+        t0 = time.perf_counter()
+        fit = cluster_embeddings(big, n_clusters=150)
+        print(f"| kmeans, n_clusters=150 (MiniBatchKMeans) | {time.perf_counter() - t0:.1f} | {fit.n_clusters} "
+              f"| {peak_mib():.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Small, seeded benchmark tasks built from the real corpora in ``../shared/data``.
+
+Only for ``benchmarks/embed_*.py``: the package's corpus loaders live in
+``cluster_r1.bench``. Set ``CLUSTER_R1_DATA`` to read the corpora from elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA = Path(os.environ.get("CLUSTER_R1_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@dataclass
+class EmbedTask:
+    name: str
+    instruction: str
+    texts: list[str]
+    labels: list[str]
+
+    @property
+    def k(self) -> int:
+        return len(set(self.labels))
+
+
+def _sample(pairs: list[tuple[str, str]], n: int, seed: int = 0, classes: list[str] | None = None) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    if classes is not None:
+        pairs = [p for p in pairs if p[1] in classes]
+    pairs = sorted(pairs)
+    rng.shuffle(pairs)
+    pairs = pairs[:n]
+    return [t for t, _ in pairs], [lab for _, lab in pairs]
+
+
+def _clinc() -> tuple[list[tuple[str, str]], dict[str, str]]:
+    data = json.loads((DATA / "clinc150" / "data_full.json").read_text())
+    domains = json.loads((DATA / "clinc150" / "domains.json").read_text())
+    intent_domain = {i: d for d, intents in domains.items() for i in intents}
+    return [(t, i) for t, i in data["test"]], intent_domain
+
+
+def clinc_texts(split: str = "test") -> list[str]:
+    data = json.loads((DATA / "clinc150" / "data_full.json").read_text())
+    return [t for t, _ in data[split]]
+
+
+def banking_rows(split: str = "test") -> list[tuple[str, str]]:
+    with open(DATA / "banking77" / f"{split}.csv", newline="") as f:
+        return [(r["text"], r["category"]) for r in csv.DictReader(f)]
+
+
+def slurp_rows(split: str = "devel") -> list[dict]:
+    with open(DATA / "slurp" / f"{split}.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+def tweeteval_rows() -> list[tuple[str, str, str]]:
+    rows = []
+    names = {"0": "none", "1": "against", "2": "favor"}
+    for target in ("abortion", "atheism", "climate", "feminist", "hillary"):
+        d = DATA / "tweeteval_stance" / target
+        texts = (d / "test_text.txt").read_text().splitlines()
+        labels = (d / "test_labels.txt").read_text().splitlines()
+        rows += [(t, target, names[s.strip()]) for t, s in zip(texts, labels)]
+    return rows
+
+
+def goalex(criterion: str) -> tuple[str, list[str], list[str]]:
+    d = DATA / "goalex_syn" / criterion
+    data = json.loads((d / "data.json").read_text())
+    labels = json.loads((d / "labels.json").read_text())
+    return data["goal"], data["texts"], [str(x) for x in labels["labels"]]
+
+
+def _clinc_domain(n: int) -> EmbedTask:
+    pairs, dom = _clinc()
+    t, lab = _sample([(t, dom[i]) for t, i in pairs], n)
+    return EmbedTask("clinc_domain", "Cluster the requests by their domain (banking, travel, kitchen, ...)", t, lab)
+
+
+def _clinc_intent(n: int) -> EmbedTask:
+    pairs, dom = _clinc()
+    intents = sorted(i for i, d in dom.items() if d in ("banking", "travel"))  # 30 intents
+    t, lab = _sample(pairs, n, classes=intents)
+    return EmbedTask("clinc_intent_bank+travel", "Cluster the requests by the user's exact intent", t, lab)
+
+
+def _banking(n: int) -> EmbedTask:
+    rows = banking_rows()
+    cats = sorted({c for _, c in rows})[:20]
+    t, lab = _sample(rows, n, classes=cats)
+    return EmbedTask("banking77_20", "Cluster the banking queries by customer intent", t, lab)
+
+
+def _slurp(field: str, n: int) -> EmbedTask:
+    rows = slurp_rows()
+    t, lab = _sample([(r["sentence"], r[field]) for r in rows], n)
+    instr = {"scenario": "Cluster the commands by scenario (the app or domain they address)",
+             "action": "Cluster the commands by the action requested (set, query, remove, ...)"}[field]
+    return EmbedTask(f"slurp_{field}", instr, t, lab)
+
+
+def _tweet(field: str, n: int) -> EmbedTask:
+    rows = tweeteval_rows()
+    idx = 1 if field == "target" else 2
+    t, lab = _sample([(r[0], r[idx]) for r in rows], n)
+    instr = {"target": "Cluster the tweets by the target they discuss",
+             "stance": "Cluster the tweets by the author's stance (favor, against, none)"}[field]
+    return EmbedTask(f"tweeteval_{field}", instr, t, lab)
+
+
+def _goalex(criterion: str, n: int) -> EmbedTask:
+    goal, texts, labels = goalex(criterion)
+    t, lab = _sample(list(zip(texts, labels)), n)
+    return EmbedTask(f"goalex_{criterion}", goal, t, lab)
+
+
+TASKS: dict[str, Callable[[int], EmbedTask]] = {
+    "clinc_domain": _clinc_domain,
+    "clinc_intent": _clinc_intent,
+    "banking77": _banking,
+    "slurp_scenario": lambda n: _slurp("scenario", n),
+    "slurp_action": lambda n: _slurp("action", n),
+    "tweeteval_target": lambda n: _tweet("target", n),
+    "tweeteval_stance": lambda n: _tweet("stance", n),
+    "goalex_topic": lambda n: _goalex("topic", n),
+    "goalex_language": lambda n: _goalex("language", n),
+    "goalex_style": lambda n: _goalex("style", n),
+}
+
+
+def load_task(name: str, n: int = 300) -> EmbedTask:
+    return TASKS[name](n)

@@ -1,0 +1,259 @@
+"""Cluster embedding vectors: the paper protocol (gold k) and k-free selection for users.
+
+With ``n_clusters`` given, K-means / GaussianMixture run exactly as App. E.1 does
+(scikit-learn defaults, ``random_state=43``). Without it, each algorithm picks k:
+
+* ``kmeans``: silhouette (cosine) of K-means over ``min_k..max_k`` on a subsample;
+* ``gmm``: lowest BIC of a diagonal GMM on a 32-d PCA projection of a subsample; the final
+  fit is the paper's full-covariance GaussianMixture while ``n * k * dim**2 <= FULL_GMM_BUDGET``
+  (a few hundred texts), else that diagonal PCA model;
+* ``agglomerative``: average-linkage cosine tree cut at ``distance_threshold``;
+* ``hdbscan``: scikit-learn HDBSCAN; its noise points join the nearest cluster.
+
+Agglomerative and HDBSCAN see mean-centred embeddings: an instruction template adds the
+same prefix to every text, which pulls all vectors together and makes any fixed distance
+threshold meaningless; centring removes that shared offset.
+
+k is chosen on at most ``sample_size`` points; the final fit sees every point
+(K-means switches to MiniBatchKMeans above ``minibatch_above`` points; the other
+algorithms fit the subsample and assign the rest to the nearest centroid), so
+clustering stays cheap next to encoding at 10k-100k texts.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import silhouette_score
+from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
+
+from ..errors import ConfigError, InputError
+
+__all__ = ["ClusterFit", "cluster_embeddings", "ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
+
+logger = logging.getLogger(__name__)
+
+PAPER_RANDOM_STATE = 43
+ALGORITHMS = ("kmeans", "gmm", "agglomerative", "hdbscan")
+#: What ``algorithm="auto"`` means without ``n_clusters`` (chosen on benchmarks/embed_quality.py).
+DEFAULT_ALGORITHM = "kmeans"
+#: Largest n * k * dim^2 fitted with the paper's full-covariance GMM (about 10 s on one core).
+FULL_GMM_BUDGET = 2e9
+#: Most k values tried by silhouette/BIC; wider ranges are searched on a spread-out grid.
+MAX_CANDIDATES = 30
+
+
+@dataclass
+class ClusterFit:
+    """0-based ``labels``, the chosen ``n_clusters``, unit-norm ``centers`` and the k-selection ``scores``."""
+
+    labels: np.ndarray
+    n_clusters: int
+    algorithm: str
+    centers: np.ndarray
+    scores: dict[int, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _centers(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    centers = np.zeros((k, x.shape[1]), dtype=np.float32)
+    np.add.at(centers, labels, x)
+    norms = np.linalg.norm(centers, axis=1, keepdims=True)
+    return centers / np.maximum(norms, 1e-12)
+
+
+def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Map labels to 0..k-1 (dropping empty ids)."""
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    return inverse.astype(np.int64), len(uniq)
+
+
+def _nearest(x: np.ndarray, centers: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    out = np.empty(len(x), dtype=np.int64)
+    for s in range(0, len(x), chunk):
+        out[s : s + chunk] = np.argmax(x[s : s + chunk] @ centers.T, axis=1)
+    return out
+
+
+def _candidates(min_k: int, max_k: int) -> list[int]:
+    ks = list(range(min_k, max_k + 1))
+    if len(ks) <= MAX_CANDIDATES:
+        return ks
+    return sorted({int(round(v)) for v in np.geomspace(min_k, max_k, MAX_CANDIDATES)})
+
+
+def _kmeans(x: np.ndarray, k: int, random_state: int, minibatch_above: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if len(x) > minibatch_above:
+            model = MiniBatchKMeans(n_clusters=k, random_state=random_state, batch_size=4096, n_init=3)
+        else:
+            model = KMeans(n_clusters=k, random_state=random_state)
+        return model.fit_predict(x)
+
+
+def _gmm(x: np.ndarray, k: int, random_state: int, covariance_type: str = "full") -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=random_state)
+        return gmm.fit_predict(x)
+
+
+def _pca(x: np.ndarray, random_state: int, n_components: int = 32) -> np.ndarray:
+    dims = max(1, min(n_components, x.shape[1], len(x) - 1))
+    return PCA(n_components=dims, random_state=random_state).fit_transform(x)
+
+
+def _select_silhouette(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, float]:
+    # cosine distances once (rows are unit-norm), not once per candidate k
+    dist = np.clip(1.0 - x @ x.T, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    scores = {}
+    for k in ks:
+        labels = _kmeans(x, k, random_state, minibatch_above=len(x) + 1)
+        scores[k] = float(silhouette_score(dist, labels, metric="precomputed")) if len(set(labels)) > 1 else -1.0
+    return scores
+
+
+def _select_bic(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, float]:
+    z = _pca(x, random_state)
+    scores = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for k in ks:
+            gmm = GaussianMixture(n_components=k, covariance_type="diag", random_state=random_state).fit(z)
+            scores[k] = -float(gmm.bic(z))  # higher is better, like silhouette
+    return scores
+
+
+def _centred(x: np.ndarray) -> np.ndarray:
+    z = x - x.mean(axis=0)
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+def _best(scores: dict[int, float]) -> int:
+    return max(scores, key=lambda k: (scores[k], -k))
+
+
+def cluster_embeddings(
+    x: np.ndarray,
+    *,
+    n_clusters: int | None = None,
+    algorithm: str = "auto",
+    min_k: int = 2,
+    max_k: int | None = None,
+    random_state: int = PAPER_RANDOM_STATE,
+    sample_size: int = 2000,
+    minibatch_above: int = 20000,
+    distance_threshold: float = 0.9,
+    min_cluster_size: int | None = None,
+    n_threads: int | None = 1,
+) -> ClusterFit:
+    """Cluster the rows of ``x`` (unit-norm embeddings). See the module docstring for the algorithms.
+
+    ``max_k`` defaults to ``min(n, max(10, 2 * sqrt(n)), 100)``; bounds are checked by the caller
+    (:func:`cluster_r1.embed.embed_cluster`), here they are only clipped to ``n``.
+    ``n_threads`` caps OpenMP/BLAS threads while clustering (None: the libraries' default, which
+    pays off only on many idle cores and large inputs).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
+    # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
+    with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
+        return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
+                    distance_threshold, min_cluster_size)
+
+
+def _fit(
+    x: np.ndarray,
+    n_clusters: int | None,
+    algorithm: str,
+    min_k: int,
+    max_k: int | None,
+    random_state: int,
+    sample_size: int,
+    minibatch_above: int,
+    distance_threshold: float,
+    min_cluster_size: int | None,
+) -> ClusterFit:
+    n = len(x)
+    if algorithm == "auto":
+        algorithm = "kmeans" if n_clusters is not None else DEFAULT_ALGORITHM
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {algorithm!r}: use 'auto' or one of {list(ALGORITHMS)}")
+    if n_clusters is not None and algorithm == "hdbscan":
+        raise ConfigError("hdbscan chooses its own k: drop n_clusters or use algorithm='kmeans'")
+    if n_clusters is not None and not 1 <= n_clusters <= n:
+        raise InputError(f"n_clusters={n_clusters} but there are {n} texts: pass 1 <= n_clusters <= {n}")
+    if max_k is None:
+        max_k = int(min(n, max(10, round(2 * np.sqrt(n))), 100))
+    max_k = min(max_k, n)
+    min_k = min(min_k, max_k)
+
+    rng = np.random.default_rng(random_state)
+    sample = np.sort(rng.choice(n, size=sample_size, replace=False)) if n > sample_size else np.arange(n)
+    xs = x[sample]
+    scores: dict[int, float] = {}
+    notes: list[str] = []
+
+    if algorithm in ("kmeans", "gmm"):
+        k = n_clusters
+        if k is None:
+            # silhouette needs 2 <= k <= n_samples - 1
+            ks = [c for c in _candidates(min_k, max_k) if (algorithm == "gmm" or 2 <= c <= len(xs) - 1)]
+            if len(ks) > 1:
+                scores = (_select_silhouette if algorithm == "kmeans" else _select_bic)(xs, ks, random_state)
+                k = _best(scores)
+            else:
+                k = ks[0] if ks else min_k
+            logger.info("%s: chose k=%d from %d candidates on %d points", algorithm, k, len(ks), len(xs))
+        if algorithm == "kmeans":
+            labels = _kmeans(x, k, random_state, minibatch_above)
+        elif n * k * x.shape[1] ** 2 <= FULL_GMM_BUDGET:
+            labels = _gmm(x, k, random_state)  # the paper protocol: scikit-learn defaults, full covariance
+        else:
+            # Full covariance costs O(n k d^2) per EM step: beyond the budget use the diagonal GMM on the
+            # PCA projection that BIC scored, on the subsample; other points go to the nearest centroid.
+            sub, k = _relabel(_gmm(_pca(xs, random_state), k, random_state, covariance_type="diag"))
+            labels = sub if n <= sample_size else _nearest(x, _centers(xs, sub, k))
+    elif algorithm == "agglomerative":
+        if n_clusters is not None:
+            model = AgglomerativeClustering(n_clusters=n_clusters, metric="cosine", linkage="average")
+        else:
+            model = AgglomerativeClustering(
+                n_clusters=None, distance_threshold=distance_threshold, metric="cosine", linkage="average"
+            )
+        xc = _centred(xs)
+        sub, k = _relabel(model.fit_predict(xc))
+        if n_clusters is None and not min_k <= k <= max_k:
+            clamped = min(max(k, min_k), max_k)
+            notes.append(f"agglomerative threshold gave {k} clusters; clamped to {clamped} (min_k/max_k)")
+            sub, k = _relabel(AgglomerativeClustering(n_clusters=clamped, metric="cosine", linkage="average").fit_predict(xc))
+        labels = sub if n <= sample_size else _nearest(x, _centers(xs, sub, k))
+    else:  # hdbscan
+        size = min_cluster_size or max(5, len(xs) // 200)
+        raw = HDBSCAN(min_cluster_size=min(size, len(xs)), copy=True).fit_predict(_centred(xs))
+        found = raw >= 0
+        k_found = len(set(raw[found].tolist()))
+        if not min_k <= k_found <= max_k:
+            clamped = min(max(k_found, min_k), max_k)
+            notes.append(f"hdbscan found {k_found} clusters; fell back to k-means with k={clamped} (min_k/max_k)")
+            labels = _kmeans(x, clamped, random_state, minibatch_above)
+        else:
+            sub_labels, k_found = _relabel(raw[found])
+            centers = _centers(xs[found], sub_labels, k_found)
+            labels = _nearest(x, centers)
+            labels[sample[found]] = sub_labels
+            if (~found).any():
+                notes.append(f"hdbscan left {int((~found).sum())} sampled points as noise; they joined the nearest cluster")
+
+    labels, k = _relabel(np.asarray(labels))
+    return ClusterFit(labels=labels, n_clusters=k, algorithm=algorithm, centers=_centers(x, labels, k), scores=scores, notes=notes)

@@ -1,0 +1,189 @@
+"""``EmbeddingClusterer`` (scikit-learn estimator) and ``embed_cluster`` (one call -> Clustering)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+
+from ..errors import InputError
+from ..types import Cluster, Clustering, Usage
+from .cluster import PAPER_RANDOM_STATE, cluster_embeddings
+from .embedders import Embedder, embed_texts, get_embedder
+from .naming import name_clusters, representatives
+from .templates import Template
+
+__all__ = ["EmbeddingClusterer", "embed_cluster", "check_inputs"]
+
+logger = logging.getLogger(__name__)
+
+
+def check_inputs(texts: Any, n_clusters: int | None, min_k: int, max_k: int | None) -> list[str]:
+    """Validate texts and k bounds; return the texts as a list. Raises :class:`InputError`."""
+    if isinstance(texts, str):
+        raise InputError("texts is one string: pass a list of texts, e.g. [text1, text2, ...]")
+    texts = list(texts)
+    if len(texts) < 2:
+        raise InputError(f"got {len(texts)} text(s): clustering needs at least 2 texts")
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise InputError(f"text {bad} is a {type(texts[bad]).__name__}, not a string: pass strings only")
+    n = len(texts)
+    if n_clusters is not None and not 1 <= n_clusters <= n:
+        raise InputError(f"n_clusters={n_clusters} but there are {n} texts: pass 1 <= n_clusters <= {n}")
+    if min_k < 1:
+        raise InputError(f"min_k={min_k}: pass min_k >= 1")
+    if max_k is not None and min_k > max_k:
+        raise InputError(f"min_k={min_k} > max_k={max_k}: pass min_k <= max_k")
+    if min_k > n:
+        raise InputError(f"min_k={min_k} but there are {n} texts: pass min_k <= {n}")
+    return texts
+
+
+class EmbeddingClusterer(ClusterMixin, BaseEstimator):
+    """Embed texts under an instruction, then cluster (App. E.1 baselines, plus k-free selection).
+
+    ``fit(texts)`` sets ``labels_`` (0-based), ``n_clusters_``, ``cluster_names_``,
+    ``cluster_descriptions_``, ``representatives_`` (0-based indices nearest each centroid),
+    ``embeddings_``, ``centers_``, ``k_scores_`` (k -> selection score) and ``result_`` (a
+    :class:`~cluster_r1.types.Clustering` with 1-based items). If all texts are identical the
+    result is one cluster and ``result_.notes`` says so (no error: it is a valid partition).
+    ``n_clusters`` forces k (the paper protocol: K-means, ``random_state=43``); without it
+    ``algorithm="auto"`` picks k (see :mod:`cluster_r1.embed.cluster`).
+    """
+
+    def __init__(
+        self,
+        *,
+        instruction: str = "",
+        n_clusters: int | None = None,
+        min_k: int = 2,
+        max_k: int | None = None,
+        embedder: Embedder | str | None = None,
+        template: str | Template = "auto",
+        algorithm: str = "auto",
+        random_state: int = PAPER_RANDOM_STATE,
+        cache_dir: str | Path | bool | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.instruction = instruction
+        self.n_clusters = n_clusters
+        self.min_k = min_k
+        self.max_k = max_k
+        self.embedder = embedder
+        self.template = template
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.cache_dir = cache_dir
+        self.progress = progress
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return embed_texts(
+            texts,
+            self.instruction,
+            embedder=self._embedder,
+            template=self.template,
+            cache_dir=self.cache_dir,
+            progress=self.progress,
+        )
+
+    def fit(self, X: Sequence[str], y: Any = None) -> EmbeddingClusterer:
+        texts = check_inputs(X, self.n_clusters, self.min_k, self.max_k)
+        start = time.perf_counter()
+        self._embedder = get_embedder(self.embedder)
+        model_name = str(getattr(self._embedder, "name", type(self._embedder).__name__))
+        notes: list[str] = []
+        n_distinct = len(set(texts))
+        if self.n_clusters is not None and self.n_clusters > n_distinct:
+            raise InputError(
+                f"n_clusters={self.n_clusters} but only {n_distinct} distinct texts: pass n_clusters <= {n_distinct}"
+            )
+        x = self._embed(texts)
+        if n_distinct == 1:
+            notes.append("all texts are identical: returned one cluster")
+            labels = np.zeros(len(texts), dtype=np.int64)
+            centers = x[:1].copy()
+            scores: dict[int, float] = {}
+        else:
+            max_k = n_distinct if self.max_k is None else min(self.max_k, n_distinct)
+            if self.max_k is None:
+                max_k = min(max_k, int(min(len(texts), max(10, round(2 * np.sqrt(len(texts)))), 100)))
+            fit = cluster_embeddings(
+                x,
+                n_clusters=self.n_clusters,
+                algorithm=self.algorithm,
+                min_k=min(self.min_k, max_k),
+                max_k=max_k,
+                random_state=self.random_state,
+            )
+            labels, centers, scores = fit.labels, fit.centers, fit.scores
+            notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters}" + (" (chosen)" if scores else " (given)"))
+            notes.extend(fit.notes)
+        reps = representatives(x, labels, centers)
+        names, descriptions = name_clusters(texts, labels, reps=reps)
+        # Clustering numbers clusters by first appearance; keep names aligned with that order.
+        order = list(dict.fromkeys(labels.tolist()))
+        self.result_: Clustering = Clustering.from_labels(
+            labels.tolist(),
+            names=[names[c] for c in order],
+            descriptions=[descriptions[c] for c in order],
+            method="embed",
+            model=model_name,
+            usage=Usage(seconds=time.perf_counter() - start),
+            notes=notes,
+        )
+        remap = {c: i for i, c in enumerate(order)}
+        self.labels_ = np.array([remap[c] for c in labels.tolist()], dtype=np.int64)
+        self.centers_ = centers[order]
+        self.representatives_ = [reps[c] for c in order]
+        self.embeddings_ = x
+        self.k_scores_ = scores
+        self.clusters_: list[Cluster] = self.result_.clusters
+        self.n_clusters_ = self.result_.n_clusters
+        self.cluster_names_ = [c.name for c in self.result_.clusters]
+        self.cluster_descriptions_ = [c.description for c in self.result_.clusters]
+        return self
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """Assign new texts to the nearest fitted centroid (0-based labels)."""
+        if not hasattr(self, "centers_"):
+            raise InputError("this EmbeddingClusterer is not fitted yet: call fit(texts) first")
+        texts = list(X)
+        if not texts:
+            return np.zeros(0, dtype=np.int64)
+        return np.argmax(self._embed(texts) @ self.centers_.T, axis=1)
+
+
+def embed_cluster(
+    texts: Sequence[str],
+    instruction: str = "",
+    *,
+    n_clusters: int | None = None,
+    min_k: int = 2,
+    max_k: int | None = None,
+    embedder: Embedder | str | None = None,
+    template: str | Template = "auto",
+    algorithm: str = "auto",
+    random_state: int = PAPER_RANDOM_STATE,
+    cache_dir: str | Path | bool | None = None,
+    progress: bool = False,
+) -> Clustering:
+    """Embed ``texts`` under ``instruction`` and cluster them; see :class:`EmbeddingClusterer`."""
+    est = EmbeddingClusterer(
+        instruction=instruction,
+        n_clusters=n_clusters,
+        min_k=min_k,
+        max_k=max_k,
+        embedder=embedder,
+        template=template,
+        algorithm=algorithm,
+        random_state=random_state,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+    return est.fit(texts).result_

