@@ -99,7 +99,7 @@ def test_no_salvage_raises_with_every_attempt() -> None:
 
 def test_nothing_usable_raises() -> None:
     with pytest.raises(AnswerError, match="no usable cluster.*proposed no groups"):
-        ClusteringAgent(ScriptedBackend(["?", "?", "I don't know"]), max_reasks=1).cluster(TEXTS, "x")
+        ClusteringAgent(ScriptedBackend(["?", "?", "I don't know", "no"]), max_reasks=1).cluster(TEXTS, "x")
 
 
 def test_nothing_usable_falls_back_to_propose_then_place() -> None:

@@ -1,0 +1,229 @@
+"""What the harness evaluates: a :class:`Method` turns one benchmark :class:`Example` into a Clustering.
+
+Adapters:
+
+* :class:`AgentMethod` (``agent``) -- the :class:`~cluster_r1.agent.ClusteringAgent` over any
+  backend. It also keeps every raw model output of the example, so that the first
+  answer can be scored as the paper does (strict App. D validation, invalid = V 0)
+  next to the agent's final result after re-ask and salvage.
+* :class:`EmbeddingMethod` -- ``kmeans`` / ``gmm``: the App. E.1 baselines with the gold k
+  (``random_state=43``); ``embed``: the shipped embedding default, k inferred.
+
+A method with raw answers implements ``run(example) -> Outcome``; a plain method only
+``cluster(example)``; :func:`run_method` gives both the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ..backends.base import Backend, Completion, Message
+from ..bench.splits import Example
+from ..errors import ConfigError
+from ..types import Clustering, Usage
+
+__all__ = [
+    "Method",
+    "TracingMethod",
+    "Outcome",
+    "AgentMethod",
+    "EmbeddingMethod",
+    "METHOD_NAMES",
+    "make_method",
+    "run_method",
+]
+
+log = logging.getLogger(__name__)
+
+METHOD_NAMES = ("agent", "kmeans", "gmm", "embed")
+
+
+@runtime_checkable
+class Method(Protocol):
+    """Anything with a ``name`` (the table row) and ``cluster(example) -> Clustering``."""
+
+    name: str
+
+    def cluster(self, example: Example) -> Clustering: ...
+
+
+@runtime_checkable
+class TracingMethod(Method, Protocol):
+    """A method that also reports its raw model outputs (for format accuracy)."""
+
+    def run(self, example: Example) -> Outcome: ...
+
+
+@dataclass
+class Outcome:
+    """One method on one example: the clustering (None on error) and the raw model outputs.
+
+    ``answer_names`` says whether ``cluster1 (name): [...]`` lines are the requested
+    format (our named prompt), for strict validation of ``raw_answers[0]``.
+    """
+
+    clustering: Clustering | None
+    raw_answers: list[str] | None = None
+    answer_names: bool = False
+    error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+def run_method(method: Method, example: Example) -> Outcome:
+    """Run ``method`` on ``example``; an exception becomes ``Outcome(error=...)``, never a crash."""
+    if isinstance(method, TracingMethod):
+        return method.run(example)
+    try:
+        clustering = method.cluster(example)
+    except Exception as exc:  # one failing example must not end the run; the record says why
+        log.warning("%s failed on %s: %s", method.name, example.id, exc)
+        return Outcome(None, error=f"{type(exc).__name__}: {exc}")
+    return Outcome(clustering, usage=clustering.usage)
+
+
+class _Recorder:
+    """Forwards to a backend and keeps every completion of one example, in call order."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.model = backend.model
+        self.context_window = getattr(backend, "context_window", None)
+        self.concurrency = int(getattr(backend, "concurrency", 1) or 1)
+        self.completions: list[Completion] = []
+        self._lock = threading.Lock()
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        completion = self.backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        with self._lock:
+            self.completions.append(completion)
+        return completion
+
+    def usage(self) -> Usage:
+        usage = Usage()
+        for c in self.completions:
+            usage.add(Usage(1, c.prompt_tokens, c.completion_tokens, c.seconds))
+        return usage
+
+
+class AgentMethod:
+    """The clustering agent; ``agent_options`` go to :class:`~cluster_r1.agent.ClusteringAgent`.
+
+    ``samples`` must stay 1: with self-consistency the first call is not "the" answer.
+    """
+
+    def __init__(self, backend: Backend, *, name: str | None = None, **agent_options: Any) -> None:
+        from ..agent import ClusteringAgent
+
+        if int(agent_options.get("samples", 1)) != 1:
+            raise ConfigError("the evaluation scores the first answer of a single run: use samples=1")
+        self.backend = backend
+        self.options = dict(agent_options)
+        self.name = name or f"agent ({backend.model})"
+        self.names = ClusteringAgent(backend, **self.options).template.names
+
+    def run(self, example: Example) -> Outcome:
+        from ..agent import ClusteringAgent
+
+        recorder = _Recorder(self.backend)
+        agent = ClusteringAgent(recorder, **self.options)
+        clustering: Clustering | None = None
+        error = None
+        try:
+            clustering = agent.cluster(example.texts, example.instruction)
+        except Exception as exc:  # recorded; the example scores 0
+            log.warning("%s failed on %s: %s", self.name, example.id, exc)
+            error = f"{type(exc).__name__}: {exc}"
+        return Outcome(
+            clustering,
+            raw_answers=[c.text for c in recorder.completions],
+            answer_names=self.names,
+            error=error,
+            usage=recorder.usage(),
+        )
+
+    def cluster(self, example: Example) -> Clustering:
+        outcome = self.run(example)
+        if outcome.clustering is None:
+            raise RuntimeError(outcome.error)
+        return outcome.clustering
+
+
+class EmbeddingMethod:
+    """Embedding clustering through :func:`cluster_r1.embed.embed_cluster`.
+
+    ``algorithm="kmeans"``/``"gmm"`` with ``gold_k=True`` is the paper protocol (App. E.1):
+    the example's gold cluster count, scikit-learn defaults, ``random_state=43``.
+    ``gold_k=False`` lets the method pick k (``algorithm="auto"`` = the shipped default).
+    """
+
+    def __init__(
+        self,
+        *,
+        algorithm: str = "kmeans",
+        gold_k: bool = True,
+        embedder: Any = None,
+        random_state: int = 43,
+        cache_dir: str | Path | bool | None = None,
+        name: str | None = None,
+    ) -> None:
+        from ..embed import get_embedder
+
+        self.algorithm = algorithm
+        self.gold_k = gold_k
+        self.random_state = random_state
+        self.cache_dir = cache_dir
+        self.embedder = get_embedder(embedder)
+        model = str(getattr(self.embedder, "name", type(self.embedder).__name__)).rsplit("/", 1)[-1]
+        label = {"kmeans": "K-means", "gmm": "GMM"}.get(algorithm, algorithm)
+        self.name = name or (f"{model} + {label} (gold k)" if gold_k else f"{model} + embed default (k inferred)")
+
+    def prepare(self) -> None:
+        """Load the encoder once before threads share it."""
+        getattr(self.embedder, "model", None)  # the property loads a SentenceTransformer lazily
+
+    def cluster(self, example: Example) -> Clustering:
+        from ..embed import embed_cluster
+
+        return embed_cluster(
+            example.texts,
+            example.instruction,
+            n_clusters=example.n_clusters if self.gold_k else None,
+            embedder=self.embedder,
+            algorithm=self.algorithm,
+            random_state=self.random_state,
+            cache_dir=self.cache_dir,
+        )
+
+
+def make_method(
+    spec: str,
+    *,
+    backend: Backend | None = None,
+    agent_options: dict[str, Any] | None = None,
+    embedder: Any = None,
+    embed_cache_dir: str | Path | bool | None = None,
+    random_state: int = 43,
+) -> Method:
+    """A method by name: ``agent`` (needs ``backend``), ``kmeans``, ``gmm`` (gold k) or ``embed`` (k inferred)."""
+    if spec == "agent":
+        if backend is None:
+            raise ConfigError("method 'agent' needs a model server: pass --base-url URL --model NAME")
+        return AgentMethod(backend, **(agent_options or {}))
+    common = {"embedder": embedder, "random_state": random_state, "cache_dir": embed_cache_dir}
+    if spec in ("kmeans", "gmm"):
+        return EmbeddingMethod(algorithm=spec, gold_k=True, **common)
+    if spec == "embed":
+        return EmbeddingMethod(algorithm="auto", gold_k=False, **common)
+    raise ConfigError(f"unknown method {spec!r}; choose from {', '.join(METHOD_NAMES)}")
