@@ -2,7 +2,7 @@
 
     python benchmarks/agent_validity.py --base-url http://127.0.0.1:8080/v1 --model local --runs 20
 
-Each run samples (temperature 0.7, seed = run number) so that runs differ. Reported per run:
+Each run samples (temperature 0.3, seed = run number) so that runs differ. Reported per run:
 strict-valid first answer (paper App. D), usable first answer (complete partition, format slips
 repaired), valid after re-ask, salvaged, failed; seconds, tokens, V-measure against the example's labels.
 """
@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--input", default=str(ROOT / "examples" / "support_tickets.txt"))
     ap.add_argument("--instruction", default="cluster these support tickets by root cause")
     ap.add_argument("--prompt", default="named")
-    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--temperature", type=float, default=0.3)
     ap.add_argument("--max-tokens", type=int, default=1024)
     ap.add_argument("--out", help="write per-run records as JSON here")
     args = ap.parse_args()

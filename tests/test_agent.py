@@ -90,6 +90,14 @@ def test_salvage_asks_one_short_question_per_item_the_batch_missed() -> None:
     assert backend.kwargs[2]["max_tokens"] == 10
 
 
+def test_a_single_usable_cluster_is_not_an_answer_groups_are_proposed() -> None:
+    one = answer([[1]], ["Billing"])
+    backend = ScriptedBackend([one, "group1: Billing\ngroup2: Login", "", "1", "2", "1", "2", "1"])
+    result = ClusteringAgent(backend, max_reasks=0).cluster(TEXTS, "by issue")
+    assert result.labels == [1, 2, 1, 2, 1]
+    assert all(c.name != UNPLACED for c in result.clusters)
+
+
 def test_no_salvage_raises_with_every_attempt() -> None:
     backend = ScriptedBackend(["nonsense", "still nonsense"])
     with pytest.raises(AnswerError) as info:

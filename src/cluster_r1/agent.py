@@ -278,8 +278,9 @@ class ClusteringAgent:
         names = [c.name for c in best.clusters]
         nonempty = [(nm, items) for nm, items in zip(names, keep) if items]
         attempts = len(run.outputs)
-        if not nonempty:
-            # Nothing usable: decompose. Ask only for the groups, then place every text.
+        if len(nonempty) < 2:
+            # Nothing usable (at most one group found): decompose. Ask only for the groups,
+            # then place every text.
             proposed = self._propose(texts, instruction, run, temperature, seed)
             if len(proposed) < 2:
                 raise AnswerError(
@@ -296,10 +297,7 @@ class ClusteringAgent:
                 assignment[i - 1] = k
         todo = [i for i in range(1, n + 1) if assignment[i - 1] is None]
         self._event(f"salvaging: placing {len(todo)} item(s) with a follow-up question")
-        if len(nonempty) == 1:
-            for i in todo:
-                assignment[i - 1] = 1
-        else:
+        if todo:
             # Batched follow-up first (cheap for capable models), then one short question per
             # item still unplaced (what small models answer reliably).
             for start in range(0, len(todo), _PLACE_BATCH):
