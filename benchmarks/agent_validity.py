@@ -29,6 +29,7 @@ def main() -> None:
     ap.add_argument("--base-url", required=True)
     ap.add_argument("--model", default="local")
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--first-run", type=int, default=0, help="seed of the first run (to extend a series)")
     ap.add_argument("--input", default=str(ROOT / "examples" / "support_tickets.txt"))
     ap.add_argument("--instruction", default="cluster these support tickets by root cause")
     ap.add_argument("--prompt", default="named")
@@ -43,7 +44,7 @@ def main() -> None:
     backend = Recording(OpenAICompatBackend(base_url=args.base_url, model=args.model, concurrency=1))
     agent = ClusteringAgent(backend, prompt=args.prompt, temperature=args.temperature, max_tokens=args.max_tokens)
     records = []
-    for run in range(args.runs):
+    for run in range(args.first_run, args.first_run + args.runs):
         agent.seed = run
         start = time.perf_counter()
         rec: dict[str, object] = {"run": run}
