@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cluster_r1.agent import ClusteringAgent
 from cluster_r1.answer import parse_answer
-from cluster_r1.backends import OpenAICompatBackend
+from cluster_r1.backends import OpenAICompatBackend, RecordingBackend
 from cluster_r1.errors import AnswerError
 from cluster_r1.metrics import v_measure_score
 
@@ -41,11 +41,12 @@ def main() -> None:
     texts = Path(args.input).read_text().splitlines()
     gold_path = Path(args.input).with_suffix(".labels.txt")
     gold = gold_path.read_text().splitlines() if gold_path.exists() else None
-    backend = Recording(OpenAICompatBackend(base_url=args.base_url, model=args.model, concurrency=1))
-    agent = ClusteringAgent(backend, prompt=args.prompt, temperature=args.temperature, max_tokens=args.max_tokens)
+    server = OpenAICompatBackend(base_url=args.base_url, model=args.model, concurrency=1)
+    agent = ClusteringAgent(server, prompt=args.prompt, temperature=args.temperature, max_tokens=args.max_tokens)
     records = []
     for run in range(args.first_run, args.first_run + args.runs):
         agent.seed = run
+        agent.backend = recorder = RecordingBackend(server)  # the first completion is the one-shot answer
         start = time.perf_counter()
         rec: dict[str, object] = {"run": run}
         try:
@@ -65,7 +66,7 @@ def main() -> None:
         except AnswerError as exc:
             rec.update(failed=True, attempts=len(exc.attempts), error=str(exc))
             result = None
-        outputs, backend.first = backend.first, []
+        outputs = [c.text for c in recorder.completions[:1]]
         rec["first_strict_valid"] = bool(outputs) and parse_answer(outputs[0], len(texts), names=agent.template.names).valid
         rec["first_usable"] = bool(outputs) and usable(outputs[0], len(texts))
         rec["seconds"] = time.perf_counter() - start
@@ -74,21 +75,6 @@ def main() -> None:
     summarize(records, args)
     if args.out:
         Path(args.out).write_text(json.dumps(records, indent=2))
-
-
-class Recording:
-    """Wraps a backend and keeps the first reply of each clustering run (the one-shot answer)."""
-
-    def __init__(self, backend: OpenAICompatBackend) -> None:
-        self.backend = backend
-        self.model, self.context_window, self.concurrency = backend.model, backend.context_window, 1
-        self.first: list[str] = []
-
-    def complete(self, messages, **kw):  # type: ignore[no-untyped-def]
-        out = self.backend.complete(messages, **kw)
-        if len(messages) == 1 and "Output format" in messages[0]["content"]:
-            self.first.append(out.text)
-        return out
 
 
 def usable(text: str, n: int) -> bool:

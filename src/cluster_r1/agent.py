@@ -42,7 +42,7 @@ from .answer import (
 )
 from .backends.base import Backend, Completion, Message, complete_many
 from .errors import AnswerError, ContextLengthError, InputError
-from .prompts import N_CLUSTERS_HINT, PLACE_ITEMS, PLACE_ONE, PROPOSE, REASK, format_texts, get_template
+from .prompts import N_CLUSTERS_HINT, PLACE_ITEMS, PLACE_ONE, PROPOSE, REASK, clip_text, format_texts, get_template
 from .types import Cluster, Clustering, Usage
 
 __all__ = ["ClusteringAgent", "estimate_tokens"]
@@ -336,7 +336,7 @@ class ClusteringAgent:
             for m in _GROUP_RE.finditer(completion.text):
                 name = m.group(1).strip().strip("*\"'.")
                 if name and name.lower() not in {n.lower() for n in names}:
-                    names.append(_clip(name, 60))
+                    names.append(clip_text(name, 60))
             if len(names) >= 2:
                 break
         return names[:max_groups]
@@ -346,7 +346,7 @@ class ClusteringAgent:
         lines = []
         for k, name in enumerate(names, start=1):
             examples = [texts[i] for i, a in enumerate(assignment) if a == k][:3]
-            shown = "; ".join(_clip(t, 100) for t in examples)
+            shown = "; ".join(clip_text(t, 100) for t in examples)
             lines.append(f"cluster{k} ({name})" + (f": e.g. {shown}" if shown else ""))
         return "\n".join(lines)
 
@@ -361,7 +361,7 @@ class ClusteringAgent:
         temperature: float,
         seed: int | None,
     ) -> dict[int, int]:
-        items = "\n".join(f"{i}. {_clip(texts[i - 1], 300)}" for i in batch)
+        items = "\n".join(f"{i}. {clip_text(texts[i - 1], 300)}" for i in batch)
         prompt = PLACE_ITEMS.format(
             instruction=instruction,
             clusters=self._describe_clusters(texts, names, assignment),
@@ -395,7 +395,7 @@ class ClusteringAgent:
                     "content": PLACE_ONE.format(
                         instruction=instruction,
                         clusters=clusters,
-                        text=_clip(texts[i - 1], 1000),
+                        text=clip_text(texts[i - 1], 1000),
                         n_clusters=len(names),
                     ),
                 }
@@ -494,11 +494,6 @@ def _dedupe(names: list[str]) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return out
-
-
-def _clip(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _fmt(items: list[int]) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "TEMPLATES",
     "get_template",
     "format_texts",
+    "clip_text",
     "REASK",
     "PLACE_ITEMS",
     "N_CLUSTERS_HINT",
@@ -113,6 +114,16 @@ def format_texts(texts: Sequence[str]) -> str:
     2. c
     """
     return "\n".join(f"{i}. {' '.join(t.split())}" for i, t in enumerate(texts, start=1))
+
+
+def clip_text(text: str, limit: int) -> str:
+    """Flatten whitespace and cut to ``limit`` characters with an ellipsis.
+
+    >>> clip_text("a  b\\nc", 10), clip_text("abcdefghijk", 8)
+    ('a b c', 'abcde...')
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 N_CLUSTERS_HINT = "\nUse exactly {n_clusters} clusters."

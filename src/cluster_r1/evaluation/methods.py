@@ -16,13 +16,12 @@ A method with raw answers implements ``run(example) -> Outcome``; a plain method
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..backends.base import Backend, Completion, Message
+from ..backends.base import Backend
+from ..backends.recording import RecordingBackend
 from ..bench.splits import Example
 from ..errors import ConfigError
 from ..types import Clustering, Usage
@@ -86,37 +85,6 @@ def run_method(method: Method, example: Example) -> Outcome:
     return Outcome(clustering, usage=clustering.usage)
 
 
-class _Recorder:
-    """Forwards to a backend and keeps every completion of one example, in call order."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.model = backend.model
-        self.context_window = getattr(backend, "context_window", None)
-        self.concurrency = int(getattr(backend, "concurrency", 1) or 1)
-        self.completions: list[Completion] = []
-        self._lock = threading.Lock()
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        temperature: float = 0.0,
-        max_tokens: int | None = None,
-        seed: int | None = None,
-    ) -> Completion:
-        completion = self.backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
-        with self._lock:
-            self.completions.append(completion)
-        return completion
-
-    def usage(self) -> Usage:
-        usage = Usage()
-        for c in self.completions:
-            usage.add(Usage(1, c.prompt_tokens, c.completion_tokens, c.seconds))
-        return usage
-
-
 class AgentMethod:
     """The clustering agent; ``agent_options`` go to :class:`~cluster_r1.agent.ClusteringAgent`.
 
@@ -136,7 +104,7 @@ class AgentMethod:
     def run(self, example: Example) -> Outcome:
         from ..agent import ClusteringAgent
 
-        recorder = _Recorder(self.backend)
+        recorder = RecordingBackend(self.backend)
         agent = ClusteringAgent(recorder, **self.options)
         clustering: Clustering | None = None
         error = None

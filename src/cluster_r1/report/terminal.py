@@ -7,14 +7,10 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from ..prompts import clip_text
 from ..types import Clustering
 
 __all__ = ["print_summary"]
-
-
-def _clip(text: str, limit: int = 90) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def print_summary(result: Clustering, texts: Sequence[str], console: Console, examples: int = 2) -> None:
@@ -25,7 +21,7 @@ def print_summary(result: Clustering, texts: Sequence[str], console: Console, ex
     table.add_column("size", justify="right")
     table.add_column("examples")
     for k, cluster in enumerate(result.clusters, start=1):
-        shown = "\n".join(f"[{i}] {_clip(texts[i - 1])}" for i in cluster.items[:examples])
+        shown = "\n".join(f"[{i}] {clip_text(texts[i - 1], 90)}" for i in cluster.items[:examples])
         table.add_row(str(k), cluster.name, str(cluster.size), shown)
     console.print(table)
     u = result.usage
