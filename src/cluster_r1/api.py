@@ -4,6 +4,8 @@ Methods: ``agent`` (an LLM over any OpenAI-compatible server), ``embed`` (offlin
 the bundled MiniLM encoder, k chosen automatically, clusters named by keywords) and
 ``auto`` (default): the agent when a server is configured, else ``embed``. In ``auto``
 mode an agent that gives no usable answer at all falls back to ``embed``, with a note.
+``embed`` with ``embed_options={"assist": "categories" | "answers", "llm_names": True}``
+uses a model server for criteria an encoder cannot see (:mod:`cluster_r1.embed.assist`).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def cluster_texts(
         raise InputError(f"need at least 2 texts to cluster, got {len(texts)}")
     use_agent = method == "agent" or (method == "auto" and (backend is not None or server_configured()))
     if not use_agent:
-        return _embed(texts, instruction, n_clusters, embed_options, on_event)
+        return _embed(texts, instruction, n_clusters, embed_options, on_event, backend if method == "embed" else None)
     from .agent import ClusteringAgent
 
     agent = ClusteringAgent(backend or make_backend(), on_event=on_event, **(agent_options or {}))
@@ -89,9 +91,26 @@ def _embed(
     n_clusters: int | None,
     options: dict[str, Any] | None,
     on_event: Callable[[str], None] | None,
+    backend: Backend | None = None,
 ) -> Clustering:
+    """The embedding method; ``options["assist"]``/``options["llm_names"]`` bring in a model server."""
     from .embed import embed_cluster
 
+    options = dict(options or {})
+    assist, names = options.pop("assist", None), options.pop("llm_names", False)
+    if assist or names:
+        from .embed.assist import assisted_cluster
+
+        return assisted_cluster(
+            texts,
+            instruction,
+            backend or make_backend(),
+            assist=assist,
+            names=names,
+            n_clusters=n_clusters,
+            embed_options=options,
+            on_event=on_event,
+        )
     if on_event is not None:
         on_event(f"embedding {len(texts)} texts")
-    return embed_cluster(texts, instruction, n_clusters=n_clusters, **(options or {}))
+    return embed_cluster(texts, instruction, n_clusters=n_clusters, **options)

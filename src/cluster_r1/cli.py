@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import ClusterR1Error
+from .errors import ClusterR1Error, ConfigError
 
 __all__ = ["main"]
 
@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--min-k", type=_positive_int, default=2, help="smallest k to consider (default 2)")
     e.add_argument("--max-k", type=_positive_int, help="largest k to consider")
     e.add_argument("--no-cache", action="store_true", help="do not cache embeddings on disk")
+    e.add_argument(
+        "--assist",
+        choices=["categories", "answers"],
+        help="with a model server: 'categories' = the model proposes categories from a sample, then picks one "
+        "per text; 'answers' = embed the model's short answer per text (InBedder-style)",
+    )
+    e.add_argument("--llm-names", action="store_true", help="with a model server: the model names the clusters")
     c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
     c.add_argument("-v", "--verbose", action="store_true", help="log every step")
     c.set_defaults(func=_cluster)
@@ -87,6 +94,12 @@ def _cluster(args: argparse.Namespace) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
+    if (args.assist or args.llm_names) and args.method == "auto":
+        args.method = "embed"  # assisting is a mode of the embedding method
+    if args.method == "agent" and (args.assist or args.llm_names):
+        raise ConfigError("--assist and --llm-names belong to --method embed; drop them or use --method embed")
+    if args.method == "embed" and (args.assist or args.llm_names) and not server_configured(args.base_url):
+        raise ConfigError("--assist and --llm-names need a model server: pass --base-url URL --model NAME")
     if args.method == "agent" or server_configured(args.base_url):
         backend = make_backend(
             base_url=args.base_url,
@@ -114,6 +127,8 @@ def _cluster(args: argparse.Namespace) -> int:
         cache_dir=False if args.no_cache else None,
         progress=not args.quiet and console.is_terminal,
     )
+    if args.assist or args.llm_names:
+        embed_options.update(assist=args.assist, llm_names=args.llm_names)
     with console.status(f"clustering {len(texts)} texts...") as status:
         result = cluster_texts(
             texts,

@@ -1,0 +1,427 @@
+"""LLM-assisted clustering for criteria an encoder cannot see (style, stance, intent behind the words).
+
+Two modes, both over any :class:`~cluster_r1.backends.Backend`:
+
+``categories`` (default when assisting)
+    1. *propose*: the model reads the instruction and a seeded sample of the texts and
+       lists the categories the instruction implies (``PROPOSE_CATEGORIES``), each a name
+       and a one-line description; with ``n_clusters`` it is asked for exactly that many;
+    2. *pick*: for every text one short question with the category list first and the text
+       last (``PICK_CATEGORY``; a shared prefix, so servers with prompt caching such as
+       llama.cpp and vLLM only process the text), answered by a number;
+    3. an answer that names no category (no number in range, no category name) is placed
+       by embedding similarity between the text and the category descriptions, and
+       counted in ``notes``. No text is ever dropped. Categories that receive no text are
+       left out of the result.
+
+``answers`` (InBedder-style)
+    the model writes a few words answering the instruction for every text
+    (``SHORT_ANSWER``); the answers are embedded and clustered like texts.
+
+:func:`llm_names` names clusters made by any method from their representative texts.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backends.base import Backend, Completion, Message
+from ..errors import AnswerError, ConfigError
+from ..prompts import clip_text
+from ..types import Clustering, Usage
+
+__all__ = [
+    "ASSIST_MODES",
+    "PROPOSE_CATEGORIES",
+    "PICK_CATEGORY",
+    "SHORT_ANSWER",
+    "NAME_CLUSTER",
+    "Category",
+    "parse_categories",
+    "parse_pick",
+    "propose_categories",
+    "pick_categories",
+    "categories_cluster",
+    "short_answers",
+    "llm_names",
+    "assisted_cluster",
+]
+
+log = logging.getLogger(__name__)
+
+ASSIST_MODES = ("categories", "answers")
+
+PROPOSE_CATEGORIES = """Instruction: {instruction}
+
+Below are {n_sample} sample texts from a collection of {n_total} texts.
+
+{texts}
+
+List the categories this instruction implies for the collection{how_many}. Categories must follow the instruction's criterion (if it asks for style, categories are styles, not topics), be mutually exclusive, and together cover every text.
+Answer with one line per category and nothing else, in the form:
+- Category name: one-line description"""
+
+PICK_CATEGORY = """Instruction: {instruction}
+
+Categories:
+{categories}
+
+Text:
+\"\"\"{text}\"\"\"
+
+Which category does this text belong to, according to the instruction? Answer with the category number only (1 to {n_categories})."""
+
+SHORT_ANSWER = """Instruction: {instruction}
+
+Text:
+\"\"\"{text}\"\"\"
+
+In a few words, what does this text have that the instruction asks about? Answer with the few words only."""
+
+NAME_CLUSTER = """Instruction: {instruction}
+
+These texts were grouped together:
+{texts}
+
+Give the group a short name (2-5 words) that says what its texts share according to the instruction, and a one-line description.
+Answer in exactly two lines:
+Name: ...
+Description: ..."""
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    description: str = ""
+
+
+@dataclass
+class _Tally:
+    """Token and time accounting across calls."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    replies: list[str] = field(default_factory=list)
+
+    def add(self, c: Completion) -> Completion:
+        self.calls += 1
+        self.prompt_tokens += c.prompt_tokens
+        self.completion_tokens += c.completion_tokens
+        return c
+
+
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]+|\d+\s*[.):]|category\s*\d+\s*[.):]?)\s*", re.IGNORECASE)
+_SEP = re.compile(r"\s*(?::|\s[-\u2013\u2014]\s)\s*")
+
+
+def parse_categories(reply: str) -> list[Category]:
+    """Categories from a ``- Name: description`` list; tolerant of numbering, bold and prose lines.
+
+    >>> [c.name for c in parse_categories("Sure!\\n1. **Poem**: verse\\n- Rap - rhymes\\n- poem: again")]
+    ['Poem', 'Rap']
+    """
+    out: list[Category] = []
+    seen: set[str] = set()
+    for line in reply.splitlines():
+        if not _BULLET.match(line):
+            continue
+        body = _BULLET.sub("", line, count=1).replace("**", "").replace("__", "").strip()
+        if not body:
+            continue
+        parts = _SEP.split(body, maxsplit=1)
+        name = parts[0].strip(" .\"'`")
+        desc = parts[1].strip() if len(parts) > 1 else ""
+        if not name or len(name) > 80 or name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        out.append(Category(name, desc))
+    return out
+
+
+def parse_pick(reply: str, categories: Sequence[Category]) -> int | None:
+    """0-based category index from a reply: the first number in range, else a category name.
+
+    >>> cats = [Category("Poem"), Category("Rap")]
+    >>> parse_pick("2", cats), parse_pick("Category 1: Poem", cats), parse_pick("It is a rap.", cats), parse_pick("?", cats)
+    (1, 0, 1, None)
+    """
+    for m in re.finditer(r"\d+", reply):
+        i = int(m.group())
+        if 1 <= i <= len(categories):
+            return i - 1
+        break  # a first number out of range is not a pick; fall through to names
+    low = reply.lower()
+    hits = [i for i, c in enumerate(categories) if c.name.lower() and re.search(rf"\b{re.escape(c.name.lower())}\b", low)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _ask(backend: Backend, tally: _Tally, prompt: str, *, max_tokens: int, seed: int | None) -> str:
+    messages: list[Message] = [{"role": "user", "content": prompt}]
+    reply = tally.add(backend.complete(messages, temperature=0.0, max_tokens=max_tokens, seed=seed)).text
+    tally.replies.append(reply)
+    return reply
+
+
+def propose_categories(
+    backend: Backend,
+    texts: Sequence[str],
+    instruction: str,
+    *,
+    n_clusters: int | None = None,
+    max_categories: int = 10,
+    sample_size: int = 30,
+    max_chars: int = 300,
+    seed: int = 0,
+    attempts: int = 2,
+    _tally: _Tally | None = None,
+) -> list[Category]:
+    """Ask the model for the categories ``instruction`` implies, from a seeded sample of ``texts``.
+
+    With ``n_clusters`` the reply must list exactly that many (extra ones are cut, too few
+    is asked again). Raises :class:`AnswerError` when no attempt yields at least 2 categories.
+    """
+    tally = _tally or _Tally()
+    rng = random.Random(seed)
+    idx = sorted(rng.sample(range(len(texts)), min(sample_size, len(texts))))
+    sample = "\n".join(f"{j + 1}. {clip_text(' '.join(texts[i].split()), max_chars)}" for j, i in enumerate(idx))
+    how_many = f" (exactly {n_clusters} categories)" if n_clusters else f" (between 2 and {max_categories} categories)"
+    prompt = PROPOSE_CATEGORIES.format(
+        instruction=instruction, n_sample=len(idx), n_total=len(texts), texts=sample, how_many=how_many
+    )
+    best: list[Category] = []
+    for attempt in range(attempts):
+        cats = parse_categories(_ask(backend, tally, prompt, max_tokens=600, seed=seed + attempt))
+        if n_clusters:
+            cats = cats[:n_clusters]
+        elif len(cats) > max_categories:
+            cats = cats[:max_categories]
+        if len(cats) > len(best):
+            best = cats
+        if len(best) >= 2 and (n_clusters is None or len(best) == n_clusters):
+            break
+    if len(best) < 2:
+        raise AnswerError(
+            f"the model proposed {len(best)} usable categories in {attempts} attempts; "
+            "use a larger model or the embedding method (--method embed without --assist)"
+        )
+    return best
+
+
+def _render_categories(categories: Sequence[Category]) -> str:
+    return "\n".join(f"{i + 1}. {c.name}" + (f": {c.description}" if c.description else "") for i, c in enumerate(categories))
+
+
+def pick_categories(
+    backend: Backend,
+    texts: Sequence[str],
+    instruction: str,
+    categories: Sequence[Category],
+    *,
+    max_chars: int = 1500,
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+    _tally: _Tally | None = None,
+) -> list[int | None]:
+    """One question per text; 0-based category index, or None where the reply names no category."""
+    tally = _tally or _Tally()
+    listing = _render_categories(categories)
+    picks: list[int | None] = []
+    for i, text in enumerate(texts):
+        prompt = PICK_CATEGORY.format(
+            instruction=instruction,
+            categories=listing,
+            text=clip_text(text.strip(), max_chars),
+            n_categories=len(categories),
+        )
+        picks.append(parse_pick(_ask(backend, tally, prompt, max_tokens=8, seed=seed), categories))
+        if on_progress is not None:
+            on_progress(i + 1, len(texts))
+    return picks
+
+
+def categories_cluster(
+    texts: Sequence[str],
+    instruction: str,
+    backend: Backend,
+    *,
+    n_clusters: int | None = None,
+    max_categories: int = 10,
+    sample_size: int = 30,
+    seed: int = 0,
+    embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+    on_event: Callable[[str], None] | None = None,
+) -> Clustering:
+    """Propose categories, pick one per text, place unanswered texts by embedding similarity.
+
+    ``embed`` maps texts to L2-normalised vectors (default: the bundled MiniLM, no
+    instruction template); it is used only when some reply names no category.
+    """
+    texts = list(texts)
+    start = time.perf_counter()
+    tally = _Tally()
+    if on_event:
+        on_event(f"proposing categories from a sample of {min(sample_size, len(texts))} texts")
+    cats = propose_categories(
+        backend, texts, instruction, n_clusters=n_clusters, max_categories=max_categories,
+        sample_size=sample_size, seed=seed, _tally=tally,
+    )
+    log.info("categories: %s", [c.name for c in cats])
+    progress = (lambda i, n: on_event(f"placing text {i}/{n}")) if on_event else None
+    picks = pick_categories(backend, texts, instruction, cats, seed=seed, on_progress=progress, _tally=tally)
+    notes = [f"assist=categories: {len(cats)} categories proposed from {min(sample_size, len(texts))} sampled texts"]
+    missing = [i for i, p in enumerate(picks) if p is None]
+    if missing:
+        if embed is None:
+            from .embedders import embed_texts
+
+            def embed(xs: Sequence[str]) -> np.ndarray:
+                return embed_texts(xs, "", template="none")
+
+        vecs = embed([texts[i] for i in missing])
+        cvecs = embed([f"{c.name}: {c.description}" if c.description else c.name for c in cats])
+        nearest = np.argmax(vecs @ cvecs.T, axis=1)
+        for i, j in zip(missing, nearest.tolist()):
+            picks[i] = int(j)
+        notes.append(f"{len(missing)} replies named no category; those texts were placed by embedding similarity")
+    used = sorted({int(p) for p in picks if p is not None}, key=lambda c: picks.index(c))
+    if len(used) < len(cats):
+        notes.append(f"{len(cats) - len(used)} proposed categories received no text and were left out")
+    labels = [int(p) for p in picks if p is not None]
+    assert len(labels) == len(texts)
+    return Clustering.from_labels(
+        labels,
+        names=[cats[c].name for c in used],
+        descriptions=[cats[c].description for c in used],
+        method="embed+categories",
+        model=str(getattr(backend, "model", "")),
+        usage=Usage(
+            prompt_tokens=tally.prompt_tokens,
+            completion_tokens=tally.completion_tokens,
+            calls=tally.calls,
+            seconds=time.perf_counter() - start,
+        ),
+        notes=notes,
+    )
+
+
+def short_answers(
+    backend: Backend,
+    texts: Sequence[str],
+    instruction: str,
+    *,
+    max_chars: int = 1500,
+    max_tokens: int = 16,
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+    _tally: _Tally | None = None,
+) -> list[str]:
+    """InBedder-style: a few words per text answering the instruction (empty replies keep the text)."""
+    tally = _tally or _Tally()
+    out = []
+    for i, text in enumerate(texts):
+        prompt = SHORT_ANSWER.format(instruction=instruction, text=clip_text(text.strip(), max_chars))
+        answer = _ask(backend, tally, prompt, max_tokens=max_tokens, seed=seed).strip()
+        out.append(answer or text)
+        if on_progress is not None:
+            on_progress(i + 1, len(texts))
+    return out
+
+
+def llm_names(
+    backend: Backend,
+    texts: Sequence[str],
+    instruction: str,
+    groups: Sequence[Sequence[int]],
+    *,
+    max_texts: int = 8,
+    max_chars: int = 200,
+    fallback: Sequence[tuple[str, str]] | None = None,
+    _tally: _Tally | None = None,
+) -> list[tuple[str, str]]:
+    """(name, description) per group of 0-based indices (put representatives first).
+
+    A reply without a ``Name:`` line keeps ``fallback[g]`` (e.g. the keyword name).
+    """
+    if fallback is not None and len(fallback) != len(groups):
+        raise ConfigError(f"fallback has {len(fallback)} names for {len(groups)} groups")
+    tally = _tally or _Tally()
+    out = []
+    for g, members in enumerate(groups):
+        shown = "\n".join(f"- {clip_text(' '.join(texts[i].split()), max_chars)}" for i in list(members)[:max_texts])
+        reply = _ask(backend, tally, NAME_CLUSTER.format(instruction=instruction, texts=shown), max_tokens=80, seed=0)
+        name = re.search(r"^\W*name\W*:\s*(.+)$", reply, re.IGNORECASE | re.MULTILINE)
+        desc = re.search(r"^\W*description\W*:\s*(.+)$", reply, re.IGNORECASE | re.MULTILINE)
+        if name and name.group(1).strip(" *\"'"):
+            out.append((name.group(1).strip(" *\"'")[:80], desc.group(1).strip(" *") if desc else ""))
+        else:
+            out.append(tuple(fallback[g]) if fallback is not None else (f"cluster {g + 1}", ""))
+    return out
+
+
+def assisted_cluster(
+    texts: Sequence[str],
+    instruction: str,
+    backend: Backend,
+    *,
+    assist: str | None = "categories",
+    names: bool = False,
+    n_clusters: int | None = None,
+    seed: int = 0,
+    embed_options: dict | None = None,
+    on_event: Callable[[str], None] | None = None,
+) -> Clustering:
+    """The embedding method with a model server: ``assist`` in :data:`ASSIST_MODES` or None, LLM names.
+
+    ``embed_options`` go to :class:`~cluster_r1.embed.EmbeddingClusterer` (``answers`` mode and
+    plain embedding); ``names=True`` replaces keyword names with names written by the model
+    (``categories`` mode already has the model's names).
+    """
+    from .clusterer import EmbeddingClusterer
+
+    if assist is not None and assist not in ASSIST_MODES:
+        raise ConfigError(f"unknown assist mode {assist!r}; choose one of {', '.join(ASSIST_MODES)}")
+    texts = list(texts)
+    if assist == "categories":
+        return categories_cluster(texts, instruction, backend, n_clusters=n_clusters, seed=seed, on_event=on_event)
+    start = time.perf_counter()
+    tally = _Tally()
+    inputs, template, method = texts, (embed_options or {}).get("template", "auto"), "embed"
+    if assist == "answers":
+        progress = (lambda i, n: on_event(f"answering for text {i}/{n}")) if on_event else None
+        inputs = short_answers(backend, texts, instruction, seed=seed, on_progress=progress, _tally=tally)
+        template, method = "none", "embed+answers"
+    options = {k: v for k, v in (embed_options or {}).items() if k != "template"}
+    est = EmbeddingClusterer(instruction=instruction, n_clusters=n_clusters, template=template, **options).fit(inputs)
+    result = est.result_
+    if names:
+        if on_event:
+            on_event(f"naming {result.n_clusters} clusters")
+        groups = []
+        for c, reps in zip(result.clusters, est.representatives_):
+            members = [i - 1 for i in c.items]
+            groups.append(list(dict.fromkeys(list(reps) + members)))
+        fallback = [(c.name, c.description) for c in result.clusters]
+        named = llm_names(backend, texts, instruction, groups, fallback=fallback, _tally=tally)
+        for c, (name, desc) in zip(result.clusters, named):
+            c.name, c.description = name, desc
+        method += "+names"
+    if assist == "answers":
+        # keyword names came from the answers: fine as names, but descriptions quote answers, not texts
+        result.notes.insert(0, "assist=answers: the model's short answers were embedded instead of the texts")
+    result.method = method
+    result.model = f"{result.model} + {getattr(backend, 'model', '')}"
+    result.usage = Usage(
+        calls=tally.calls,
+        prompt_tokens=tally.prompt_tokens,
+        completion_tokens=tally.completion_tokens,
+        seconds=time.perf_counter() - start,
+    )
+    return result
