@@ -56,3 +56,36 @@ def test_unparseable_generation_and_bad_setup() -> None:
         SynthesisPipeline(ScriptedBackend(["no json here"]), [ScriptedBackend(), ScriptedBackend()]).run(DOCS)
     with pytest.raises(InputError, match="exactly two"):
         SynthesisPipeline(ScriptedBackend(), [ScriptedBackend()])
+
+
+def test_labelling_agents_sample_with_their_own_seeds() -> None:
+    a = ScriptedBackend([_labeler()] * 4)
+    pipe = SynthesisPipeline(ScriptedBackend([GEN, REF]), [a, a], label_temperature=0.7)
+    pipe.run(DOCS[:2])
+    assert [k["temperature"] for k in a.kwargs] == [0.7] * 4
+    assert [k["seed"] for k in a.kwargs] == [1000, 1001, 1000, 1001]
+
+
+def test_bench_synth_cli_over_http(fake_server, tmp_path: Path) -> None:
+    from test_cli import run_cli, server_args
+
+    gen = json.dumps([{"instruction": "Cluster by style", "clusters": [{"name": "Verse"}, {"name": "Prose"}]}])
+    ref = json.dumps({"instruction": "Cluster by writing style", "clusters": [
+        {"name": "Verse", "description": "poems, raps"}, {"name": "Prose", "description": "everything else"}]})  # fmt: skip
+    # 4 documents x 2 labellers: they agree on 3 documents
+    labels = ['{"cluster": "Verse"}', '{"cluster": "Verse"}', '{"cluster": "Prose"}', '{"cluster": "Prose"}',
+              '{"cluster": "Verse"}', '{"cluster": "Prose"}', "no idea", "no idea"]  # fmt: skip
+    fake_server.enqueue(gen, ref, *labels)
+    out = tmp_path / "synth"
+    proc = run_cli("bench", "synth", "--corpus", "goalex", "--n-docs", "4", "--sample-size", "2",
+                   "--n-instructions", "1", "--out", str(out), *server_args(fake_server)[:4])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((out / "synthesis.json").read_text())
+    task = record["tasks"][0]
+    assert task["instruction"] == "Cluster by writing style"
+    assert task["labels"] == ["Verse", "Prose", None, None]
+    assert task["agreement"] == 0.5 and task["discard"] == 0.5
+    assert set(task["v_vs_gold"]) == {"topic", "language", "style"}
+    assert record["label_temperature"] == 0.7 and len(record["documents"]) == 4
+    assert "50 %" in (out / "synthesis.md").read_text()
+    assert len(fake_server.requests) == 10

@@ -126,6 +126,7 @@ class SynthesisPipeline:
         refiner: Backend | None = None,
         checkpoint: str | Path | None = None,
         temperature: float = 0.0,
+        label_temperature: float | None = None,
     ) -> None:
         if len(labelers) != 2:
             raise InputError(f"consensus labelling needs exactly two labelling agents, got {len(labelers)}")
@@ -134,6 +135,9 @@ class SynthesisPipeline:
         self.labelers = list(labelers)
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.temperature = temperature
+        # Two labelling agents on one model at temperature 0 would agree by construction; with the same
+        # model for both, give them a temperature: each agent then samples with its own seed.
+        self.label_temperature = temperature if label_temperature is None else label_temperature
         self._done: dict[str, str] = {}
         if self.checkpoint is not None and self.checkpoint.is_file():
             for line in self.checkpoint.read_text(encoding="utf-8").splitlines():
@@ -147,7 +151,10 @@ class SynthesisPipeline:
         if key in self._done:
             return self._done[key]
         messages: list[Message] = [{"role": "user", "content": prompt}]
-        reply = backend.complete(messages, temperature=self.temperature).text
+        if stage == "label":
+            reply = backend.complete(messages, temperature=self.label_temperature, seed=1000 + agent).text
+        else:
+            reply = backend.complete(messages, temperature=self.temperature).text
         self._done[key] = reply
         if self.checkpoint is not None:
             self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
