@@ -177,3 +177,14 @@ def test_load_examples_filters_and_seeded_limit(tmp_path: Path) -> None:
     assert parse_splits("C0,c1, C1") == ["c0", "c1"]
     with pytest.raises(InputError):
         parse_splits("C3")
+
+
+def test_assist_method_scores_the_models_categories() -> None:
+    ex = example(7, ["poem", "rap", "poem", "rap"])
+    backend = ScriptedBackend(["- Poem: verse\n- Rap: beats", "1", "2", "1", "2"])
+    method = make_method("assist", backend=backend)
+    rec = evaluate_methods([method], [ex])[0]
+    assert rec["v"] == pytest.approx(1.0) and rec["k_pred"] == 2
+    assert "assist=categories" in method.name
+    with pytest.raises(ConfigError, match="model server"):
+        make_method("assist")

@@ -25,7 +25,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``eval --bench DIR --method M[,M...] --out DIR [...]`` to an argparse ``subparsers`` object."""
     p = subparsers.add_parser("eval", help="evaluate methods on a benchmark built by `bench build`")
     p.add_argument("--bench", required=True, help="benchmark folder (cluster-r1 bench build --out BENCH_DIR)")
-    p.add_argument("--method", required=True, help="comma-separated: agent, kmeans, gmm (gold k), embed (k inferred)")
+    p.add_argument("--method", required=True, help="comma-separated: agent, kmeans, gmm (gold k), embed (k inferred), "
+                   "assist (embed --assist categories; needs a model server)")
     p.add_argument("--split", default="C0,C1,C2", help="comma-separated splits (default C0,C1,C2)")
     p.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
     p.add_argument("--limit", type=_positive_int, default=None, help="a seeded random subset of N examples")
@@ -86,11 +87,12 @@ def _command(args: argparse.Namespace, methods: list[str], splits: list[str]) ->
     if args.limit is not None:
         parts += ["--limit", str(args.limit), "--seed", str(args.seed)]
     parts += ["--concurrency", str(args.concurrency)]
-    if "agent" in methods:
+    if "agent" in methods or "assist" in methods:
         base_url = args.base_url or os.environ.get("CLUSTER_R1_BASE_URL", "")
         model = args.model or os.environ.get("CLUSTER_R1_MODEL", "")
-        parts += ["--base-url", base_url, "--model", model,
-                  "--prompt", args.prompt, "--max-reasks", str(args.max_reasks), "--max-tokens", str(args.max_tokens),
+        parts += ["--base-url", base_url, "--model", model]
+    if "agent" in methods:
+        parts += ["--prompt", args.prompt, "--max-reasks", str(args.max_reasks), "--max-tokens", str(args.max_tokens),
                   "--temperature", str(args.temperature), "--agent-seed", str(args.agent_seed)]
         parts += ["--strict"] * args.strict + ["--no-salvage"] * args.no_salvage + ["--no-cache"] * args.no_cache
     if set(methods) - {"agent"}:
@@ -121,7 +123,7 @@ def run_eval(args: argparse.Namespace) -> int:
     examples = load_examples(args.bench, splits, tasks=args.task, limit=args.limit, seed=args.seed)
     out = Path(args.out)
     backend = None
-    if "agent" in methods:
+    if "agent" in methods or "assist" in methods:
         backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
                                max_retries=args.max_retries, concurrency=args.concurrency,
                                context_window=args.context_window)

@@ -8,6 +8,9 @@ Adapters:
   next to the agent's final result after re-ask and salvage.
 * :class:`EmbeddingMethod` -- ``kmeans`` / ``gmm``: the App. E.1 baselines with the gold k
   (``random_state=43``); ``embed``: the shipped embedding default, k inferred.
+* :class:`AssistMethod` (``assist``) -- the LLM-assisted mode of the embedding method
+  (:mod:`cluster_r1.embed.assist`, ``categories``): the model proposes the categories and
+  picks one per text; k is the model's, like the agent's.
 
 A method with raw answers implements ``run(example) -> Outcome``; a plain method only
 ``cluster(example)``; :func:`run_method` gives both the same shape.
@@ -32,6 +35,7 @@ __all__ = [
     "Outcome",
     "AgentMethod",
     "EmbeddingMethod",
+    "AssistMethod",
     "METHOD_NAMES",
     "make_method",
     "run_method",
@@ -39,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-METHOD_NAMES = ("agent", "kmeans", "gmm", "embed")
+METHOD_NAMES = ("agent", "kmeans", "gmm", "embed", "assist")
 
 
 @runtime_checkable
@@ -175,6 +179,23 @@ class EmbeddingMethod:
         )
 
 
+class AssistMethod:
+    """``assist``: propose categories from the example's texts, one short pick per text (k from the model)."""
+
+    def __init__(self, backend: Backend, *, name: str | None = None, sample_size: int = 30, seed: int = 0) -> None:
+        self.backend = backend
+        self.sample_size = sample_size
+        self.seed = seed
+        self.name = name or f"{backend.model} + assist=categories (k from the model)"
+
+    def cluster(self, example: Example) -> Clustering:
+        from ..embed.assist import categories_cluster
+
+        return categories_cluster(
+            example.texts, example.instruction, self.backend, sample_size=self.sample_size, seed=self.seed
+        )
+
+
 def make_method(
     spec: str,
     *,
@@ -184,11 +205,13 @@ def make_method(
     embed_cache_dir: str | Path | bool | None = None,
     random_state: int = 43,
 ) -> Method:
-    """A method by name: ``agent`` (needs ``backend``), ``kmeans``, ``gmm`` (gold k) or ``embed`` (k inferred)."""
+    """A method by name: ``agent``/``assist`` (need ``backend``), ``kmeans``, ``gmm`` (gold k), ``embed`` (k inferred)."""
+    if spec in ("agent", "assist") and backend is None:
+        raise ConfigError(f"method {spec!r} needs a model server: pass --base-url URL --model NAME")
     if spec == "agent":
-        if backend is None:
-            raise ConfigError("method 'agent' needs a model server: pass --base-url URL --model NAME")
         return AgentMethod(backend, **(agent_options or {}))
+    if spec == "assist":
+        return AssistMethod(backend, seed=int((agent_options or {}).get("seed", 0) or 0))
     common = {"embedder": embedder, "random_state": random_state, "cache_dir": embed_cache_dir}
     if spec in ("kmeans", "gmm"):
         return EmbeddingMethod(algorithm=spec, gold_k=True, **common)
