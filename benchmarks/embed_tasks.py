@@ -79,62 +79,63 @@ def goalex(criterion: str) -> tuple[str, list[str], list[str]]:
     return data["goal"], data["texts"], [str(x) for x in labels["labels"]]
 
 
-def _clinc_domain(n: int) -> EmbedTask:
+def _clinc_domain(n: int, seed: int = 0) -> EmbedTask:
     pairs, dom = _clinc()
-    t, lab = _sample([(t, dom[i]) for t, i in pairs], n)
+    t, lab = _sample([(t, dom[i]) for t, i in pairs], n, seed)
     return EmbedTask("clinc_domain", "Cluster the requests by their domain (banking, travel, kitchen, ...)", t, lab)
 
 
-def _clinc_intent(n: int) -> EmbedTask:
+def _clinc_intent(n: int, seed: int = 0) -> EmbedTask:
     pairs, dom = _clinc()
     intents = sorted(i for i, d in dom.items() if d in ("banking", "travel"))  # 30 intents
-    t, lab = _sample(pairs, n, classes=intents)
+    t, lab = _sample(pairs, n, seed, classes=intents)
     return EmbedTask("clinc_intent_bank+travel", "Cluster the requests by the user's exact intent", t, lab)
 
 
-def _banking(n: int) -> EmbedTask:
+def _banking(n: int, seed: int = 0) -> EmbedTask:
     rows = banking_rows()
     cats = sorted({c for _, c in rows})[:20]
-    t, lab = _sample(rows, n, classes=cats)
+    t, lab = _sample(rows, n, seed, classes=cats)
     return EmbedTask("banking77_20", "Cluster the banking queries by customer intent", t, lab)
 
 
-def _slurp(field: str, n: int) -> EmbedTask:
+def _slurp(field: str, n: int, seed: int = 0) -> EmbedTask:
     rows = slurp_rows()
-    t, lab = _sample([(r["sentence"], r[field]) for r in rows], n)
+    t, lab = _sample([(r["sentence"], r[field]) for r in rows], n, seed)
     instr = {"scenario": "Cluster the commands by scenario (the app or domain they address)",
              "action": "Cluster the commands by the action requested (set, query, remove, ...)"}[field]
     return EmbedTask(f"slurp_{field}", instr, t, lab)
 
 
-def _tweet(field: str, n: int) -> EmbedTask:
+def _tweet(field: str, n: int, seed: int = 0) -> EmbedTask:
     rows = tweeteval_rows()
     idx = 1 if field == "target" else 2
-    t, lab = _sample([(r[0], r[idx]) for r in rows], n)
+    t, lab = _sample([(r[0], r[idx]) for r in rows], n, seed)
     instr = {"target": "Cluster the tweets by the target they discuss",
              "stance": "Cluster the tweets by the author's stance (favor, against, none)"}[field]
     return EmbedTask(f"tweeteval_{field}", instr, t, lab)
 
 
-def _goalex(criterion: str, n: int) -> EmbedTask:
+def _goalex(criterion: str, n: int, seed: int = 0) -> EmbedTask:
     goal, texts, labels = goalex(criterion)
-    t, lab = _sample(list(zip(texts, labels)), n)
+    t, lab = _sample(list(zip(texts, labels)), n, seed)
     return EmbedTask(f"goalex_{criterion}", goal, t, lab)
 
 
-TASKS: dict[str, Callable[[int], EmbedTask]] = {
+TASKS: dict[str, Callable[..., EmbedTask]] = {
     "clinc_domain": _clinc_domain,
     "clinc_intent": _clinc_intent,
     "banking77": _banking,
-    "slurp_scenario": lambda n: _slurp("scenario", n),
-    "slurp_action": lambda n: _slurp("action", n),
-    "tweeteval_target": lambda n: _tweet("target", n),
-    "tweeteval_stance": lambda n: _tweet("stance", n),
-    "goalex_topic": lambda n: _goalex("topic", n),
-    "goalex_language": lambda n: _goalex("language", n),
-    "goalex_style": lambda n: _goalex("style", n),
+    "slurp_scenario": lambda n, seed=0: _slurp("scenario", n, seed),
+    "slurp_action": lambda n, seed=0: _slurp("action", n, seed),
+    "tweeteval_target": lambda n, seed=0: _tweet("target", n, seed),
+    "tweeteval_stance": lambda n, seed=0: _tweet("stance", n, seed),
+    "goalex_topic": lambda n, seed=0: _goalex("topic", n, seed),
+    "goalex_language": lambda n, seed=0: _goalex("language", n, seed),
+    "goalex_style": lambda n, seed=0: _goalex("style", n, seed),
 }
 
 
-def load_task(name: str, n: int = 300) -> EmbedTask:
-    return TASKS[name](n)
+def load_task(name: str, n: int = 300, seed: int = 0) -> EmbedTask:
+    """Task ``name`` with ``n`` texts; ``seed`` picks the sample (0: the documented tables)."""
+    return TASKS[name](n, seed)

@@ -83,3 +83,94 @@ def test_estimator_follows_sklearn_conventions() -> None:
     copy = clone(est)
     assert copy.get_params() == est.get_params() and not hasattr(copy, "labels_")
     assert not hasattr(est, "result_")  # __init__ stores parameters only; work happens in fit
+
+
+def test_k_free_kmeans_ignores_a_shared_offset() -> None:
+    # a large shared component (what a template prefix adds to every text) must not hide the blobs
+    x, y = blobs(300, k=6, d=32, spread=0.08)
+    shared = np.zeros(32, dtype=np.float32)
+    shared[0] = 1.0
+    xo = 0.15 * x + shared
+    xo = (xo / np.linalg.norm(xo, axis=1, keepdims=True)).astype(np.float32)
+    fit = cluster_embeddings(xo, algorithm="kmeans", max_k=12, centred=True)
+    assert fit.n_clusters == 6
+    assert v_measure_score(y, fit.labels) > 0.95
+    # centres stay in the input space (unit-norm, close to the offset direction)
+    assert np.all(fit.centers[:, 0] > 0.9)
+
+
+def test_centred_clusters_the_centred_vectors() -> None:
+    from cluster_r1.embed.cluster import _centred
+
+    x, _ = blobs(300, k=6, d=32, spread=0.3)
+    shared = np.zeros(32, dtype=np.float32)
+    shared[0] = 1.0
+    xo = 0.3 * x + shared
+    xo = (xo / np.linalg.norm(xo, axis=1, keepdims=True)).astype(np.float32)
+    on = cluster_embeddings(xo, algorithm="kmeans", max_k=12, centred=True)
+    assert np.array_equal(on.labels, cluster_embeddings(_centred(xo), algorithm="kmeans", max_k=12).labels)
+    assert on.n_clusters != cluster_embeddings(xo, algorithm="kmeans", max_k=12).n_clusters  # the default does not centre
+
+
+def test_n_init_reaches_k_free_kmeans_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cluster_r1.embed.cluster as cl
+    from cluster_r1.errors import ConfigError
+
+    seen: list[object] = []
+    real = cl.KMeans
+
+    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(kwargs.get("n_init", "auto"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cl, "KMeans", recording)
+    x, _ = blobs(120, k=3)
+    cluster_embeddings(x, algorithm="kmeans", max_k=5, n_init=3)
+    assert seen and set(seen) == {3}
+    seen.clear()
+    cluster_embeddings(x, algorithm="kmeans", max_k=5)
+    cluster_embeddings(x, n_clusters=3)
+    assert seen and set(seen) == {"auto"}  # the defaults: one run, as the paper protocol
+    for kwargs in ({"n_clusters": 3, "centred": True}, {"n_clusters": 3, "n_init": 3}, {"algorithm": "gmm", "centred": True}):
+        with pytest.raises(ConfigError, match="k-free K-means only"):
+            cluster_embeddings(x, **kwargs)
+
+
+def test_k_free_kmeans_keeps_the_selection_fit_and_gold_k_keeps_the_paper_protocol() -> None:
+    from sklearn.cluster import KMeans
+
+    x, _ = blobs(200, k=5, spread=0.3)
+    fit = cluster_embeddings(x, algorithm="kmeans", max_k=8)
+    assert fit.labels.max() + 1 == fit.n_clusters and set(fit.scores) == set(range(2, 9))
+    paper = KMeans(n_clusters=5, random_state=43).fit_predict(x)
+    assert v_measure_score(paper, cluster_embeddings(x, n_clusters=5).labels) == pytest.approx(1.0)
+
+
+def test_reduce_umap_finds_blobs_and_assigns_points_outside_the_sample() -> None:
+    pytest.importorskip("umap")
+    x, y = blobs(600, k=5, d=32, spread=0.08)
+    fit = cluster_embeddings(x, algorithm="kmeans", max_k=10, reduce="umap", sample_size=300)
+    assert fit.n_clusters == 5 and set(fit.scores) == set(range(2, 11))
+    assert v_measure_score(y, fit.labels) > 0.95  # the 300 points UMAP never saw included
+    np.testing.assert_allclose(np.linalg.norm(fit.centers, axis=1), 1.0, rtol=1e-5)
+
+
+def test_reduce_is_k_free_kmeans_only_and_checked() -> None:
+    from cluster_r1.errors import ConfigError
+
+    x, _ = blobs(60, k=3)
+    for kwargs in ({"n_clusters": 3, "reduce": "umap"}, {"algorithm": "hdbscan", "reduce": "umap"}, {"reduce": "pca"}):
+        with pytest.raises(ConfigError):
+            cluster_embeddings(x, **kwargs)
+
+
+def test_reduce_umap_missing_is_a_one_line_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from cluster_r1.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # import umap -> ImportError, as without the extra
+    x, _ = blobs(60, k=3)
+    with pytest.raises(ConfigError, match=r'pip install "cluster-r1\[umap\]"'):
+        cluster_embeddings(x, algorithm="kmeans", reduce="umap")
+    assert cluster_embeddings(x, algorithm="kmeans").n_clusters == 3  # the default never imports umap

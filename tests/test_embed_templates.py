@@ -89,3 +89,68 @@ def test_embed_texts_keeps_input_order_and_normalizes() -> None:
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(x, expected, rtol=1e-6)
     assert emb.calls[0][0][0] == "a much longer text here"  # longest first for batching
+
+
+@pytest.mark.parametrize(
+    ("family", "k_free", "expected"),
+    [("sentence-transformers", True, ("sentence-transformers", "none")),
+     ("sentence-transformers", False, ("sentence-transformers",)),
+     ("qwen", True, ("qwen",)), ("instructor", True, ("instructor",)), ("openai", True, ("openai",))],
+)
+def test_auto_mixes_template_and_none_only_for_k_free_non_instruction_tuned(
+    family: str, k_free: bool, expected: tuple[str, ...]
+) -> None:
+    from cluster_r1.embed.templates import auto_templates
+
+    assert auto_templates(family, k_free=k_free, mix=True) == expected
+    assert auto_templates(family, k_free=k_free) == expected[:1]  # default: the paper template only
+    assert get_template("auto", family).name == expected[0]  # embed_texts' "auto" is still the paper template
+
+
+def test_embed_for_clustering_sums_template_and_none_vectors() -> None:
+    from cluster_r1.embed.clusterer import embed_for_clustering
+
+    texts = ["hi there", "a longer text here"]
+    st = RecordingEmbedder("sentence-transformers")
+    x = embed_for_clustering(texts, "by topic", embedder=st, cache_dir=False, mix=True)
+    sent = sorted(t for call in st.calls for t in call[0])
+    assert sent == sorted(texts + [f"Clustering task: by topic. Text: {t}" for t in texts])
+    a = embed_texts(texts, "by topic", embedder=st, template="sentence-transformers", cache_dir=False)
+    b = embed_texts(texts, "by topic", embedder=st, template="none", cache_dir=False)
+    expected = (a + b) / np.linalg.norm(a + b, axis=1, keepdims=True)
+    np.testing.assert_allclose(x, expected, rtol=1e-6)
+
+    # a given k (paper protocol), an explicit template or an instruction-tuned family: embed_texts unchanged
+    for kwargs, fam in (({}, "sentence-transformers"), ({"k_free": False, "mix": True}, "sentence-transformers"), ({"template": "sentence-transformers"}, "sentence-transformers"),
+                        ({}, "qwen")):
+        emb = RecordingEmbedder(fam)
+        y = embed_for_clustering(texts, "by topic", embedder=emb, cache_dir=False, **kwargs)
+        np.testing.assert_allclose(y, embed_texts(texts, "by topic", embedder=emb, template=kwargs.get("template", "auto"),
+                                                  cache_dir=False), rtol=1e-6)
+        assert len(emb.calls) == 2  # one embed_texts call each
+
+
+def test_estimator_mix_reaches_the_encoder() -> None:
+    from cluster_r1.embed import EmbeddingClusterer
+
+    texts = ["alpha beta", "alpha gamma", "delta epsilon", "delta zeta", "eta theta"]
+    for mix, n_clusters, expect_none in ((True, None, True), (False, None, False), (True, 2, False)):
+        emb = RecordingEmbedder("sentence-transformers")
+        est = EmbeddingClusterer(instruction="by topic", embedder=emb, cache_dir=False, mix=mix, n_clusters=n_clusters)
+        est.fit(texts)
+        sent = {t for call in emb.calls for t in call[0]}
+        assert (set(texts) <= sent) is expect_none  # raw texts (template "none") only with mix in a k-free run
+        assert est.get_params()["mix"] is mix
+
+
+def test_estimator_reduce_reaches_the_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from cluster_r1.embed import EmbeddingClusterer
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # without the extra, reduce="umap" must say how to install it
+    texts = ["alpha beta", "alpha gamma", "delta epsilon", "delta zeta", "eta theta"]
+    est = EmbeddingClusterer(instruction="by topic", embedder=RecordingEmbedder("sentence-transformers"), cache_dir=False)
+    assert est.fit(texts).n_clusters_ >= 2  # default: no umap needed
+    with pytest.raises(ConfigError, match="cluster-r1\\[umap\\]"):
+        est.set_params(reduce="umap").fit(texts)

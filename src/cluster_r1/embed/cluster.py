@@ -3,7 +3,9 @@
 With ``n_clusters`` given, K-means / GaussianMixture run exactly as App. E.1 does
 (scikit-learn defaults, ``random_state=43``). Without it, each algorithm picks k:
 
-* ``kmeans``: silhouette (cosine) of K-means over ``min_k..max_k`` on a subsample;
+* ``kmeans``: silhouette (cosine) of K-means over ``min_k..max_k`` on a subsample
+  (``centred=True`` / ``n_init=3``: measured variants, off by default; ``reduce="umap"``: K-means
+  on a 5-d UMAP projection, k still chosen by cosine silhouette, optional extra ``umap``);
 * ``gmm``: lowest BIC of a diagonal GMM on a 32-d PCA projection of a subsample; the final
   fit is the paper's full-covariance GaussianMixture while ``n * k * dim**2 <= FULL_GMM_BUDGET``
   (a few hundred texts), else that diagonal PCA model;
@@ -90,13 +92,14 @@ def _candidates(min_k: int, max_k: int) -> list[int]:
     return sorted({int(round(v)) for v in np.geomspace(min_k, max_k, MAX_CANDIDATES)})
 
 
-def _kmeans(x: np.ndarray, k: int, random_state: int, minibatch_above: int) -> np.ndarray:
+def _kmeans(x: np.ndarray, k: int, random_state: int, minibatch_above: int, n_init: int | str = "auto") -> np.ndarray:
+    """The paper protocol with the default ``n_init``; k-free selection passes the caller's ``n_init``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if len(x) > minibatch_above:
             model = MiniBatchKMeans(n_clusters=k, random_state=random_state, batch_size=4096, n_init=3)
         else:
-            model = KMeans(n_clusters=k, random_state=random_state)
+            model = KMeans(n_clusters=k, random_state=random_state, n_init=n_init)
         return model.fit_predict(x)
 
 
@@ -112,15 +115,19 @@ def _pca(x: np.ndarray, random_state: int, n_components: int = 32) -> np.ndarray
     return PCA(n_components=dims, random_state=random_state).fit_transform(x)
 
 
-def _select_silhouette(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, float]:
+def _select_silhouette(
+    x: np.ndarray, ks: list[int], random_state: int, n_init: int | str = "auto"
+) -> tuple[dict[int, float], dict[int, np.ndarray]]:
+    """Silhouette (cosine) per candidate k, and each candidate's labels."""
     # cosine distances once (rows are unit-norm), not once per candidate k
     dist = np.clip(1.0 - x @ x.T, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
-    scores = {}
+    scores, fits = {}, {}
     for k in ks:
-        labels = _kmeans(x, k, random_state, minibatch_above=len(x) + 1)
+        labels = _kmeans(x, k, random_state, minibatch_above=len(x) + 1, n_init=n_init)
         scores[k] = float(silhouette_score(dist, labels, metric="precomputed")) if len(set(labels)) > 1 else -1.0
-    return scores
+        fits[k] = labels
+    return scores, fits
 
 
 def _select_bic(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, float]:
@@ -134,9 +141,40 @@ def _select_bic(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, fl
     return scores
 
 
-def _centred(x: np.ndarray) -> np.ndarray:
-    z = x - x.mean(axis=0)
+def _centred(x: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    z = x - (x.mean(axis=0) if mean is None else mean)
     return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+#: UMAP settings of ``reduce="umap"`` (BERTopic's defaults: 5-d, cosine, 15 neighbours, min_dist 0).
+UMAP_DIMS, UMAP_NEIGHBORS = 5, 15
+
+
+def _umap(x: np.ndarray, random_state: int) -> np.ndarray:
+    try:
+        from umap import UMAP
+    except ImportError:
+        raise ConfigError('reduce="umap" needs umap-learn: pip install "cluster-r1[umap]"') from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # umap warns that random_state disables parallelism
+        nn = max(2, min(UMAP_NEIGHBORS, len(x) - 1))
+        dims = max(1, min(UMAP_DIMS, len(x) - 2))
+        model = UMAP(n_neighbors=nn, n_components=dims, min_dist=0.0, metric="cosine", random_state=random_state)
+        return model.fit_transform(x).astype(np.float32)
+
+
+def _select_umap(x: np.ndarray, ks: list[int], random_state: int, n_init: int | str) -> tuple[dict[int, float], dict[int, np.ndarray]]:
+    """K-means per candidate k on a UMAP projection of ``x``; each k scored by cosine silhouette of the centred ``x``."""
+    z = _umap(x, random_state)
+    xc = _centred(x)
+    dist = np.clip(1.0 - xc @ xc.T, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    scores, fits = {}, {}
+    for k in ks:
+        labels = _kmeans(z, k, random_state, minibatch_above=len(z) + 1, n_init=n_init)
+        scores[k] = float(silhouette_score(dist, labels, metric="precomputed")) if len(set(labels)) > 1 else -1.0
+        fits[k] = labels
+    return scores, fits
 
 
 def _best(scores: dict[int, float]) -> int:
@@ -156,6 +194,9 @@ def cluster_embeddings(
     distance_threshold: float = 0.9,
     min_cluster_size: int | None = None,
     n_threads: int | None = 1,
+    centred: bool = False,
+    n_init: int | str = "auto",
+    reduce: str | None = None,
 ) -> ClusterFit:
     """Cluster the rows of ``x`` (unit-norm embeddings). See the module docstring for the algorithms.
 
@@ -163,13 +204,35 @@ def cluster_embeddings(
     (:func:`cluster_r1.embed.embed_cluster`), here they are only clipped to ``n``.
     ``n_threads`` caps OpenMP/BLAS threads while clustering (None: the libraries' default, which
     pays off only on many idle cores and large inputs).
+
+    ``centred`` and ``n_init`` tune k-free K-means only (``algorithm`` "kmeans"/"auto" without
+    ``n_clusters``; anything else raises :class:`ConfigError` rather than ignoring them):
+    ``centred=True`` mean-centres (and renormalises) the vectors before choosing k and fitting,
+    ``n_init`` is the K-means restarts per candidate k and for the final fit. The defaults (no
+    centring, one run) are the documented k-free default; ``centred=True, n_init=3`` was measured
+    (docs/embedding.md: higher V but over-split coarse label sets). ``centers`` are always in the
+    input space.
+
+    ``reduce="umap"`` (k-free K-means only; needs ``pip install "cluster-r1[umap]"``): the
+    subsample is projected to 5-d with UMAP (cosine, 15 neighbours, ``random_state``), K-means runs
+    there for each candidate k, k is chosen by the cosine silhouette of the mean-centred vectors,
+    and points outside the subsample join the nearest centroid (docs/embedding.md, Quality).
     """
     x = np.asarray(x, dtype=np.float32)
+    if reduce not in (None, "umap"):
+        raise ConfigError(f"unknown reduce={reduce!r}: use None or 'umap'")
+    if centred or n_init != "auto" or reduce is not None:
+        resolved = ("kmeans" if n_clusters is not None else DEFAULT_ALGORITHM) if algorithm == "auto" else algorithm
+        if n_clusters is not None or resolved != "kmeans":
+            raise ConfigError(
+                "centred/n_init/reduce apply to k-free K-means only: drop n_clusters (the paper protocol) "
+                "and use algorithm='kmeans', or leave centred=False, n_init='auto', reduce=None"
+            )
     # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
         return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
-                    distance_threshold, min_cluster_size)
+                    distance_threshold, min_cluster_size, centred, n_init, reduce)
 
 
 def _fit(
@@ -183,8 +246,12 @@ def _fit(
     minibatch_above: int,
     distance_threshold: float,
     min_cluster_size: int | None,
+    centred: bool = False,
+    n_init: int | str = "auto",
+    reduce: str | None = None,
 ) -> ClusterFit:
     n = len(x)
+    x_in = x  # centres are reported in the input space even when a method clusters centred vectors
     if algorithm == "auto":
         algorithm = "kmeans" if n_clusters is not None else DEFAULT_ALGORITHM
     if algorithm not in ALGORITHMS:
@@ -206,16 +273,32 @@ def _fit(
 
     if algorithm in ("kmeans", "gmm"):
         k = n_clusters
+        fits: dict[int, np.ndarray] = {}
+        if k is None and algorithm == "kmeans" and centred:
+            # measured variant: centred vectors (a shared template prefix dominates the cosine geometry)
+            x = _centred(x)
+            xs = x[sample]
         if k is None:
             # silhouette needs 2 <= k <= n_samples - 1
             ks = [c for c in _candidates(min_k, max_k) if (algorithm == "gmm" or 2 <= c <= len(xs) - 1)]
             if len(ks) > 1:
-                scores = (_select_silhouette if algorithm == "kmeans" else _select_bic)(xs, ks, random_state)
+                if algorithm == "kmeans" and reduce == "umap":
+                    scores, fits = _select_umap(xs, ks, random_state, n_init=n_init)
+                elif algorithm == "kmeans":
+                    scores, fits = _select_silhouette(xs, ks, random_state, n_init=n_init)
+                else:
+                    scores = _select_bic(xs, ks, random_state)
                 k = _best(scores)
             else:
                 k = ks[0] if ks else min_k
             logger.info("%s: chose k=%d from %d candidates on %d points", algorithm, k, len(ks), len(xs))
-        if algorithm == "kmeans":
+        if algorithm == "kmeans" and n_clusters is None and k in fits and n <= sample_size:
+            labels = fits[k]  # the sample is every point: the selection run is the final fit
+        elif reduce == "umap" and k in fits:
+            labels = _nearest(x, _centers(xs, fits[k], k))  # UMAP saw the subsample; the rest join its nearest centroid
+        elif algorithm == "kmeans" and n_clusters is None:
+            labels = _kmeans(x, k, random_state, minibatch_above, n_init=n_init)
+        elif algorithm == "kmeans":
             labels = _kmeans(x, k, random_state, minibatch_above)
         elif n * k * x.shape[1] ** 2 <= FULL_GMM_BUDGET:
             labels = _gmm(x, k, random_state)  # the paper protocol: scikit-learn defaults, full covariance
@@ -256,4 +339,4 @@ def _fit(
                 notes.append(f"hdbscan left {int((~found).sum())} sampled points as noise; they joined the nearest cluster")
 
     labels, k = _relabel(np.asarray(labels))
-    return ClusterFit(labels=labels, n_clusters=k, algorithm=algorithm, centers=_centers(x, labels, k), scores=scores, notes=notes)
+    return ClusterFit(labels=labels, n_clusters=k, algorithm=algorithm, centers=_centers(x_in, labels, k), scores=scores, notes=notes)

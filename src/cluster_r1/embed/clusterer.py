@@ -16,9 +16,9 @@ from ..types import Cluster, Clustering, Usage
 from .cluster import PAPER_RANDOM_STATE, cluster_embeddings
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import name_clusters, representatives
-from .templates import Template
+from .templates import Template, auto_templates
 
-__all__ = ["EmbeddingClusterer", "embed_cluster", "check_inputs"]
+__all__ = ["EmbeddingClusterer", "embed_cluster", "embed_for_clustering", "check_inputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,38 @@ def check_inputs(texts: Any, n_clusters: int | None, min_k: int, max_k: int | No
     return texts
 
 
+def embed_for_clustering(
+    texts: Sequence[str],
+    instruction: str = "",
+    *,
+    embedder: Embedder | str | None = None,
+    template: str | Template = "auto",
+    k_free: bool = True,
+    mix: bool = False,
+    cache_dir: str | Path | bool | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """The vectors :class:`EmbeddingClusterer` clusters: :func:`embed_texts`, except with ``mix=True``.
+
+    By default (``mix=False``) this is exactly ``embed_texts``. With ``mix=True``,
+    ``template="auto"``, a k-free run (``k_free=True``), a non-empty instruction and an encoder
+    that is not instruction-tuned (its template is the sentence-transformers one, e.g. the bundled
+    MiniLM), each text is embedded under the paper's template and with no template and the two
+    unit vectors are summed and renormalised (:func:`~cluster_r1.embed.templates.auto_templates`).
+    A given k (the paper protocol), an instruction-tuned family or an explicit template ignore ``mix``.
+    """
+    model = get_embedder(embedder)
+    names: tuple[str, ...] = (template,) if not isinstance(template, str) or template != "auto" else auto_templates(
+        getattr(model, "family", "sentence-transformers"), k_free=k_free and bool(instruction.strip()), mix=mix
+    )
+    parts = [embed_texts(texts, instruction, embedder=model, template=t, cache_dir=cache_dir, progress=progress)
+             for t in names]
+    if len(parts) == 1:
+        return parts[0]
+    x = np.sum(parts, axis=0)
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
 class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     """Embed texts under an instruction, then cluster (App. E.1 baselines, plus k-free selection).
 
@@ -54,7 +86,10 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     :class:`~cluster_r1.types.Clustering` with 1-based items). If all texts are identical the
     result is one cluster and ``result_.notes`` says so (no error: it is a valid partition).
     ``n_clusters`` forces k (the paper protocol: K-means, ``random_state=43``); without it
-    ``algorithm="auto"`` picks k (see :mod:`cluster_r1.embed.cluster`).
+    ``algorithm="auto"`` picks k (see :mod:`cluster_r1.embed.cluster`). ``mix=True`` (k-free runs
+    of a non-instruction-tuned encoder only) clusters the template and no-template vectors summed,
+    see :func:`embed_for_clustering`; off by default. ``reduce="umap"`` (k-free K-means, optional
+    extra ``umap``): choose k and cluster on a 5-d UMAP projection, see :func:`cluster_embeddings`.
     """
 
     def __init__(
@@ -70,6 +105,8 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         random_state: int = PAPER_RANDOM_STATE,
         cache_dir: str | Path | bool | None = None,
         progress: bool = False,
+        mix: bool = False,
+        reduce: str | None = None,
     ) -> None:
         self.instruction = instruction
         self.n_clusters = n_clusters
@@ -81,13 +118,17 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.progress = progress
+        self.mix = mix
+        self.reduce = reduce
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return embed_texts(
+        return embed_for_clustering(
             texts,
             self.instruction,
             embedder=self._embedder,
             template=self.template,
+            k_free=self.n_clusters is None,
+            mix=self.mix,
             cache_dir=self.cache_dir,
             progress=self.progress,
         )
@@ -120,6 +161,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
                 min_k=min(self.min_k, max_k),
                 max_k=max_k,
                 random_state=self.random_state,
+                **({"reduce": self.reduce} if self.reduce is not None else {}),
             )
             labels, centers, scores = fit.labels, fit.centers, fit.scores
             notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters}" + (" (chosen)" if scores else " (given)"))
@@ -172,6 +214,8 @@ def embed_cluster(
     random_state: int = PAPER_RANDOM_STATE,
     cache_dir: str | Path | bool | None = None,
     progress: bool = False,
+    mix: bool = False,
+    reduce: str | None = None,
 ) -> Clustering:
     """Embed ``texts`` under ``instruction`` and cluster them; see :class:`EmbeddingClusterer`."""
     est = EmbeddingClusterer(
@@ -185,5 +229,7 @@ def embed_cluster(
         random_state=random_state,
         cache_dir=cache_dir,
         progress=progress,
+        mix=mix,
+        reduce=reduce,
     )
     return est.fit(texts).result_

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 
-__all__ = ["Template", "TEMPLATES", "FAMILY_TEMPLATE", "get_template"]
+__all__ = ["Template", "TEMPLATES", "FAMILY_TEMPLATE", "auto_templates", "get_template"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,24 @@ FAMILY_TEMPLATE: dict[str, str] = {
     "openai": "openai",
     "inbedder": "inbedder",
 }
+
+
+def auto_templates(family: str = "sentence-transformers", *, k_free: bool = True, mix: bool = False) -> tuple[str, ...]:
+    """Template names whose embeddings ``template="auto"`` sums for this family.
+
+    Default: one name, the App. E.1 template of ``family``. With ``mix=True``, a k-free run
+    (``k_free=True``) and a family whose template is the sentence-transformers one (not
+    instruction-tuned, e.g. the bundled MiniLM): ``("sentence-transformers", "none")``, i.e. each
+    text embedded under the paper's template and with no template, the two vectors summed. The
+    prefix alone helps when the criterion is not the texts' dominant axis and hurts when it is;
+    the sum keeps most of both, but with MiniLM it over-split coarse label sets (3 CLINC domains
+    -> 14 clusters; docs/embedding.md), so it is opt-in. A given k (``k_free=False``, the paper
+    protocol) and instruction-tuned families always get the single template.
+    """
+    first = FAMILY_TEMPLATE.get(family, "sentence-transformers")
+    if k_free and mix and first == "sentence-transformers":
+        return (first, "none")
+    return (first,)
 
 
 def get_template(template: str | Template, family: str = "sentence-transformers") -> Template:
