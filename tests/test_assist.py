@@ -31,9 +31,10 @@ def _fake_embed(texts):
 
 
 def test_parse_categories_variants() -> None:
-    reply = "Here are the categories:\n1. **Poem**: lines in verse\n2) Rap - rhymes over a beat\n* Screenplay\n- poem: dup\nThanks"
+    reply = ("Here are the categories:\n1. **Poem**: lines in verse\n2) Rap - rhymes over a beat\n* Screenplay\n"
+             "- poem: dup\nTweet: a short post\n- Category name: echoed scaffolding\nThanks")
     cats = parse_categories(reply)
-    assert [c.name for c in cats] == ["Poem", "Rap", "Screenplay"]
+    assert [c.name for c in cats] == ["Poem", "Rap", "Screenplay", "Tweet"]
     assert cats[0].description == "lines in verse" and cats[1].description == "rhymes over a beat"
     assert parse_categories("no list at all") == []
 
@@ -53,7 +54,7 @@ def test_propose_asks_again_for_the_given_k_and_cuts_extra() -> None:
     cats = propose_categories(b, TEXTS, "by style", n_clusters=2)
     assert [c.name for c in cats] == ["Poem", "Rap"]
     assert len(b.history) == 2
-    assert "exactly 2 categories" in b.history[0][0]["content"]
+    assert "List exactly 2 categories" in b.history[0][0]["content"]
 
 
 def test_propose_without_two_categories_is_an_answer_error() -> None:

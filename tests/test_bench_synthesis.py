@@ -64,6 +64,7 @@ def test_labelling_agents_sample_with_their_own_seeds() -> None:
     pipe.run(DOCS[:2])
     assert [k["temperature"] for k in a.kwargs] == [0.7] * 4
     assert [k["seed"] for k in a.kwargs] == [1000, 1001, 1000, 1001]
+    assert {k["max_tokens"] for k in a.kwargs} == {128}
 
 
 def test_bench_synth_cli_over_http(fake_server, tmp_path: Path) -> None:

@@ -127,6 +127,8 @@ class SynthesisPipeline:
         checkpoint: str | Path | None = None,
         temperature: float = 0.0,
         label_temperature: float | None = None,
+        max_tokens: int = 2048,
+        label_max_tokens: int = 128,
     ) -> None:
         if len(labelers) != 2:
             raise InputError(f"consensus labelling needs exactly two labelling agents, got {len(labelers)}")
@@ -138,6 +140,7 @@ class SynthesisPipeline:
         # Two labelling agents on one model at temperature 0 would agree by construction; with the same
         # model for both, give them a temperature: each agent then samples with its own seed.
         self.label_temperature = temperature if label_temperature is None else label_temperature
+        self.max_tokens, self.label_max_tokens = max_tokens, label_max_tokens
         self._done: dict[str, str] = {}
         if self.checkpoint is not None and self.checkpoint.is_file():
             for line in self.checkpoint.read_text(encoding="utf-8").splitlines():
@@ -152,9 +155,11 @@ class SynthesisPipeline:
             return self._done[key]
         messages: list[Message] = [{"role": "user", "content": prompt}]
         if stage == "label":
-            reply = backend.complete(messages, temperature=self.label_temperature, seed=1000 + agent).text
+            reply = backend.complete(
+                messages, temperature=self.label_temperature, max_tokens=self.label_max_tokens, seed=1000 + agent
+            ).text
         else:
-            reply = backend.complete(messages, temperature=self.temperature).text
+            reply = backend.complete(messages, temperature=self.temperature, max_tokens=self.max_tokens).text
         self._done[key] = reply
         if self.checkpoint is not None:
             self.checkpoint.parent.mkdir(parents=True, exist_ok=True)

@@ -64,9 +64,8 @@ Below are {n_sample} sample texts from a collection of {n_total} texts.
 
 {texts}
 
-List the categories this instruction implies for the collection{how_many}. Categories must follow the instruction's criterion (if it asks for style, categories are styles, not topics), be mutually exclusive, and together cover every text.
-Answer with one line per category and nothing else, in the form:
-- Category name: one-line description"""
+Which categories does the instruction ask for? List {how_many} categories that follow the instruction's criterion, are mutually exclusive and together cover every text.
+Write one category per line: a short name, a colon, and a one-line description."""
 
 PICK_CATEGORY = """Instruction: {instruction}
 
@@ -122,24 +121,30 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]+|\d+\s*[.):]|category\s*\d+\s*[.):]?)\s
 _SEP = re.compile(r"\s*(?::|\s[-\u2013\u2014]\s)\s*")
 
 
-def parse_categories(reply: str) -> list[Category]:
-    """Categories from a ``- Name: description`` list; tolerant of numbering, bold and prose lines.
+#: Names that are scaffolding echoed from a prompt, never categories.
+_NOT_NAMES = {"instruction", "text", "texts", "category", "categories", "category name", "name", "description",
+              "note", "answer", "sample texts"}
 
-    >>> [c.name for c in parse_categories("Sure!\\n1. **Poem**: verse\\n- Rap - rhymes\\n- poem: again")]
-    ['Poem', 'Rap']
+
+def parse_categories(reply: str) -> list[Category]:
+    """Categories from ``Name: description`` lines (bullets, numbering and bold tolerated; prose lines skipped).
+
+    >>> [c.name for c in parse_categories("Sure!\\n1. **Poem**: verse\\n- Rap - rhymes\\nTweet: short\\n- poem: again")]
+    ['Poem', 'Rap', 'Tweet']
     """
     out: list[Category] = []
     seen: set[str] = set()
     for line in reply.splitlines():
-        if not _BULLET.match(line):
-            continue
+        bulleted = bool(_BULLET.match(line))
         body = _BULLET.sub("", line, count=1).replace("**", "").replace("__", "").strip()
         if not body:
             continue
         parts = _SEP.split(body, maxsplit=1)
-        name = parts[0].strip(" .\"'`")
+        name = parts[0].strip(" .\"'`#")
         desc = parts[1].strip() if len(parts) > 1 else ""
-        if not name or len(name) > 80 or name.lower() in seen:
+        if not bulleted and not desc:
+            continue  # an unbulleted line is a category only as "Name: description"
+        if not name or len(name) > 60 or len(name.split()) > 8 or name.lower() in seen or name.lower() in _NOT_NAMES:
             continue
         seen.add(name.lower())
         out.append(Category(name, desc))
@@ -192,7 +197,7 @@ def propose_categories(
     rng = random.Random(seed)
     idx = sorted(rng.sample(range(len(texts)), min(sample_size, len(texts))))
     sample = "\n".join(f"{j + 1}. {clip_text(' '.join(texts[i].split()), max_chars)}" for j, i in enumerate(idx))
-    how_many = f" (exactly {n_clusters} categories)" if n_clusters else f" (between 2 and {max_categories} categories)"
+    how_many = f"exactly {n_clusters}" if n_clusters else f"between 2 and {max_categories}"
     prompt = PROPOSE_CATEGORIES.format(
         instruction=instruction, n_sample=len(idx), n_total=len(texts), texts=sample, how_many=how_many
     )
