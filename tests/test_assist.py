@@ -118,3 +118,9 @@ def test_cli_assist_needs_a_server() -> None:
     proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--assist", "categories")
     assert proc.returncode != 0
     assert "need a model server" in proc.stderr and proc.stderr.count("\n") <= 2
+
+
+def test_categories_copied_from_the_prompt_wording_are_not_categories() -> None:
+    echo = "- a short name: colon\n- one-line description: x\n- Poem: verse\n- Rap: beats"
+    cats = propose_categories(ScriptedBackend([echo]), TEXTS, "by style")
+    assert [c.name for c in cats] == ["Poem", "Rap"]

@@ -203,7 +203,8 @@ def propose_categories(
     )
     best: list[Category] = []
     for attempt in range(attempts):
-        cats = parse_categories(_ask(backend, tally, prompt, max_tokens=600, seed=seed + attempt))
+        cats = [c for c in parse_categories(_ask(backend, tally, prompt, max_tokens=600, seed=seed + attempt))
+                if not _echoes_prompt(c.name)]
         if n_clusters:
             cats = cats[:n_clusters]
         elif len(cats) > max_categories:
@@ -218,6 +219,14 @@ def propose_categories(
             "use a larger model or the embedding method (--method embed without --assist)"
         )
     return best
+
+
+#: The fixed wording of the propose prompt: a "category" copied from it is an echo, not a category.
+_SCAFFOLD = re.sub(r"\{[^}]*\}", " ", PROPOSE_CATEGORIES).lower()
+
+
+def _echoes_prompt(name: str) -> bool:
+    return len(name) >= 3 and name.lower() in _SCAFFOLD
 
 
 def _render_categories(categories: Sequence[Category]) -> str:
