@@ -114,3 +114,25 @@ def test_reward_functions() -> None:
 def test_missing_dependency_names_the_pip_command() -> None:
     with pytest.raises(ImportError, match="pip install"):
         require("surely_not_a_module_xyz")
+
+
+def test_a_dequantised_gguf_model_is_trainable(tmp_path) -> None:
+    """transformers keeps a GGUF 'quantizer' on dequantised float weights and its Trainer refuses them."""
+    from types import SimpleNamespace
+
+    import transformers
+    from transformers.trainer_utils import validate_quantization_for_training
+
+    from cluster_r1.train.models import mark_dequantized
+    from cluster_r1.train.tiny import build_tiny_model
+
+    lm = transformers.AutoModelForCausalLM.from_pretrained(build_tiny_model(tmp_path / "tiny", ["a b c", "d e f"]))
+    gguf = SimpleNamespace(quant_method="gguf")
+    lm.hf_quantizer = SimpleNamespace(quantization_config=gguf, is_trainable=False, is_qat_trainable=False)
+    lm.is_quantized = True
+    lm.config.quantization_config = gguf
+    with pytest.raises(ValueError, match="quantized"):
+        validate_quantization_for_training(lm)
+    mark_dequantized(lm)
+    validate_quantization_for_training(lm)
+    assert not hasattr(lm.config, "quantization_config")

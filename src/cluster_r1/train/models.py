@@ -44,6 +44,8 @@ def load_model_and_tokenizer(
     tok_kwargs = {"gguf_file": gguf_file} if gguf_file is not None else {}
     tokenizer = transformers.AutoTokenizer.from_pretrained(model, **tok_kwargs)
     lm = transformers.AutoModelForCausalLM.from_pretrained(model, **kwargs)
+    if gguf_file is not None:
+        mark_dequantized(lm)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(lm.generation_config, "pad_token_id", None) is None:
@@ -51,6 +53,21 @@ def load_model_and_tokenizer(
     log.info("loaded %s%s (%s, %.1fM parameters)", model, f" / {gguf_file}" if gguf_file else "", dtype,
              sum(p.numel() for p in lm.parameters()) / 1e6)
     return lm, tokenizer
+
+
+def mark_dequantized(lm: Any) -> Any:
+    """Forget the GGUF "quantizer" of a model whose GGUF weights transformers has dequantised.
+
+    The tensors are plain floats after loading, but transformers keeps ``hf_quantizer`` and
+    ``config.quantization_config`` (method ``gguf``), so its Trainer refuses to train and
+    ``save_pretrained`` writes a GGUF quantization config that loaders then look for.
+    """
+    lm.hf_quantizer = None
+    if hasattr(lm, "is_quantized"):
+        lm.is_quantized = False
+    if hasattr(lm.config, "quantization_config"):
+        del lm.config.quantization_config
+    return lm
 
 
 def lora_config(r: int, alpha: int, dropout: float, target_modules: str | list[str]) -> Any:
