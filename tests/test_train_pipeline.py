@@ -126,3 +126,17 @@ def test_distill_sft_grpo_serve(tmp_path: Path) -> None:
         assert clustering.n_texts == 4
     except AnswerError as exc:  # a random model rarely writes a usable cluster line
         assert exc.attempts and all(isinstance(a, str) for a in exc.attempts)
+
+    # 6. ... and through the evaluation harness: cluster-r1 eval --method agent --checkpoint DIR
+    import json
+
+    from cluster_r1.cli import main
+
+    write_jsonl(examples[:2], tmp_path / "bench" / "c1.jsonl")
+    rc = main(["eval", "--bench", str(tmp_path / "bench"), "--method", "agent,kmeans", "--split", "C1",
+               "--checkpoint", str(grpo["final_model"]), "--max-tokens", "16", "--max-reasks", "0",
+               "--no-salvage", "--embed-cache", str(tmp_path / "emb"), "--out", str(tmp_path / "eval"), "-q"])
+    assert rc == 0
+    results = json.loads((tmp_path / "eval" / "results.json").read_text())
+    agent_rows = [r for r in results["records"] if r["method"].startswith("agent")]
+    assert len(agent_rows) == 2 and "--checkpoint" in results["command"]

@@ -41,6 +41,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--context-window", type=_positive_int, help="model context in tokens, to fail early")
     s.add_argument("--cache", default=None, help="response cache (SQLite; default OUT/responses.sqlite)")
     s.add_argument("--no-cache", action="store_true", help="call the model for every request")
+    s.add_argument("--checkpoint", help="evaluate a local checkpoint instead of a server: a trained run's final/ "
+                   "folder, a Hub id or a .gguf file, run in-process with transformers")
     a = p.add_argument_group("agent")
     a.add_argument("--prompt", default="named", choices=["named", "paper", "hint"], help="prompt (default named)")
     a.add_argument("--max-reasks", type=int, default=2, help="re-asks after an invalid answer (default 2)")
@@ -87,7 +89,9 @@ def _command(args: argparse.Namespace, methods: list[str], splits: list[str]) ->
     if args.limit is not None:
         parts += ["--limit", str(args.limit), "--seed", str(args.seed)]
     parts += ["--concurrency", str(args.concurrency)]
-    if "agent" in methods or "assist" in methods:
+    if ("agent" in methods or "assist" in methods) and args.checkpoint:
+        parts += ["--checkpoint", str(args.checkpoint)]
+    elif "agent" in methods or "assist" in methods:
         base_url = args.base_url or os.environ.get("CLUSTER_R1_BASE_URL", "")
         model = args.model or os.environ.get("CLUSTER_R1_MODEL", "")
         parts += ["--base-url", base_url, "--model", model]
@@ -123,7 +127,19 @@ def run_eval(args: argparse.Namespace) -> int:
     examples = load_examples(args.bench, splits, tasks=args.task, limit=args.limit, seed=args.seed)
     out = Path(args.out)
     backend = None
-    if "agent" in methods or "assist" in methods:
+    if args.checkpoint and args.base_url:
+        raise ConfigError("pass either --checkpoint (a local model) or --base-url (a server), not both")
+    if ("agent" in methods or "assist" in methods) and args.checkpoint:
+        from ..backends.transformers_local import TransformersBackend
+
+        backend = TransformersBackend(args.checkpoint, max_new_tokens=args.max_tokens,
+                                      context_window=args.context_window)
+        if not args.no_cache:
+            # the weights' modification time in the key: retraining into the same folder invalidates old replies
+            weights = sorted(Path(args.checkpoint).glob("*.safetensors")) if Path(args.checkpoint).is_dir() else []
+            stamp = max((w.stat().st_mtime_ns for w in weights), default=0)
+            backend = CachedBackend(backend, args.cache or out / "responses.sqlite", namespace=f"transformers:{stamp}")
+    elif "agent" in methods or "assist" in methods:
         backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
                                max_retries=args.max_retries, concurrency=args.concurrency,
                                context_window=args.context_window)
