@@ -54,7 +54,7 @@ def test_propose_asks_again_for_the_given_k_and_cuts_extra() -> None:
     cats = propose_categories(b, TEXTS, "by style", n_clusters=2)
     assert [c.name for c in cats] == ["Poem", "Rap"]
     assert len(b.history) == 2
-    assert "List exactly 2 categories" in b.history[0][0]["content"]
+    assert "Give exactly 2 categories" in b.history[0][0]["content"]
 
 
 def test_propose_without_two_categories_is_an_answer_error() -> None:
@@ -121,6 +121,6 @@ def test_cli_assist_needs_a_server() -> None:
 
 
 def test_categories_copied_from_the_prompt_wording_are_not_categories() -> None:
-    echo = "- a short name: colon\n- one-line description: x\n- Poem: verse\n- Rap: beats"
+    echo = "- a short category name: a colon\n- one-line description: x\n- Poem: verse\n- Rap: beats"
     cats = propose_categories(ScriptedBackend([echo]), TEXTS, "by style")
     assert [c.name for c in cats] == ["Poem", "Rap"]

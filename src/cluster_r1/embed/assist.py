@@ -58,14 +58,14 @@ log = logging.getLogger(__name__)
 
 ASSIST_MODES = ("categories", "answers")
 
-PROPOSE_CATEGORIES = """Instruction: {instruction}
-
-Below are {n_sample} sample texts from a collection of {n_total} texts.
+PROPOSE_CATEGORIES = """Here are {n_sample} sample texts from a collection of {n_total} texts:
 
 {texts}
 
-Which categories does the instruction ask for? List {how_many} categories that follow the instruction's criterion, are mutually exclusive and together cover every text.
-Write one category per line: a short name, a colon, and a one-line description."""
+Task: {instruction}
+
+Do not cluster the texts yet. First name the categories this task asks for: the possible values of the property the task is about, as they occur in these texts. Give {how_many} categories that are mutually exclusive and together cover every text.
+Answer with one category per line, each line a short category name, a colon and a one-line description."""
 
 PICK_CATEGORY = """Instruction: {instruction}
 
@@ -182,8 +182,8 @@ def propose_categories(
     *,
     n_clusters: int | None = None,
     max_categories: int = 10,
-    sample_size: int = 30,
-    max_chars: int = 300,
+    sample_size: int = 16,
+    max_chars: int = 200,
     seed: int = 0,
     attempts: int = 2,
     _tally: _Tally | None = None,
@@ -196,7 +196,7 @@ def propose_categories(
     tally = _tally or _Tally()
     rng = random.Random(seed)
     idx = sorted(rng.sample(range(len(texts)), min(sample_size, len(texts))))
-    sample = "\n".join(f"{j + 1}. {clip_text(' '.join(texts[i].split()), max_chars)}" for j, i in enumerate(idx))
+    sample = "\n".join(f"Text {j + 1}: {clip_text(' '.join(texts[i].split()), max_chars)}" for j, i in enumerate(idx))
     how_many = f"exactly {n_clusters}" if n_clusters else f"between 2 and {max_categories}"
     prompt = PROPOSE_CATEGORIES.format(
         instruction=instruction, n_sample=len(idx), n_total=len(texts), texts=sample, how_many=how_many
@@ -268,7 +268,7 @@ def categories_cluster(
     *,
     n_clusters: int | None = None,
     max_categories: int = 10,
-    sample_size: int = 30,
+    sample_size: int = 16,
     seed: int = 0,
     embed: Callable[[Sequence[str]], np.ndarray] | None = None,
     on_event: Callable[[str], None] | None = None,

@@ -182,7 +182,7 @@ class EmbeddingMethod:
 class AssistMethod:
     """``assist``: propose categories from the example's texts, one short pick per text (k from the model)."""
 
-    def __init__(self, backend: Backend, *, name: str | None = None, sample_size: int = 30, seed: int = 0) -> None:
+    def __init__(self, backend: Backend, *, name: str | None = None, sample_size: int = 16, seed: int = 0) -> None:
         self.backend = backend
         self.sample_size = sample_size
         self.seed = seed
