@@ -124,3 +124,11 @@ def test_categories_copied_from_the_prompt_wording_are_not_categories() -> None:
     echo = "- a short category name: a colon\n- one-line description: x\n- Poem: verse\n- Rap: beats"
     cats = propose_categories(ScriptedBackend([echo]), TEXTS, "by style")
     assert [c.name for c in cats] == ["Poem", "Rap"]
+
+
+def test_a_bare_list_of_names_is_read_and_a_retry_samples() -> None:
+    b = ScriptedBackend(["Hmm.", "has a writing style of poem\nhas a writing style of rap"])
+    cats = propose_categories(b, TEXTS, "by style", n_clusters=2)
+    assert [c.name for c in cats] == ["has a writing style of poem", "has a writing style of rap"]
+    assert [k["temperature"] for k in b.kwargs] == [0.0, 0.7]
+    assert parse_categories("Here are some:\nthe first one is long and a sentence that goes on and on\nok") == []

@@ -131,6 +131,8 @@ def parse_categories(reply: str) -> list[Category]:
 
     >>> [c.name for c in parse_categories("Sure!\\n1. **Poem**: verse\\n- Rap - rhymes\\nTweet: short\\n- poem: again")]
     ['Poem', 'Rap', 'Tweet']
+    >>> [c.name for c in parse_categories("has a style of poem\\nhas a style of rap")]
+    ['has a style of poem', 'has a style of rap']
     """
     out: list[Category] = []
     seen: set[str] = set()
@@ -148,6 +150,14 @@ def parse_categories(reply: str) -> list[Category]:
             continue
         seen.add(name.lower())
         out.append(Category(name, desc))
+    if not out:  # a bare list, one name per line ("has a writing style of formal")
+        lines = [ln.strip(" .*`\"'") for ln in reply.splitlines() if ln.strip()]
+        names = [ln for ln in lines if len(ln.split()) <= 8 and not ln.endswith(":")]
+        if len(names) >= 2 and len(names) == len(lines):
+            for name in names:
+                if name.lower() not in seen and name.lower() not in _NOT_NAMES:
+                    seen.add(name.lower())
+                    out.append(Category(name))
     return out
 
 
@@ -168,9 +178,11 @@ def parse_pick(reply: str, categories: Sequence[Category]) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _ask(backend: Backend, tally: _Tally, prompt: str, *, max_tokens: int, seed: int | None) -> str:
+def _ask(
+    backend: Backend, tally: _Tally, prompt: str, *, max_tokens: int, seed: int | None, temperature: float = 0.0
+) -> str:
     messages: list[Message] = [{"role": "user", "content": prompt}]
-    reply = tally.add(backend.complete(messages, temperature=0.0, max_tokens=max_tokens, seed=seed)).text
+    reply = tally.add(backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)).text
     tally.replies.append(reply)
     return reply
 
@@ -203,8 +215,9 @@ def propose_categories(
     )
     best: list[Category] = []
     for attempt in range(attempts):
-        cats = [c for c in parse_categories(_ask(backend, tally, prompt, max_tokens=600, seed=seed + attempt))
-                if not _echoes_prompt(c.name)]
+        # a retry samples (temperature 0.7): at temperature 0 it would repeat the first reply
+        reply = _ask(backend, tally, prompt, max_tokens=600, seed=seed + attempt, temperature=0.7 if attempt else 0.0)
+        cats = [c for c in parse_categories(reply) if not _echoes_prompt(c.name)]
         if n_clusters:
             cats = cats[:n_clusters]
         elif len(cats) > max_categories:
