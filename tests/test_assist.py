@@ -121,7 +121,7 @@ def test_cli_assist_needs_a_server() -> None:
 
 
 def test_categories_copied_from_the_prompt_wording_are_not_categories() -> None:
-    echo = "- a short category name: a colon\n- one-line description: x\n- Poem: verse\n- Rap: beats"
+    echo = "- a short category name: a colon\n- one-line description: x\n- Text 3: a sample\n- Poem: verse\n- Rap: beats"
     cats = propose_categories(ScriptedBackend([echo]), TEXTS, "by style")
     assert [c.name for c in cats] == ["Poem", "Rap"]
 

@@ -239,7 +239,8 @@ _SCAFFOLD = re.sub(r"\{[^}]*\}", " ", PROPOSE_CATEGORIES).lower()
 
 
 def _echoes_prompt(name: str) -> bool:
-    return len(name) >= 3 and name.lower() in _SCAFFOLD
+    """A name copied from the prompt's wording, or a sample's label ("Text 3")."""
+    return (len(name) >= 3 and name.lower() in _SCAFFOLD) or re.fullmatch(r"text\s*\d+", name.strip().lower()) is not None
 
 
 def _render_categories(categories: Sequence[Category]) -> str:
