@@ -72,7 +72,7 @@ def test_categories_cluster_places_every_text_and_falls_back_to_embeddings() -> 
     assert res.usage.calls == 5 and res.usage.prompt_tokens > 0
     # the text is last in the pick prompt (shared prefix for prompt caching), the categories before it
     pick = b.history[1][0]["content"]
-    assert pick.index("1. Poem: verse") < pick.index(TEXTS[0])
+    assert pick.index("- Poem: verse") < pick.index(TEXTS[0])
 
 
 def test_answers_mode_embeds_the_short_answers() -> None:

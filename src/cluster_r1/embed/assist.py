@@ -8,7 +8,8 @@ Two modes, both over any :class:`~cluster_r1.backends.Backend`:
        and a one-line description; with ``n_clusters`` it is asked for exactly that many;
     2. *pick*: for every text one short question with the category list first and the text
        last (``PICK_CATEGORY``; a shared prefix, so servers with prompt caching such as
-       llama.cpp and vLLM only process the text), answered by a number;
+       llama.cpp and vLLM only process the text), answered by the category's name (small
+       models answer numbers with a position bias; names are read by their distinctive words);
     3. an answer that names no category (no number in range, no category name) is placed
        by embedding similarity between the text and the category descriptions, and
        counted in ``notes``. No text is ever dropped. Categories that receive no text are
@@ -75,7 +76,7 @@ Categories:
 Text:
 \"\"\"{text}\"\"\"
 
-Which category does this text belong to, according to the instruction? Answer with the category number only (1 to {n_categories})."""
+Which category does this text belong to, according to the instruction? Answer with the category name only."""
 
 SHORT_ANSWER = """Instruction: {instruction}
 
@@ -161,21 +162,32 @@ def parse_categories(reply: str) -> list[Category]:
     return out
 
 
-def parse_pick(reply: str, categories: Sequence[Category]) -> int | None:
-    """0-based category index from a reply: the first number in range, else a category name.
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
 
-    >>> cats = [Category("Poem"), Category("Rap")]
-    >>> parse_pick("2", cats), parse_pick("Category 1: Poem", cats), parse_pick("It is a rap.", cats), parse_pick("?", cats)
+
+def parse_pick(reply: str, categories: Sequence[Category]) -> int | None:
+    """0-based category index from a reply: a category name, else words only one name has, else a number.
+
+    >>> cats = [Category("has a topic of anime"), Category("has a topic of sports")]
+    >>> parse_pick("has a topic of sports", cats), parse_pick("Anime.", cats), parse_pick("2", cats), parse_pick("?", cats)
     (1, 0, 1, None)
     """
-    for m in re.finditer(r"\d+", reply):
-        i = int(m.group())
-        if 1 <= i <= len(categories):
-            return i - 1
-        break  # a first number out of range is not a pick; fall through to names
     low = reply.lower()
     hits = [i for i, c in enumerate(categories) if c.name.lower() and re.search(rf"\b{re.escape(c.name.lower())}\b", low)]
-    return hits[0] if len(hits) == 1 else None
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:  # the distinctive words of one name ("anime" for "has a topic of anime")
+        names = [_words(c.name) for c in categories]
+        said = _words(reply)
+        own = [n - set().union(*(m for j, m in enumerate(names) if j != i)) for i, n in enumerate(names)]
+        matched = [i for i, words in enumerate(own) if words & said]
+        if len(matched) == 1:
+            return matched[0]
+    m = re.match(r"\D{0,20}?(\d+)", reply)
+    if m and 1 <= int(m.group(1)) <= len(categories):
+        return int(m.group(1)) - 1
+    return None
 
 
 def _ask(
@@ -244,7 +256,7 @@ def _echoes_prompt(name: str) -> bool:
 
 
 def _render_categories(categories: Sequence[Category]) -> str:
-    return "\n".join(f"{i + 1}. {c.name}" + (f": {c.description}" if c.description else "") for i, c in enumerate(categories))
+    return "\n".join(f"- {c.name}" + (f": {c.description}" if c.description else "") for c in categories)
 
 
 def pick_categories(
@@ -263,13 +275,8 @@ def pick_categories(
     listing = _render_categories(categories)
     picks: list[int | None] = []
     for i, text in enumerate(texts):
-        prompt = PICK_CATEGORY.format(
-            instruction=instruction,
-            categories=listing,
-            text=clip_text(text.strip(), max_chars),
-            n_categories=len(categories),
-        )
-        picks.append(parse_pick(_ask(backend, tally, prompt, max_tokens=8, seed=seed), categories))
+        prompt = PICK_CATEGORY.format(instruction=instruction, categories=listing, text=clip_text(text.strip(), max_chars))
+        picks.append(parse_pick(_ask(backend, tally, prompt, max_tokens=24, seed=seed), categories))
         if on_progress is not None:
             on_progress(i + 1, len(texts))
     return picks
