@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,9 +11,12 @@ import pytest
 
 from cluster_r1.backends.base import Message
 from cluster_r1.backends.scripted import ScriptedBackend
+from cluster_r1.bench.corpora import DATA_DIR_ENV
 from cluster_r1.bench.synthesis import SynthesisPipeline
 from cluster_r1.errors import AnswerError, InputError
 
+DATA = Path(os.environ.get(DATA_DIR_ENV) or Path(__file__).resolve().parents[2] / "shared" / "data")
+needs_data = pytest.mark.skipif(not (DATA / "README.md").is_file(), reason=f"no shared data under {DATA}")
 DOCS = ["the cat sleeps", "a dog barks", "the cat eats", "a parrot talks"]
 GEN = json.dumps([{"instruction": "Cluster by animal", "clusters": [{"name": "cats"}, {"name": "dogs"}]}])
 REF = json.dumps(
@@ -67,6 +71,7 @@ def test_labelling_agents_sample_with_their_own_seeds() -> None:
     assert {k["max_tokens"] for k in a.kwargs} == {128}
 
 
+@needs_data
 def test_bench_synth_cli_over_http(fake_server, tmp_path: Path) -> None:
     from test_cli import run_cli, server_args
 
