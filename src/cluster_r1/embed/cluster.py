@@ -115,19 +115,26 @@ def _pca(x: np.ndarray, random_state: int, n_components: int = 32) -> np.ndarray
     return PCA(n_components=dims, random_state=random_state).fit_transform(x)
 
 
+def _silhouette_scan(
+    fit_x: np.ndarray, score_x: np.ndarray, ks: list[int], random_state: int, n_init: int | str
+) -> tuple[dict[int, float], dict[int, np.ndarray]]:
+    """K-means on ``fit_x`` per candidate k, each scored by cosine silhouette on ``score_x`` (unit rows)."""
+    # cosine distances once, not once per candidate k
+    dist = np.clip(1.0 - score_x @ score_x.T, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    scores, fits = {}, {}
+    for k in ks:
+        labels = _kmeans(fit_x, k, random_state, minibatch_above=len(fit_x) + 1, n_init=n_init)
+        scores[k] = float(silhouette_score(dist, labels, metric="precomputed")) if len(set(labels)) > 1 else -1.0
+        fits[k] = labels
+    return scores, fits
+
+
 def _select_silhouette(
     x: np.ndarray, ks: list[int], random_state: int, n_init: int | str = "auto"
 ) -> tuple[dict[int, float], dict[int, np.ndarray]]:
     """Silhouette (cosine) per candidate k, and each candidate's labels."""
-    # cosine distances once (rows are unit-norm), not once per candidate k
-    dist = np.clip(1.0 - x @ x.T, 0.0, 2.0)
-    np.fill_diagonal(dist, 0.0)
-    scores, fits = {}, {}
-    for k in ks:
-        labels = _kmeans(x, k, random_state, minibatch_above=len(x) + 1, n_init=n_init)
-        scores[k] = float(silhouette_score(dist, labels, metric="precomputed")) if len(set(labels)) > 1 else -1.0
-        fits[k] = labels
-    return scores, fits
+    return _silhouette_scan(x, x, ks, random_state, n_init)
 
 
 def _select_bic(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, float]:
@@ -165,16 +172,7 @@ def _umap(x: np.ndarray, random_state: int) -> np.ndarray:
 
 def _select_umap(x: np.ndarray, ks: list[int], random_state: int, n_init: int | str) -> tuple[dict[int, float], dict[int, np.ndarray]]:
     """K-means per candidate k on a UMAP projection of ``x``; each k scored by cosine silhouette of the centred ``x``."""
-    z = _umap(x, random_state)
-    xc = _centred(x)
-    dist = np.clip(1.0 - xc @ xc.T, 0.0, 2.0)
-    np.fill_diagonal(dist, 0.0)
-    scores, fits = {}, {}
-    for k in ks:
-        labels = _kmeans(z, k, random_state, minibatch_above=len(z) + 1, n_init=n_init)
-        scores[k] = float(silhouette_score(dist, labels, metric="precomputed")) if len(set(labels)) > 1 else -1.0
-        fits[k] = labels
-    return scores, fits
+    return _silhouette_scan(_umap(x, random_state), _centred(x), ks, random_state, n_init)
 
 
 def _best(scores: dict[int, float]) -> int:
