@@ -6,7 +6,9 @@
 Tasks (120 seeded texts each from ../shared/data): GoalEx style and tweeteval stance (reasoning
 criteria) and their twins over the same texts, GoalEx topic and tweeteval target. Rows:
 MiniLM + K-means at gold k (the paper's baseline), ``assist=categories`` at gold k and with k
-left to the model, and optionally ``assist=answers`` (InBedder-style) at gold k. Every model
+left to the model, optionally ``assist=answers`` (InBedder-style) at gold k, and
+``categories-given``: the gold class names given as the categories (no proposal; the ceiling
+of the pick step). Every model
 reply is cached in ``.cache/assist.sqlite``: a rerun repeats no call (its seconds per text
 then measure the cache, not the model; the first run's are the ones to report).
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_tasks import load_task  # noqa: E402
+from embed_tasks import goalex_descriptions, load_task  # noqa: E402
 
 from cluster_r1.backends.cached import CachedBackend  # noqa: E402
 from cluster_r1.backends.openai_compat import OpenAICompatBackend  # noqa: E402
@@ -31,7 +33,21 @@ from cluster_r1.embed.assist import assisted_cluster  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
 
 TASKS = ("goalex_style", "goalex_topic", "tweeteval_stance", "tweeteval_target")
-MODES = ("categories-goldk", "categories-kfree", "answers-goldk")
+MODES = ("categories-goldk", "categories-kfree", "answers-goldk", "categories-given")
+
+#: The gold class names, for ``categories-given`` (the user names the categories; the model only picks):
+#: the ceiling of the pick step with a perfect proposal.
+TARGET_NAMES = {"abortion": "legalization of abortion", "atheism": "atheism", "climate": "climate change",
+                "feminist": "feminism", "hillary": "Hillary Clinton"}
+
+
+def gold_categories(name: str, labels: list[str]) -> list[str]:
+    if name.startswith("goalex_"):
+        descriptions = goalex_descriptions(name.removeprefix("goalex_"))
+        return [descriptions[int(c)] for c in sorted(set(labels), key=int)]
+    if name == "tweeteval_target":
+        return [TARGET_NAMES[c] for c in sorted(set(labels))]
+    return sorted(set(labels))  # stance: favor / against / none
 
 
 def main() -> None:
@@ -57,10 +73,13 @@ def main() -> None:
         for mode in args.modes:
             assist, kmode = mode.split("-")
             t0 = time.perf_counter()
+            given = gold_categories(name, task.labels) if kmode == "given" else None
             res = assisted_cluster(
-                task.texts, task.instruction, backend, assist=assist, n_clusters=task.k if kmode == "goldk" else None
+                task.texts, task.instruction, backend, assist=assist, n_clusters=task.k if kmode == "goldk" else None,
+                categories=given,
             )
-            runs.append((f"assist={assist}, {'gold k' if kmode == 'goldk' else 'k by the model'}", res, time.perf_counter() - t0))
+            label = {"goldk": "gold k", "kfree": "k by the model", "given": "gold category names given"}[kmode]
+            runs.append((f"assist={assist}, {label}", res, time.perf_counter() - t0))
         for label, res, _ in runs:
             s = score_labels(task.labels, res.labels)
             u = res.usage

@@ -1,6 +1,7 @@
 """Throughput of the embedding method end to end vs the raw encoder, same texts, same process.
 
     .venv/bin/python benchmarks/embed_speed.py --raw-twice      # 1k and 10k texts (about 15 min on 2 cores)
+    .venv/bin/python benchmarks/embed_speed.py --sizes 1000 10000 --repeats 3 --cluster-only 0   # the documented run
     .venv/bin/python benchmarks/embed_speed.py --sizes 1000 --cluster-only 100000
 
 End to end = ``embed_cluster`` (template "none" so the encoder reads exactly the raw texts;
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--cluster-only", type=int, default=100000,
                         help="also time clustering alone on this many rows (real embeddings tiled + noise); 0: skip")
     parser.add_argument("--raw-twice", action="store_true", help="time raw before and after end to end; report the mean")
+    parser.add_argument("--repeats", type=int, default=1, help="alternate raw and end to end this many times; report mean times")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -63,16 +65,24 @@ def main() -> None:
     for n in args.sizes:
         # the corpora hold ~42k utterances: larger sizes repeat them (the encoder does not deduplicate)
         texts = (texts_all * (n // len(texts_all) + 1))[:n]
-        t0 = time.perf_counter()
-        raw = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        raw_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result = embed_cluster(texts, "Cluster by intent", template="none", cache_dir=False)
-        e2e_s = time.perf_counter() - t0
-        if args.raw_twice:  # the CPU is shared: average raw runs before and after end to end
+        # the CPU's speed drifts between runs: alternate raw and end to end `repeats` times and
+        # compare the summed times (raw also once after the last end-to-end run with --raw-twice)
+        raw_times, e2e_times = [], []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            raw = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+            raw_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            result = embed_cluster(texts, "Cluster by intent", template="none", cache_dir=False)
+            e2e_times.append(time.perf_counter() - t0)
+        if args.raw_twice:
             t0 = time.perf_counter()
             model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-            raw_s = (raw_s + time.perf_counter() - t0) / 2
+            raw_times.append(time.perf_counter() - t0)
+        raw_s, e2e_s = float(np.mean(raw_times)), float(np.mean(e2e_times))
+        if args.repeats > 1:
+            pairs = ", ".join(f"{r / e:.0%}" for r, e in zip(raw_times, e2e_times))
+            print(f"# n={n}: per-run ratios {pairs}", flush=True)
         # split the end-to-end time: re-cluster the same vectors alone
         t1 = time.perf_counter()
         cluster_embeddings(raw)

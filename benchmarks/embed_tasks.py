@@ -79,6 +79,11 @@ def goalex(criterion: str) -> tuple[str, list[str], list[str]]:
     return data["goal"], data["texts"], [str(x) for x in labels["labels"]]
 
 
+def goalex_descriptions(criterion: str) -> list[str]:
+    """GoalEx's gold class descriptions ("has a writing style of poem", ...), in label order."""
+    return json.loads((DATA / "goalex_syn" / criterion / "labels.json").read_text())["class_descriptions"]
+
+
 def _clinc_domain(n: int, seed: int = 0) -> EmbedTask:
     pairs, dom = _clinc()
     t, lab = _sample([(t, dom[i]) for t, i in pairs], n, seed)

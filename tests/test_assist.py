@@ -132,3 +132,52 @@ def test_a_bare_list_of_names_is_read_and_a_retry_samples() -> None:
     assert [c.name for c in cats] == ["has a writing style of poem", "has a writing style of rap"]
     assert [k["temperature"] for k in b.kwargs] == [0.0, 0.7]
     assert parse_categories("Here are some:\nthe first one is long and a sentence that goes on and on\nok") == []
+
+
+def test_pick_prompts_keep_the_texts_layout() -> None:
+    screenplay = "INT. OFFICE - DAY\n\n\n   ANNA\n   We ship today."
+    b = ScriptedBackend(["- Poem: verse\n- Screenplay: scenes", "Screenplay", "Poem"])
+    categories_cluster([screenplay, "roses are red,\nviolets are blue"], "by form", b, embed=_fake_embed)
+    assert "INT. OFFICE - DAY\n\nANNA\nWe ship today." in b.history[1][0]["content"]  # line breaks kept
+    assert "INT. OFFICE - DAY\n\nANNA" in b.history[0][0]["content"]  # the proposal sample too
+
+
+def test_given_categories_skip_the_proposal() -> None:
+    b = ScriptedBackend(["Rap", "poem", "rap", "Poem"])
+    res = categories_cluster(TEXTS, "by style", b, categories=["Poem: verse", "Rap"], embed=_fake_embed)
+    assert res.usage.calls == 4  # one pick per text, no proposal call
+    assert [(c.name, c.description) for c in res.clusters] == [("Rap", ""), ("Poem", "verse")]
+    assert any("2 categories given" in n for n in res.notes)
+    assert "- Poem: verse\n- Rap" in b.history[0][0]["content"]
+
+
+@pytest.mark.parametrize(
+    "categories, kwargs, message",
+    [
+        (["Poem"], {}, "at least 2 distinct"),
+        (["Poem", "poem"], {}, "at least 2 distinct"),
+        (["Poem", " : x"], {}, "empty category name"),
+        ("Poem, Rap", {}, "list of names"),
+        (["Poem", "Rap"], {"n_clusters": 3}, "n_clusters=3"),
+    ],
+)
+def test_given_categories_bad_input(categories, kwargs, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        categories_cluster(TEXTS, "by style", ScriptedBackend(), categories=categories, **kwargs)
+    with pytest.raises(ConfigError, match="assist='categories'"):
+        assisted_cluster(TEXTS, "x", ScriptedBackend(), assist="answers", categories=["a", "b"])
+
+
+def test_cli_given_categories_over_http(fake_server) -> None:
+    n = len(EXAMPLE.read_text().splitlines())
+    fake_server.enqueue(*["Billing" if i % 2 else "Login problems" for i in range(n)])
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "--category", "Billing: money",
+                   "--category", "Login problems", *server_args(fake_server))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["method"] == "embed+categories" and len(fake_server.requests) == n  # no proposal call
+    assert sorted(c["name"] for c in result["clusters"]) == ["Billing", "Login problems"]
+    assert sorted(i for c in result["clusters"] for i in c["items"]) == list(range(1, n + 1))
+    bad = run_cli("cluster", str(EXAMPLE), "-i", "x", "--category", "a", "--category", "b", "--assist", "answers",
+                  *server_args(fake_server))
+    assert bad.returncode != 0 and "--category goes with --assist categories" in bad.stderr

@@ -174,3 +174,36 @@ def test_reduce_umap_missing_is_a_one_line_install_hint(monkeypatch: pytest.Monk
     with pytest.raises(ConfigError, match=r'pip install "cluster-r1\[umap\]"'):
         cluster_embeddings(x, algorithm="kmeans", reduce="umap")
     assert cluster_embeddings(x, algorithm="kmeans").n_clusters == 3  # the default never imports umap
+
+
+def test_silhouette_matches_scikit_learn_including_singletons() -> None:
+    from sklearn.metrics import silhouette_score
+
+    from cluster_r1.embed.cluster import _silhouette
+
+    rng = np.random.default_rng(1)
+    for n, k in ((40, 3), (300, 35), (25, 24)):
+        x, _ = blobs(n, k=min(k, 16), spread=0.3, seed=n)
+        dist = np.clip(1.0 - x @ x.T, 0.0, 2.0)
+        np.fill_diagonal(dist, 0.0)
+        labels = rng.integers(0, k, size=n)
+        labels[:k] = np.arange(k)  # every label used; k=24 of 25 forces singletons
+        assert _silhouette(dist, labels) == pytest.approx(silhouette_score(dist, labels, metric="precomputed"), abs=1e-5)
+    assert _silhouette(dist, np.zeros(len(dist), dtype=int)) == -1.0  # one cluster: no silhouette
+
+
+def test_large_scans_go_coarse_to_fine_and_still_find_k() -> None:
+    from cluster_r1.embed import cluster as C
+
+    x, y = blobs(3000, k=39, d=64, spread=0.1)
+    fit = cluster_embeddings(x, algorithm="kmeans", min_k=2, max_k=100, sample_size=1500)
+    ks = C._candidates(2, 100)
+    assert len(fit.scores) < len(ks)  # skipped candidates: the scan was coarse to fine
+    assert set(k for k in ks if k <= C.COARSE_FROM_K) <= set(fit.scores)  # every small k scored
+    assert fit.n_clusters == 39 and v_measure_score(y, fit.labels) > 0.98  # 39 is not on the coarse grid
+
+
+def test_small_scans_stay_exhaustive() -> None:
+    x, _ = blobs(500, k=6, spread=0.2)
+    fit = cluster_embeddings(x, algorithm="kmeans", max_k=30)
+    assert set(fit.scores) == set(range(2, 31))

@@ -4,7 +4,7 @@ Methods: ``agent`` (an LLM over any OpenAI-compatible server), ``embed`` (offlin
 the bundled MiniLM encoder, k chosen automatically, clusters named by keywords) and
 ``auto`` (default): the agent when a server is configured, else ``embed``. In ``auto``
 mode an agent that gives no usable answer at all falls back to ``embed``, with a note.
-``embed`` with ``embed_options={"assist": "categories" | "answers", "llm_names": True}``
+``embed`` with ``embed_options={"assist": "categories" | "answers", "llm_names": True, "categories": [...]}``
 uses a model server for criteria an encoder cannot see (:mod:`cluster_r1.embed.assist`).
 """
 
@@ -98,6 +98,9 @@ def _embed(
 
     options = dict(options or {})
     assist, names = options.pop("assist", None), options.pop("llm_names", False)
+    categories = options.pop("categories", None)
+    if categories is not None and assist is None:
+        assist = "categories"  # the user's categories: the model places every text in one of them
     if assist or names:
         from .embed.assist import assisted_cluster
 
@@ -108,6 +111,7 @@ def _embed(
             assist=assist,
             names=names,
             n_clusters=n_clusters,
+            categories=categories,
             embed_options=options,
             on_event=on_event,
         )

@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         "per text; 'answers' = embed the model's short answer per text (InBedder-style)",
     )
     e.add_argument("--llm-names", action="store_true", help="with a model server: the model names the clusters")
+    e.add_argument(
+        "--category",
+        action="append",
+        metavar="NAME[: DESCRIPTION]",
+        help="with a model server: your own category (repeat for each, at least 2); the model puts every text "
+        "in one of them (implies --assist categories)",
+    )
     c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
     c.add_argument("-v", "--verbose", action="store_true", help="log every step")
     c.set_defaults(func=_cluster)
@@ -94,6 +101,10 @@ def _cluster(args: argparse.Namespace) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
+    if args.category:
+        if args.assist == "answers":
+            raise ConfigError("--category goes with --assist categories, not answers: drop one of the two")
+        args.assist = "categories"
     if (args.assist or args.llm_names) and args.method == "auto":
         args.method = "embed"  # assisting is a mode of the embedding method
     if args.method == "agent" and (args.assist or args.llm_names):
@@ -129,6 +140,8 @@ def _cluster(args: argparse.Namespace) -> int:
     )
     if args.assist or args.llm_names:
         embed_options.update(assist=args.assist, llm_names=args.llm_names)
+    if args.category:
+        embed_options["categories"] = args.category
     with console.status(f"clustering {len(texts)} texts...") as status:
         result = cluster_texts(
             texts,

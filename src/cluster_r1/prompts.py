@@ -126,6 +126,26 @@ def clip_text(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+def clip_layout(text: str, limit: int) -> str:
+    """Cut to ``limit`` characters keeping the line breaks (spaces inside a line and blank-line runs squeezed).
+
+    Layout is evidence for criteria such as form or style (verse, dialogue, a screenplay's
+    scene headings), so prompts that ask about one text at a time keep it.
+
+    >>> clip_layout("INT. ROOM - DAY\\n\\n\\n  JOHN\\n   Hello   there", 40)
+    'INT. ROOM - DAY\\n\\nJOHN\\nHello there'
+    >>> clip_layout("line one\\nline two\\nline three", 15)
+    'line one\\nli...'
+    """
+    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
+    kept: list[str] = []
+    for line in lines:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    out = "\n".join(kept).strip()
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
 N_CLUSTERS_HINT = "\nUse exactly {n_clusters} clusters."
 
 REASK = """Your answer cannot be used:

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..backends.base import Backend, Completion, Message
 from ..errors import AnswerError, ConfigError
-from ..prompts import clip_text
+from ..prompts import clip_layout, clip_text
 from ..types import Clustering, Usage
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "SHORT_ANSWER",
     "NAME_CLUSTER",
     "Category",
+    "given_categories",
     "parse_categories",
     "parse_pick",
     "propose_categories",
@@ -220,7 +221,8 @@ def propose_categories(
     tally = _tally or _Tally()
     rng = random.Random(seed)
     idx = sorted(rng.sample(range(len(texts)), min(sample_size, len(texts))))
-    sample = "\n".join(f"Text {j + 1}: {clip_text(' '.join(texts[i].split()), max_chars)}" for j, i in enumerate(idx))
+    # line breaks kept: a text's layout is evidence for form and style (verse, dialogue, scene headings)
+    sample = "\n\n".join(f"Text {j + 1}:\n{clip_layout(texts[i], max_chars)}" for j, i in enumerate(idx))
     how_many = f"exactly {n_clusters}" if n_clusters else f"between 2 and {max_categories}"
     prompt = PROPOSE_CATEGORIES.format(
         instruction=instruction, n_sample=len(idx), n_total=len(texts), texts=sample, how_many=how_many
@@ -244,6 +246,28 @@ def propose_categories(
             "use a larger model or the embedding method (--method embed without --assist)"
         )
     return best
+
+
+def given_categories(categories: Sequence[str | Category]) -> list[Category]:
+    """The user's categories: ``"Name"`` or ``"Name: description"`` strings (or :class:`Category`).
+
+    >>> [(c.name, c.description) for c in given_categories(["poem: verse", "rap", Category("tweet")])]
+    [('poem', 'verse'), ('rap', ''), ('tweet', '')]
+    """
+    if isinstance(categories, str):
+        raise ConfigError("categories must be a list of names, not one string: e.g. ['poem', 'rap']")
+    out: list[Category] = []
+    for c in categories:
+        if not isinstance(c, Category):
+            name, _, desc = str(c).partition(":")
+            c = Category(name.strip(), desc.strip())
+        if not c.name:
+            raise ConfigError(f"empty category name in {list(categories)!r}: give every category a name")
+        out.append(c)
+    names = [c.name.lower() for c in out]
+    if len(out) < 2 or len(set(names)) < len(names):
+        raise ConfigError(f"give at least 2 distinct categories (got {[c.name for c in out]})")
+    return out
 
 
 #: The fixed wording of the propose prompt: a "category" copied from it is an echo, not a category.
@@ -275,7 +299,7 @@ def pick_categories(
     listing = _render_categories(categories)
     picks: list[int | None] = []
     for i, text in enumerate(texts):
-        prompt = PICK_CATEGORY.format(instruction=instruction, categories=listing, text=clip_text(text.strip(), max_chars))
+        prompt = PICK_CATEGORY.format(instruction=instruction, categories=listing, text=clip_layout(text, max_chars))
         picks.append(parse_pick(_ask(backend, tally, prompt, max_tokens=24, seed=seed), categories))
         if on_progress is not None:
             on_progress(i + 1, len(texts))
@@ -288,6 +312,7 @@ def categories_cluster(
     backend: Backend,
     *,
     n_clusters: int | None = None,
+    categories: Sequence[str | Category] | None = None,
     max_categories: int = 10,
     sample_size: int = 16,
     seed: int = 0,
@@ -296,22 +321,31 @@ def categories_cluster(
 ) -> Clustering:
     """Propose categories, pick one per text, place unanswered texts by embedding similarity.
 
+    ``categories``: the user's own category names (``"Name"`` or ``"Name: description"``
+    strings, or :class:`Category`), used instead of the model's proposal; at least 2, distinct.
     ``embed`` maps texts to L2-normalised vectors (default: the bundled MiniLM, no
     instruction template); it is used only when some reply names no category.
     """
     texts = list(texts)
     start = time.perf_counter()
     tally = _Tally()
-    if on_event:
-        on_event(f"proposing categories from a sample of {min(sample_size, len(texts))} texts")
-    cats = propose_categories(
-        backend, texts, instruction, n_clusters=n_clusters, max_categories=max_categories,
-        sample_size=sample_size, seed=seed, _tally=tally,
-    )
+    if categories is not None:
+        cats = given_categories(categories)
+        if n_clusters is not None and n_clusters != len(cats):
+            raise ConfigError(f"{len(cats)} categories given but n_clusters={n_clusters}: drop one of the two")
+        origin = f"{len(cats)} categories given"
+    else:
+        if on_event:
+            on_event(f"proposing categories from a sample of {min(sample_size, len(texts))} texts")
+        cats = propose_categories(
+            backend, texts, instruction, n_clusters=n_clusters, max_categories=max_categories,
+            sample_size=sample_size, seed=seed, _tally=tally,
+        )
+        origin = f"{len(cats)} categories proposed from {min(sample_size, len(texts))} sampled texts"
     log.info("categories: %s", [c.name for c in cats])
     progress = (lambda i, n: on_event(f"placing text {i}/{n}")) if on_event else None
     picks = pick_categories(backend, texts, instruction, cats, seed=seed, on_progress=progress, _tally=tally)
-    notes = [f"assist=categories: {len(cats)} categories proposed from {min(sample_size, len(texts))} sampled texts"]
+    notes = [f"assist=categories: {origin}"]
     missing = [i for i, p in enumerate(picks) if p is None]
     if missing:
         if embed is None:
@@ -362,7 +396,7 @@ def short_answers(
     tally = _tally or _Tally()
     out = []
     for i, text in enumerate(texts):
-        prompt = SHORT_ANSWER.format(instruction=instruction, text=clip_text(text.strip(), max_chars))
+        prompt = SHORT_ANSWER.format(instruction=instruction, text=clip_layout(text, max_chars))
         answer = _ask(backend, tally, prompt, max_tokens=max_tokens, seed=seed).strip()
         out.append(answer or text)
         if on_progress is not None:
@@ -409,11 +443,14 @@ def assisted_cluster(
     assist: str | None = "categories",
     names: bool = False,
     n_clusters: int | None = None,
+    categories: Sequence[str | Category] | None = None,
     seed: int = 0,
     embed_options: dict | None = None,
     on_event: Callable[[str], None] | None = None,
 ) -> Clustering:
     """The embedding method with a model server: ``assist`` in :data:`ASSIST_MODES` or None, LLM names.
+
+    ``categories`` (``assist="categories"`` only): the user's category names instead of the model's proposal.
 
     ``embed_options`` go to :class:`~cluster_r1.embed.EmbeddingClusterer` (``answers`` mode and
     plain embedding); ``names=True`` replaces keyword names with names written by the model
@@ -424,8 +461,12 @@ def assisted_cluster(
     if assist is not None and assist not in ASSIST_MODES:
         raise ConfigError(f"unknown assist mode {assist!r}; choose one of {', '.join(ASSIST_MODES)}")
     texts = list(texts)
+    if categories is not None and assist != "categories":
+        raise ConfigError("categories are for assist='categories': add it, or drop the categories")
     if assist == "categories":
-        return categories_cluster(texts, instruction, backend, n_clusters=n_clusters, seed=seed, on_event=on_event)
+        return categories_cluster(
+            texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed, on_event=on_event
+        )
     start = time.perf_counter()
     tally = _Tally()
     inputs, template, method = texts, (embed_options or {}).get("template", "auto"), "embed"

@@ -30,10 +30,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans, kmeans_plusplus
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
@@ -51,6 +50,11 @@ DEFAULT_ALGORITHM = "kmeans"
 FULL_GMM_BUDGET = 2e9
 #: Most k values tried by silhouette/BIC; wider ranges are searched on a spread-out grid.
 MAX_CANDIDATES = 30
+#: Silhouette scans on more than COARSE_POINTS points over more than COARSE_ABOVE candidates score
+#: every k up to COARSE_FROM_K, every COARSE_STEP-th candidate above it, then the skipped ones next to
+#: the best two (about half the K-means work; docs/embedding.md, Speed). Smaller scans are cheap and
+#: stay exhaustive.
+COARSE_ABOVE, COARSE_STEP, COARSE_POINTS, COARSE_FROM_K = 12, 3, 1000, 20
 
 
 @dataclass
@@ -92,15 +96,27 @@ def _candidates(min_k: int, max_k: int) -> list[int]:
     return sorted({int(round(v)) for v in np.geomspace(min_k, max_k, MAX_CANDIDATES)})
 
 
-def _kmeans(x: np.ndarray, k: int, random_state: int, minibatch_above: int, n_init: int | str = "auto") -> np.ndarray:
-    """The paper protocol with the default ``n_init``; k-free selection passes the caller's ``n_init``."""
+def _kmeans(
+    x: np.ndarray, k: int, random_state: int, minibatch_above: int, n_init: int | str = "auto", init: np.ndarray | None = None
+) -> np.ndarray:
+    """The paper protocol with the default ``n_init``; k-free selection passes the caller's ``n_init``.
+
+    ``init``: starting centres (one run, no k-means++), e.g. the subsample fit that chose k.
+    """
+    seeds = {"init": init, "n_init": 1} if init is not None else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if len(x) > minibatch_above:
-            model = MiniBatchKMeans(n_clusters=k, random_state=random_state, batch_size=4096, n_init=3)
+            model = MiniBatchKMeans(n_clusters=k, random_state=random_state, batch_size=4096, **({"n_init": 3} | seeds))
         else:
-            model = KMeans(n_clusters=k, random_state=random_state, n_init=n_init)
+            model = KMeans(n_clusters=k, random_state=random_state, **({"n_init": n_init} | seeds))
         return model.fit_predict(x)
+
+
+def _means(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    sums = np.zeros((k, x.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, x)
+    return (sums / np.maximum(np.bincount(labels, minlength=k), 1)[:, None]).astype(x.dtype)
 
 
 def _gmm(x: np.ndarray, k: int, random_state: int, covariance_type: str = "full") -> np.ndarray:
@@ -115,6 +131,31 @@ def _pca(x: np.ndarray, random_state: int, n_components: int = 32) -> np.ndarray
     return PCA(n_components=dims, random_state=random_state).fit_transform(x)
 
 
+def _silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette from a precomputed distance matrix, as ``silhouette_score(metric="precomputed")``.
+
+    One matrix product with the one-hot labels gives every point's distance sum to every cluster
+    (scikit-learn reduces row chunks with per-row bincounts: 4-10x slower on 2,000 points).
+    """
+    labels, k = _relabel(labels)
+    if not 2 <= k <= len(labels) - 1:
+        return -1.0
+    onehot = np.zeros((len(labels), k), dtype=dist.dtype)
+    onehot[np.arange(len(labels)), labels] = 1.0
+    sums = dist @ onehot
+    sizes = onehot.sum(axis=0)
+    own = sizes[labels]
+    rows = np.arange(len(labels))
+    a = sums[rows, labels] / np.maximum(own - 1, 1)
+    means = sums / sizes
+    means[rows, labels] = np.inf
+    b = means.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.nan_to_num((b - a) / np.maximum(a, b))
+    s[own == 1] = 0.0  # scikit-learn: a point alone in its cluster scores 0
+    return float(s.mean())
+
+
 def _silhouette_scan(
     fit_x: np.ndarray, score_x: np.ndarray, ks: list[int], random_state: int, n_init: int | str
 ) -> tuple[dict[int, float], dict[int, np.ndarray]]:
@@ -123,10 +164,33 @@ def _silhouette_scan(
     dist = np.clip(1.0 - score_x @ score_x.T, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
     scores, fits = {}, {}
-    for k in ks:
-        labels = _kmeans(fit_x, k, random_state, minibatch_above=len(fit_x) + 1, n_init=n_init)
-        scores[k] = float(silhouette_score(dist, labels, metric="precomputed")) if len(set(labels)) > 1 else -1.0
+    large = len(fit_x) > COARSE_POINTS and len(ks) > COARSE_ABOVE
+    # large scans seed each K-means with k-means++ on float64 rows (scikit-learn computes float32
+    # distances in upcast chunks) and run Lloyd on float32: about 45 % less time than KMeans(k).fit
+    fit_64 = fit_x.astype(np.float64) if large and n_init == "auto" else None
+
+    def score(k: int) -> None:
+        init = kmeans_plusplus(fit_64, k, random_state=random_state)[0].astype(fit_x.dtype) if fit_64 is not None else None
+        labels = _kmeans(fit_x, k, random_state, minibatch_above=len(fit_x) + 1, n_init=n_init, init=init)
+        scores[k] = _silhouette(dist, labels)
         fits[k] = labels
+
+    # coarse to fine above COARSE_FROM_K: every COARSE_STEP-th candidate, then the skipped ones around
+    # the best two (silhouette peaks at small k can be one candidate wide, so those are all scored)
+    coarse = ks
+    if large:
+        small = [k for k in ks if k <= COARSE_FROM_K]
+        coarse = small + ks[len(small) :: COARSE_STEP]
+        if coarse[-1] != ks[-1]:
+            coarse.append(ks[-1])
+    for k in coarse:
+        score(k)
+    if coarse is not ks:
+        for best in sorted(scores, key=lambda c: (-scores[c], c))[:2]:
+            i = ks.index(best)
+            for k in ks[max(0, i - COARSE_STEP + 1) : i + COARSE_STEP]:
+                if k not in scores:
+                    score(k)
     return scores, fits
 
 
@@ -295,7 +359,9 @@ def _fit(
         elif reduce == "umap" and k in fits:
             labels = _nearest(x, _centers(xs, fits[k], k))  # UMAP saw the subsample; the rest join its nearest centroid
         elif algorithm == "kmeans" and n_clusters is None:
-            labels = _kmeans(x, k, random_state, minibatch_above, n_init=n_init)
+            # the whole input, started from the subsample fit that chose k (skips k-means++ on all points)
+            init = _means(xs, _relabel(fits[k])[0], k) if k in fits and len(set(fits[k].tolist())) == k else None
+            labels = _kmeans(x, k, random_state, minibatch_above, n_init=n_init, init=init)
         elif algorithm == "kmeans":
             labels = _kmeans(x, k, random_state, minibatch_above)
         elif n * k * x.shape[1] ** 2 <= FULL_GMM_BUDGET:
