@@ -44,12 +44,13 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", default=list(TASKS))
     parser.add_argument("--mix", action="store_true", help="k-free rows on template+none summed vectors")
     parser.add_argument("--centred", action="store_true", help="k-free K-means on centred vectors, 3 restarts")
+    parser.add_argument("--uncentred", action="store_true", help="k-free K-means on raw vectors (the earlier default)")
     parser.add_argument("--reduce", choices=["umap"], help="k-free K-means on a UMAP projection (needs umap-learn)")
     parser.add_argument("--seed", type=int, default=0, help="sample seed (0: the documented tables)")
     parser.add_argument("--cache-dir", default=".cache/embeddings")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    kmeans_opts = {"centred": True, "n_init": 3} if args.centred else {}
+    kmeans_opts = {"centred": True, "n_init": 3} if args.centred else {"centred": False} if args.uncentred else {}
     if args.reduce:
         kmeans_opts["reduce"] = args.reduce
     warnings.filterwarnings("ignore")
@@ -71,11 +72,11 @@ def main() -> None:
         if name in MULTI:
             xn = embed_texts(task.texts, task.instruction, template="none", cache_dir=args.cache_dir)
             kn = score_labels(task.labels, cluster_embeddings(xn, n_clusters=task.k, algorithm="kmeans").labels)
-            fn = score_labels(task.labels, cluster_embeddings(xn, algorithm="kmeans").labels)
-            ft = score_labels(task.labels, cluster_embeddings(x, algorithm="kmeans").labels)
+            fn = score_labels(task.labels, cluster_embeddings(xn, algorithm="kmeans", **kmeans_opts).labels)
+            ft = score_labels(task.labels, cluster_embeddings(x, algorithm="kmeans", **kmeans_opts).labels)
             xm = embed_for_clustering(task.texts, task.instruction, k_free=True, mix=True, cache_dir=args.cache_dir)
             ka = score_labels(task.labels, cluster_embeddings(xm, n_clusters=task.k, algorithm="kmeans").labels)
-            fm = score_labels(task.labels, cluster_embeddings(xm, algorithm="kmeans").labels)
+            fm = score_labels(task.labels, cluster_embeddings(xm, algorithm="kmeans", **kmeans_opts).labels)
             tmpl_rows.append((name, task.k, km, kn, ka, ft, fn, fm))
         print(f"# {name}: done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
 

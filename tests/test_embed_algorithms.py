@@ -108,8 +108,21 @@ def test_centred_clusters_the_centred_vectors() -> None:
     xo = 0.3 * x + shared
     xo = (xo / np.linalg.norm(xo, axis=1, keepdims=True)).astype(np.float32)
     on = cluster_embeddings(xo, algorithm="kmeans", max_k=12, centred=True)
-    assert np.array_equal(on.labels, cluster_embeddings(_centred(xo), algorithm="kmeans", max_k=12).labels)
-    assert on.n_clusters != cluster_embeddings(xo, algorithm="kmeans", max_k=12).n_clusters  # the default does not centre
+    assert np.array_equal(on.labels, cluster_embeddings(_centred(xo), algorithm="kmeans", max_k=12, centred=False).labels)
+    default = cluster_embeddings(xo, algorithm="kmeans", max_k=12)  # k-free K-means centres by default
+    assert np.array_equal(default.labels, on.labels)
+    off = cluster_embeddings(xo, algorithm="kmeans", max_k=12, centred=False)
+    assert off.n_clusters != on.n_clusters  # the shared offset changes the raw silhouette curve
+    for kwargs in ({"n_clusters": 6}, {"algorithm": "gmm"}, {"reduce": "umap"} if _has_umap() else {"algorithm": "hdbscan"}):
+        assert cluster_embeddings(xo, centred=False, **kwargs).n_clusters >= 1  # False is accepted everywhere
+
+
+def _has_umap() -> bool:
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def test_n_init_reaches_k_free_kmeans_only(monkeypatch: pytest.MonkeyPatch) -> None:

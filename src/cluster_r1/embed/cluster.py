@@ -3,16 +3,17 @@
 With ``n_clusters`` given, K-means / GaussianMixture run exactly as App. E.1 does
 (scikit-learn defaults, ``random_state=43``). Without it, each algorithm picks k:
 
-* ``kmeans``: silhouette (cosine) of K-means over ``min_k..max_k`` on a subsample
-  (``centred=True`` / ``n_init=3``: measured variants, off by default; ``reduce="umap"``: K-means
-  on a 5-d UMAP projection, k still chosen by cosine silhouette, optional extra ``umap``);
+* ``kmeans``: silhouette (cosine) of K-means over ``min_k..max_k`` on a subsample of the
+  mean-centred vectors (``centred=False``: the raw vectors, the earlier default; ``n_init=3``:
+  a measured variant; ``reduce="umap"``: K-means on a 5-d UMAP projection, k still chosen by
+  cosine silhouette, optional extra ``umap``);
 * ``gmm``: lowest BIC of a diagonal GMM on a 32-d PCA projection of a subsample; the final
   fit is the paper's full-covariance GaussianMixture while ``n * k * dim**2 <= FULL_GMM_BUDGET``
   (a few hundred texts), else that diagonal PCA model;
 * ``agglomerative``: average-linkage cosine tree cut at ``distance_threshold``;
 * ``hdbscan``: scikit-learn HDBSCAN; its noise points join the nearest cluster.
 
-Agglomerative and HDBSCAN see mean-centred embeddings: an instruction template adds the
+K-means (k-free), agglomerative and HDBSCAN see mean-centred embeddings: an instruction template adds the
 same prefix to every text, which pulls all vectors together and makes any fixed distance
 threshold meaningless; centring removes that shared offset.
 
@@ -256,7 +257,7 @@ def cluster_embeddings(
     distance_threshold: float = 0.9,
     min_cluster_size: int | None = None,
     n_threads: int | None = 1,
-    centred: bool = False,
+    centred: bool | None = None,
     n_init: int | str = "auto",
     reduce: str | None = None,
 ) -> ClusterFit:
@@ -268,12 +269,12 @@ def cluster_embeddings(
     pays off only on many idle cores and large inputs).
 
     ``centred`` and ``n_init`` tune k-free K-means only (``algorithm`` "kmeans"/"auto" without
-    ``n_clusters``; anything else raises :class:`ConfigError` rather than ignoring them):
-    ``centred=True`` mean-centres (and renormalises) the vectors before choosing k and fitting,
-    ``n_init`` is the K-means restarts per candidate k and for the final fit. The defaults (no
-    centring, one run) are the documented k-free default; ``centred=True, n_init=3`` was measured
-    (docs/embedding.md: higher V but over-split coarse label sets). ``centers`` are always in the
-    input space.
+    ``n_clusters``; setting them for anything else raises :class:`ConfigError` rather than
+    ignoring them): centring mean-centres (and renormalises) the vectors before choosing k and
+    fitting; it is the k-free K-means default (``centred=None``: centred unless ``reduce`` is
+    set), ``centred=False`` is the earlier uncentred default. ``n_init`` is the K-means restarts
+    per candidate k and for the final fit (default one run). Measured in docs/embedding.md
+    (Quality, fourth round). ``centers`` are always in the input space.
 
     ``reduce="umap"`` (k-free K-means only; needs ``pip install "cluster-r1[umap]"``): the
     subsample is projected to 5-d with UMAP (cosine, 15 neighbours, ``random_state``), K-means runs
@@ -288,10 +289,13 @@ def cluster_embeddings(
         if n_clusters is not None or resolved != "kmeans":
             raise ConfigError(
                 "centred/n_init/reduce apply to k-free K-means only: drop n_clusters (the paper protocol) "
-                "and use algorithm='kmeans', or leave centred=False, n_init='auto', reduce=None"
+                "and use algorithm='kmeans', or leave centred, n_init and reduce unset"
             )
     # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
+    if centred is None:
+        # the k-free K-means default: a shared instruction prefix pulls every vector the same way
+        centred = n_clusters is None and algorithm in ("auto", "kmeans") and reduce is None
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
         return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
                     distance_threshold, min_cluster_size, centred, n_init, reduce)
@@ -337,7 +341,7 @@ def _fit(
         k = n_clusters
         fits: dict[int, np.ndarray] = {}
         if k is None and algorithm == "kmeans" and centred:
-            # measured variant: centred vectors (a shared template prefix dominates the cosine geometry)
+            # the default: centred vectors (a shared template prefix dominates the cosine geometry)
             x = _centred(x)
             xs = x[sample]
         if k is None:

@@ -90,6 +90,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     of a non-instruction-tuned encoder only) clusters the template and no-template vectors summed,
     see :func:`embed_for_clustering`; off by default. ``reduce="umap"`` (k-free K-means, optional
     extra ``umap``): choose k and cluster on a 5-d UMAP projection, see :func:`cluster_embeddings`.
+    ``centred=False``: k-free K-means on the raw vectors instead of the mean-centred ones (the default).
     """
 
     def __init__(
@@ -107,6 +108,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         progress: bool = False,
         mix: bool = False,
         reduce: str | None = None,
+        centred: bool | None = None,
     ) -> None:
         self.instruction = instruction
         self.n_clusters = n_clusters
@@ -120,6 +122,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.progress = progress
         self.mix = mix
         self.reduce = reduce
+        self.centred = centred
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         return embed_for_clustering(
@@ -162,6 +165,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
                 max_k=max_k,
                 random_state=self.random_state,
                 **({"reduce": self.reduce} if self.reduce is not None else {}),
+                **({"centred": self.centred} if self.centred is not None else {}),
             )
             labels, centers, scores = fit.labels, fit.centers, fit.scores
             notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters}" + (" (chosen)" if scores else " (given)"))
@@ -216,6 +220,7 @@ def embed_cluster(
     progress: bool = False,
     mix: bool = False,
     reduce: str | None = None,
+    centred: bool | None = None,
 ) -> Clustering:
     """Embed ``texts`` under ``instruction`` and cluster them; see :class:`EmbeddingClusterer`."""
     est = EmbeddingClusterer(
@@ -231,5 +236,6 @@ def embed_cluster(
         progress=progress,
         mix=mix,
         reduce=reduce,
+        centred=centred,
     )
     return est.fit(texts).result_
