@@ -284,18 +284,18 @@ def cluster_embeddings(
     x = np.asarray(x, dtype=np.float32)
     if reduce not in (None, "umap"):
         raise ConfigError(f"unknown reduce={reduce!r}: use None or 'umap'")
-    if centred or n_init != "auto" or reduce is not None:
-        resolved = ("kmeans" if n_clusters is not None else DEFAULT_ALGORITHM) if algorithm == "auto" else algorithm
-        if n_clusters is not None or resolved != "kmeans":
-            raise ConfigError(
-                "centred/n_init/reduce apply to k-free K-means only: drop n_clusters (the paper protocol) "
-                "and use algorithm='kmeans', or leave centred, n_init and reduce unset"
-            )
-    # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
-    # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
+    resolved = ("kmeans" if n_clusters is not None else DEFAULT_ALGORITHM) if algorithm == "auto" else algorithm
+    k_free_kmeans = n_clusters is None and resolved == "kmeans"
+    if (centred or n_init != "auto" or reduce is not None) and not k_free_kmeans:
+        raise ConfigError(
+            "centred/n_init/reduce apply to k-free K-means only: drop n_clusters (the paper protocol) "
+            "and use algorithm='kmeans', or leave centred, n_init and reduce unset"
+        )
     if centred is None:
         # the k-free K-means default: a shared instruction prefix pulls every vector the same way
-        centred = n_clusters is None and algorithm in ("auto", "kmeans") and reduce is None
+        centred = k_free_kmeans and reduce is None
+    # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
+    # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
         return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
                     distance_threshold, min_cluster_size, centred, n_init, reduce)
@@ -364,7 +364,7 @@ def _fit(
             labels = _nearest(x, _centers(xs, fits[k], k))  # UMAP saw the subsample; the rest join its nearest centroid
         elif algorithm == "kmeans" and n_clusters is None:
             # the whole input, started from the subsample fit that chose k (skips k-means++ on all points)
-            init = _means(xs, _relabel(fits[k])[0], k) if k in fits and len(set(fits[k].tolist())) == k else None
+            init = _means(xs, fits[k], k) if k in fits and len(np.unique(fits[k])) == k else None
             labels = _kmeans(x, k, random_state, minibatch_above, n_init=n_init, init=init)
         elif algorithm == "kmeans":
             labels = _kmeans(x, k, random_state, minibatch_above)

@@ -89,9 +89,10 @@ def _command(args: argparse.Namespace, methods: list[str], splits: list[str]) ->
     if args.limit is not None:
         parts += ["--limit", str(args.limit), "--seed", str(args.seed)]
     parts += ["--concurrency", str(args.concurrency)]
-    if ("agent" in methods or "assist" in methods) and args.checkpoint:
+    needs_model = "agent" in methods or "assist" in methods
+    if needs_model and args.checkpoint:
         parts += ["--checkpoint", str(args.checkpoint)]
-    elif "agent" in methods or "assist" in methods:
+    elif needs_model:
         base_url = args.base_url or os.environ.get("CLUSTER_R1_BASE_URL", "")
         model = args.model or os.environ.get("CLUSTER_R1_MODEL", "")
         parts += ["--base-url", base_url, "--model", model]
@@ -129,7 +130,8 @@ def run_eval(args: argparse.Namespace) -> int:
     backend = None
     if args.checkpoint and args.base_url:
         raise ConfigError("pass either --checkpoint (a local model) or --base-url (a server), not both")
-    if ("agent" in methods or "assist" in methods) and args.checkpoint:
+    needs_model = "agent" in methods or "assist" in methods
+    if needs_model and args.checkpoint:
         from ..backends.transformers_local import TransformersBackend
 
         backend = TransformersBackend(args.checkpoint, max_new_tokens=args.max_tokens,
@@ -139,7 +141,7 @@ def run_eval(args: argparse.Namespace) -> int:
             weights = sorted(Path(args.checkpoint).glob("*.safetensors")) if Path(args.checkpoint).is_dir() else []
             stamp = max((w.stat().st_mtime_ns for w in weights), default=0)
             backend = CachedBackend(backend, args.cache or out / "responses.sqlite", namespace=f"transformers:{stamp}")
-    elif "agent" in methods or "assist" in methods:
+    elif needs_model:
         backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
                                max_retries=args.max_retries, concurrency=args.concurrency,
                                context_window=args.context_window)
