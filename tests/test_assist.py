@@ -118,6 +118,8 @@ def test_cli_assist_needs_a_server() -> None:
     proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--assist", "categories")
     assert proc.returncode != 0
     assert "need a model server" in proc.stderr and proc.stderr.count("\n") <= 2
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--category", "a", "--category", "b")
+    assert proc.returncode != 0 and "--category" in proc.stderr and "need a model server" in proc.stderr
 
 
 def test_categories_copied_from_the_prompt_wording_are_not_categories() -> None:

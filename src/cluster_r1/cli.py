@@ -108,9 +108,9 @@ def _cluster(args: argparse.Namespace) -> int:
     if (args.assist or args.llm_names) and args.method == "auto":
         args.method = "embed"  # assisting is a mode of the embedding method
     if args.method == "agent" and (args.assist or args.llm_names):
-        raise ConfigError("--assist and --llm-names belong to --method embed; drop them or use --method embed")
+        raise ConfigError("--assist, --category and --llm-names belong to --method embed; drop them or use --method embed")
     if args.method == "embed" and (args.assist or args.llm_names) and not server_configured(args.base_url):
-        raise ConfigError("--assist and --llm-names need a model server: pass --base-url URL --model NAME")
+        raise ConfigError("--assist, --category and --llm-names need a model server: pass --base-url URL --model NAME")
     if args.method == "agent" or server_configured(args.base_url):
         backend = make_backend(
             base_url=args.base_url,
