@@ -8,7 +8,7 @@ criteria) and their twins over the same texts, GoalEx topic and tweeteval target
 MiniLM + K-means at gold k (the paper's baseline), ``assist=categories`` at gold k and with k
 left to the model, optionally ``assist=answers`` (InBedder-style) at gold k, and
 ``categories-given``: the gold class names given as the categories (no proposal; the ceiling
-of the pick step). Every model
+of the pick step). The MiniLM row is ``view="semantic"`` (the paper's baseline, not routed). Every model
 reply is cached in ``.cache/assist.sqlite``: a rerun repeats no call (its seconds per text
 then measure the cache, not the model; the first run's are the ones to report).
 """
@@ -68,7 +68,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for name in args.tasks:
         task = load_task(name, args.n)
-        base = embed_cluster(task.texts, task.instruction, n_clusters=task.k, template="none")
+        base = embed_cluster(task.texts, task.instruction, n_clusters=task.k, template="none", view="semantic")
         runs = [("MiniLM + K-means (gold k)", base, 0.0)]
         for mode in args.modes:
             assist, kmode = mode.split("-")

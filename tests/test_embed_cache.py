@@ -27,12 +27,23 @@ def test_second_call_is_served_from_disk(tmp_path: Path) -> None:
     emb = CountingEmbedder()
     texts = ["book a flight", "play jazz", "book a flight"]
     first = embed_texts(texts, "by intent", embedder=emb, cache_dir=tmp_path)
-    assert len(emb.encoded) == 3
+    assert len(emb.encoded) == 2  # the repeated text is encoded once
     again = CountingEmbedder()  # a new process would start with an empty embedder
     second = embed_texts(texts, "by intent", embedder=again, cache_dir=tmp_path)
     assert again.encoded == []
     np.testing.assert_array_equal(first, second)
     assert list(tmp_path.rglob("*.emb.npy"))
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_identical_texts_are_encoded_once_and_every_row_filled(tmp_path: Path, cache: bool) -> None:
+    emb = CountingEmbedder()
+    texts = ["b", "a", "b", "c", "a", "b"]
+    x = embed_texts(texts, "i", embedder=emb, cache_dir=tmp_path if cache else False, chunk_size=2)
+    assert sorted(emb.encoded) == sorted({f"Clustering task: i. Text: {t}" for t in texts})
+    for i, t in enumerate(texts):
+        alone = embed_texts([t], "i", embedder=CountingEmbedder(), cache_dir=False)
+        np.testing.assert_array_equal(x[i], alone[0])
 
 
 def test_only_missing_texts_are_encoded(tmp_path: Path) -> None:

@@ -115,11 +115,13 @@ class Clustering:
         for lab in labels:
             order.setdefault(lab, len(order) + 1)
         numbers = [order[lab] for lab in labels]
+        members: list[list[int]] = [[] for _ in order]
+        for i, num in enumerate(numbers, start=1):
+            members[num - 1].append(i)
         clusters = []
-        for k in order.values():
+        for k, items in enumerate(members, start=1):
             name = names[k - 1] if names is not None else f"cluster {k}"
             desc = descriptions[k - 1] if descriptions is not None else ""
-            items = [i + 1 for i, num in enumerate(numbers) if num == k]
             clusters.append(Cluster(name=name, items=items, description=desc))
         return cls(clusters=clusters, labels=numbers, **kwargs)
 

@@ -470,11 +470,12 @@ def assisted_cluster(
     start = time.perf_counter()
     tally = _Tally()
     inputs, template, method = texts, (embed_options or {}).get("template", "auto"), "embed"
+    options = {k: v for k, v in (embed_options or {}).items() if k != "template"}
     if assist == "answers":
         progress = (lambda i, n: on_event(f"answering for text {i}/{n}")) if on_event else None
         inputs = short_answers(backend, texts, instruction, seed=seed, on_progress=progress, _tally=tally)
         template, method = "none", "embed+answers"
-    options = {k: v for k, v in (embed_options or {}).items() if k != "template"}
+        options["view"] = "semantic"  # the answers are what the instruction asked for: embed their meaning
     est = EmbeddingClusterer(instruction=instruction, n_clusters=n_clusters, template=template, **options).fit(inputs)
     result = est.result_
     if names:

@@ -17,6 +17,7 @@ from .cluster import PAPER_RANDOM_STATE, cluster_embeddings
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import name_clusters, representatives
 from .templates import Template, auto_templates
+from .views import Route, check_view, route_instruction, view_embedder
 
 __all__ = ["EmbeddingClusterer", "embed_cluster", "embed_for_clustering", "check_inputs"]
 
@@ -91,6 +92,10 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     see :func:`embed_for_clustering`; off by default. ``reduce="umap"`` (k-free K-means, optional
     extra ``umap``): choose k and cluster on a 5-d UMAP projection, see :func:`cluster_embeddings`.
     ``centred=False``: k-free K-means on the raw vectors instead of the mean-centred ones (the default).
+    ``view``: ``"semantic"`` clusters the encoder's vectors, ``"style"`` the texts' form
+    (:class:`~cluster_r1.embed.style.StyleEmbedder`); ``"auto"`` (default) routes by the instruction
+    when no ``embedder`` is given (:func:`~cluster_r1.embed.views.route_instruction`), else semantic.
+    ``route_`` is the :class:`~cluster_r1.embed.views.Route` taken.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         mix: bool = False,
         reduce: str | None = None,
         centred: bool | None = None,
+        view: str = "auto",
     ) -> None:
         self.instruction = instruction
         self.n_clusters = n_clusters
@@ -123,6 +129,15 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.mix = mix
         self.reduce = reduce
         self.centred = centred
+        self.view = view
+
+    def _route(self) -> Route:
+        check_view(self.view)
+        if self.view != "auto":
+            return Route(self.view, "given")
+        if self.embedder is None and self.instruction.strip():
+            return route_instruction(self.instruction)
+        return Route("semantic", "given")
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         return embed_for_clustering(
@@ -139,9 +154,10 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     def fit(self, X: Sequence[str], y: Any = None) -> EmbeddingClusterer:
         texts = check_inputs(X, self.n_clusters, self.min_k, self.max_k)
         start = time.perf_counter()
-        self._embedder = get_embedder(self.embedder)
+        self.route_ = self._route()
+        self._embedder = get_embedder(view_embedder(self.route_.view, self.embedder))
         model_name = str(getattr(self._embedder, "name", type(self._embedder).__name__))
-        notes: list[str] = []
+        notes: list[str] = [self.route_.note()] if self.route_.view == "style" else []
         n_distinct = len(set(texts))
         if self.n_clusters is not None and self.n_clusters > n_distinct:
             raise InputError(
@@ -221,6 +237,7 @@ def embed_cluster(
     mix: bool = False,
     reduce: str | None = None,
     centred: bool | None = None,
+    view: str = "auto",
 ) -> Clustering:
     """Embed ``texts`` under ``instruction`` and cluster them; see :class:`EmbeddingClusterer`."""
     est = EmbeddingClusterer(
@@ -237,5 +254,6 @@ def embed_cluster(
         mix=mix,
         reduce=reduce,
         centred=centred,
+        view=view,
     )
     return est.fit(texts).result_

@@ -244,6 +244,7 @@ def embed_texts(
     ``cache_dir=None`` uses :func:`default_cache_dir`; ``False`` disables the cache
     (so does an embedder without a ``name``). Texts are encoded longest-first in
     chunks of ``chunk_size`` (one cache shard each), so an interrupted run resumes.
+    Identical rendered strings are encoded once.
     """
     model = get_embedder(embedder)
     family = getattr(model, "family", "sentence-transformers")
@@ -270,6 +271,12 @@ def embed_texts(
     if len(todo) == 0:
         return out
 
+    # Identical strings are encoded once (duplicates are common: retweets, canned requests).
+    first: dict[str, int] = {}
+    for i in todo:
+        first.setdefault(rendered[i], int(i))
+    missing = todo
+    todo = np.fromiter(first.values(), dtype=np.intp, count=len(first))
     todo = todo[np.argsort([-len(rendered[i]) for i in todo], kind="stable")]
     chunks = [todo[s : s + chunk_size] for s in range(0, len(todo), chunk_size)]
     bar = None
@@ -290,4 +297,6 @@ def embed_texts(
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
+    if len(missing) > len(todo):
+        out[missing] = out[[first[rendered[i]] for i in missing]]
     return out

@@ -68,6 +68,8 @@ FAMILY_TEMPLATE: dict[str, str] = {
     "instructor": "instructor",
     "openai": "openai",
     "inbedder": "inbedder",
+    # The form view (embed/style.py) reads the text only: an instruction would be the same prefix on every text.
+    "style": "none",
 }
 
 

