@@ -11,7 +11,7 @@ import pytest
 from cluster_r1.backends.scripted import ScriptedBackend
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
 from cluster_r1.embed.assist import assisted_cluster
-from cluster_r1.embed.style import StyleEmbedder, shape
+from cluster_r1.embed.style import StyleEmbedder, form_names, shape
 from cluster_r1.embed.views import ROUTE_MARGIN, first_clause, route_instruction
 from cluster_r1.errors import ConfigError
 from cluster_r1.metrics import v_measure_score
@@ -47,6 +47,27 @@ def test_style_embedder_is_stateless_and_normalised() -> None:
     # different forms, different vectors; the same form in other words, nearly the same vector
     same_form = StyleEmbedder().encode(["Lilies are white,\ndaisies are gold"])[0]
     assert together[0] @ same_form > 0.95 > together[0] @ together[1]
+
+
+def test_form_names_say_what_the_texts_look_like() -> None:
+    texts = [
+        "JOHN: Where were you?\nMARY: Out.\nJOHN: Out where?",
+        "BOB: Hello.\nANN: Hi there.",
+        "Roses are red,\nviolets are blue,\nsugar is sweet,\nand so are you.",
+        "The sea is wide,\nthe night is long,\nI hear the tide,\nI hear its song.",
+        "Just landed in Lisbon! #travel @anna https://t.co/x",
+        "Great game tonight #football",
+        "The committee met on Tuesday to review the annual budget and agreed to postpone the decision on new hires.",
+        "Quarterly revenue rose by four percent, driven by strong demand in the services segment and lower costs.",
+    ]
+    labels = [0, 0, 1, 1, 2, 2, 3, 3]
+    names, descriptions = form_names(texts, labels, reps=[[0], [2], [4], [6]])
+    assert names[0].startswith("dialogue") and "verse" not in names[0]
+    assert names[1].startswith("verse")
+    assert "hashtags" in names[2]
+    assert "one paragraph" in names[3] and "long texts" in names[3]
+    assert len(set(names)) == 4
+    assert descriptions[1].startswith("2 texts of 4.0 lines") and "Roses are red" in descriptions[1]
 
 
 def test_style_view_separates_writing_styles_that_minilm_cannot(goalex_style) -> None:
@@ -98,6 +119,9 @@ def test_default_routes_a_style_instruction_and_says_so(goalex_style) -> None:
     assert est.route_.view == "style" and est.result_.model == StyleEmbedder.name
     assert est.result_.notes[0].startswith("view=style") and "--view semantic" in est.result_.notes[0]
     assert 3 <= est.n_clusters_ <= 8 and v_measure_score(labels, est.labels_) > 0.25
+    # form names, not word keywords (which would be the stop words of four languages)
+    traits = ("dialogue", "verse", "hashtags", "paragraph", "long lines", "long texts", "short texts", "mixed form")
+    assert all(any(t in name for t in traits) for name in est.cluster_names_), est.cluster_names_
     # predict embeds new texts in the same view
     assert est.predict(texts[:5]).tolist() == est.labels_[:5].tolist()
     # an explicit view or embedder is obeyed
@@ -108,7 +132,7 @@ def test_default_routes_a_style_instruction_and_says_so(goalex_style) -> None:
 def test_bad_views_are_one_line_errors() -> None:
     with pytest.raises(ConfigError, match="unknown view 'form'"):
         embed_cluster(["a", "b"], "x", view="form", cache_dir=False)
-    with pytest.raises(ConfigError, match="drop embedder"):
+    with pytest.raises(ConfigError, match="drop --embedder"):
         embed_cluster(["a", "b"], "x", view="style", embedder=StyleEmbedder(), cache_dir=False)
 
 
@@ -128,5 +152,8 @@ def test_cli_view_flag() -> None:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["model"] == StyleEmbedder.name and result["notes"][0].startswith("view=style (given")
+    # -q: nothing on stderr, not even the encoder's loading bar
+    quiet = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "--no-cache", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == "" and json.loads(quiet.stdout)["n_clusters"] >= 2
     proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--view", "form")
     assert proc.returncode != 0 and "invalid choice: 'form'" in proc.stderr

@@ -16,6 +16,7 @@ from ..types import Cluster, Clustering, Usage
 from .cluster import PAPER_RANDOM_STATE, cluster_embeddings
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import name_clusters, representatives
+from .style import form_names
 from .templates import Template, auto_templates
 from .views import Route, check_view, route_instruction, view_embedder
 
@@ -187,7 +188,10 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
             notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters}" + (" (chosen)" if scores else " (given)"))
             notes.extend(fit.notes)
         reps = representatives(x, labels, centers)
-        names, descriptions = name_clusters(texts, labels, reps=reps)
+        if getattr(self._embedder, "family", None) == "style":
+            names, descriptions = form_names(texts, labels, reps=reps)  # word keywords say nothing about form
+        else:
+            names, descriptions = name_clusters(texts, labels, reps=reps)
         # Clustering numbers clusters by first appearance; keep names aligned with that order.
         order = list(dict.fromkeys(labels.tolist()))
         self.result_: Clustering = Clustering.from_labels(

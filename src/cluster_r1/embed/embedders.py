@@ -9,11 +9,12 @@ keyword on ``encode`` (the Instructor pair form; without it the prompt is prepen
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -58,6 +59,23 @@ def _family_from_name(name: str) -> str:
     return "sentence-transformers"
 
 
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar from transformers: loading a local model takes a second."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - depends on the environment
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, by hub name (downloaded when online) or local directory.
 
@@ -95,9 +113,10 @@ class SentenceTransformerEmbedder:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise ConfigError("sentence-transformers is not installed: pip install sentence-transformers") from exc
-            self._model = SentenceTransformer(
-                self._source, device=self.device, local_files_only=self._local, **self.kwargs
-            )
+            with _quiet_loading():
+                self._model = SentenceTransformer(
+                    self._source, device=self.device, local_files_only=self._local, **self.kwargs
+                )
         return self._model
 
     @property

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["StyleEmbedder", "shape"]
+__all__ = ["StyleEmbedder", "form_features", "form_names", "shape"]
 
 _LETTER = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
@@ -71,3 +71,70 @@ class StyleEmbedder:
         x = np.asarray(self._project.transform(counts), dtype=np.float32)
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         return x / np.maximum(norms, 1e-12)
+
+
+# -- names for clusters of the form view: what their texts look like, not which words they use -------------
+
+_SPEAKER = re.compile(r"^\s*(?:[A-Z][A-Z .'-]{1,30}|[A-Z][\w .'-]{0,30}?\s?\d*)\s?:\s", re.MULTILINE)
+_CAPS_LINE = re.compile(r"^[^a-z\n]*[A-Z]{2}[^a-z\n]*$", re.MULTILINE)
+_SOCIAL = re.compile(r"(?:^|\s)[#@]\w|https?://")
+
+
+def form_features(text: str) -> dict[str, float]:
+    """Readable form measures of one text: lines, characters per line, speaker/capital lines, #/@/links, length."""
+    lines = [line for line in text.splitlines() if line.strip()] or [text]
+    return {
+        "lines": float(len(lines)),
+        "line_chars": float(np.mean([len(line.strip()) for line in lines])),
+        "speaker": float(bool(_SPEAKER.search(text)) or len(_CAPS_LINE.findall(text)) >= 2),
+        "social": float(bool(_SOCIAL.search(text))),
+        "chars": float(len(text)),
+    }
+
+
+def form_names(texts: Sequence[str], labels: Sequence[int], reps: list[list[int]] | None = None) -> tuple[list[str], list[str]]:
+    """``(names, descriptions)`` for clusters ``0..k-1`` of the form view, from :func:`form_features`.
+
+    A name lists what sets the cluster apart from the whole collection (e.g. ``dialogue / speaker
+    lines``, ``verse: short lines``, ``hashtags, mentions or links``, ``one paragraph``); the
+    description gives the averages and an example.
+    """
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    feats = [form_features(t) for t in texts]
+    keys = list(feats[0]) if feats else []
+    table = np.array([[f[key] for key in keys] for f in feats], dtype=float).reshape(len(feats), len(keys))
+    overall = table.mean(axis=0) if len(table) else np.zeros(len(keys))
+    col = {key: i for i, key in enumerate(keys)}
+    names: list[str] = []
+    descriptions: list[str] = []
+    for c in range(k):
+        members = table[labels == c]
+        mean = members.mean(axis=0) if len(members) else overall
+        traits: list[tuple[float, str]] = []
+        if mean[col["speaker"]] >= 0.5 and mean[col["speaker"]] > overall[col["speaker"]]:
+            traits.append((mean[col["speaker"]] - overall[col["speaker"]] + 1, "dialogue / speaker lines"))
+        dialogue = bool(traits)  # dialogue lines are short too: not verse
+        if mean[col["social"]] >= 0.3 and mean[col["social"]] > overall[col["social"]]:
+            traits.append((mean[col["social"]] - overall[col["social"]] + 1, "hashtags, mentions or links"))
+        if not dialogue and mean[col["lines"]] >= 3 and mean[col["line_chars"]] < 0.8 * overall[col["line_chars"]]:
+            traits.append((overall[col["line_chars"]] / max(mean[col["line_chars"]], 1.0), "verse: short lines"))
+        if mean[col["lines"]] < 1.5:
+            traits.append((1.0, "one paragraph"))
+        elif not dialogue and mean[col["line_chars"]] >= 0.8 * overall[col["line_chars"]]:
+            traits.append((0.5, "a few long lines"))
+        ratio = mean[col["chars"]] / max(overall[col["chars"]], 1.0)
+        if ratio >= 1.5 or ratio <= 0.67:
+            traits.append((max(ratio, 1 / ratio) - 1, "long texts" if ratio > 1 else "short texts"))
+        traits.sort(key=lambda t: -t[0])
+        name = " + ".join(label for _, label in traits[:2]) or "mixed form"
+        if name in names:
+            name = f"{name} ({c + 1})"
+        names.append(name)
+        desc = (f"{len(members)} texts of {mean[col['lines']]:.1f} lines x {mean[col['line_chars']]:.0f} characters "
+                f"on average; {mean[col['speaker']]:.0%} with speaker lines, {mean[col['social']]:.0%} with #/@/links")
+        if reps and reps[c]:
+            example = " ".join(texts[reps[c][0]].split())
+            desc += f"; e.g. \"{example[:79] + '…' if len(example) > 80 else example}\""
+        descriptions.append(desc)
+    return names, descriptions

@@ -96,7 +96,9 @@ def view_embedder(view: str, embedder: Embedder | str | None = None) -> Embedder
     """The embedder for ``view`` (``semantic`` keeps ``embedder``)."""
     if view == "style":
         if embedder is not None:
-            raise ConfigError("view='style' brings its own embedder: drop embedder=..., or use view='semantic'")
+            raise ConfigError(
+                "view 'style' brings its own embedder: drop --embedder (embedder=...), or use view 'semantic'"
+            )
         from .style import StyleEmbedder
 
         return StyleEmbedder()
