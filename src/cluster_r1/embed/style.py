@@ -2,14 +2,14 @@
 
 A sentence encoder places texts by what they say, so "cluster by writing style" gets topic
 clusters from it (GoalEx style: about 1 V with MiniLM at the gold k). Stylometry's answer is
-to look at form: every letter becomes ``a`` or ``A`` (runs collapsed), every digit ``0``,
-and punctuation, spaces and line breaks stay, so a screenplay (``A A - A\\n\\nA\\na a.``), a verse
-(short lines ending in ``,\\n``) and a tweet (``#A``, ``@a``) look different in any language and
-on any topic. The vector is the character 1-4-grams of that shape, hashed, sublinear counts,
-projected to 384 dimensions by a fixed sparse random projection (each n-gram on about 16
-dimensions) and L2-normalised: stateless
-(no fitting, so ``predict`` and the embedding cache work as for any encoder), a few thousand
-texts per second on one core.
+to look at form: every word becomes ``a``, ``A`` (all capitals) or ``Aa`` (capitalised), every
+digit ``0``, and punctuation, spaces and line breaks stay, so a screenplay (``A. A - A`` scene
+headings, ``A:`` speaker lines), verse (short lines ending in ``,``) and a tweet (``#a``, ``@a``)
+look different in any language and on any topic. The vector is the character 1-4-grams of that
+shape, hashed, sublinear counts, projected to 384 dimensions by a fixed sparse random projection
+(each n-gram on about 16 dimensions) and L2-normalised: stateless (no fitting, so ``predict`` and
+the embedding cache work as for any encoder), thousands of texts per second on one core.
+:func:`form_names` names the clusters of this view by what their texts look like.
 
 >>> shape("INT. OFFICE - DAY\\nBob: Hi 2 you!")
 'A. A - A\\nAa: Aa 0 a!'

@@ -16,9 +16,9 @@ style descriptions by at least :data:`ROUTE_MARGIN`, otherwise ``semantic`` (the
 earlier release used). The margin is the larger of the whole instruction's and its first
 clause's (up to the first punctuation mark or "ignoring", "not", "regardless", ...): the
 criterion usually comes first and qualifiers such as "ignoring what they are about" pull a
-mean-pooled vector towards the content descriptions. Asking a model server instead was measured and not adopted: Qwen2.5-Coder-1.5B
-routed 23-26 of 32 instructions as expected with three prompts, the similarity 28
-(``benchmarks/embed_views.py --base-url``; docs/embedding.md, "Views").
+mean-pooled vector towards the content descriptions. Asking a model server instead was measured
+and not adopted: Qwen2.5-Coder-1.5B routed 23-27 of 32 instructions as expected with three
+prompts, the similarity 28 (``benchmarks/embed_views.py --base-url``; docs/embedding.md, "Views").
 """
 
 from __future__ import annotations
