@@ -17,10 +17,13 @@ the embedding cache work as for any encoder), thousands of texts per second on o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
 import numpy as np
+
+from .naming import _shorten
 
 __all__ = ["StyleEmbedder", "form_features", "form_names", "shape"]
 
@@ -40,6 +43,20 @@ def shape(text: str) -> str:
     return _DIGIT.sub("0", _LETTER.sub(_letters, text))
 
 
+@functools.lru_cache(maxsize=4)
+def _projection(dims: int, n_features: int, density: float):  # noqa: ANN202 - a fitted SparseRandomProjection
+    """The same projection in every process: fitted on an empty row, seeded; built once per process (~4 s)."""
+    from scipy import sparse
+    from sklearn.random_projection import SparseRandomProjection
+
+    # scikit-learn's default density (1/sqrt(n_features)) leaves half the n-grams on no dimension
+    # at all, so short texts came out as zero vectors; 1/24 (16 dimensions each) measured best
+    # of 1/512, 1/24 and 1/8 on GoalEx style (docs/embedding.md, "Views").
+    return SparseRandomProjection(dims, density=density, dense_output=True, random_state=0).fit(
+        sparse.csr_matrix((1, n_features), dtype=np.float32)
+    )
+
+
 class StyleEmbedder:
     """Embedder of the form view (see the module docstring). ``name`` keys the embedding cache."""
 
@@ -48,22 +65,14 @@ class StyleEmbedder:
     max_seq_length = None
 
     def __init__(self, dims: int = 384, n_features: int = 2**18, density: float = 1 / 24) -> None:
-        from scipy import sparse
         from sklearn.feature_extraction.text import HashingVectorizer
-        from sklearn.random_projection import SparseRandomProjection
 
         self.dims = dims
         self._hash = HashingVectorizer(
             analyzer="char", ngram_range=(1, 4), lowercase=False, alternate_sign=False, norm=None,
             n_features=n_features, dtype=np.float32,
         )
-        # The same projection in every process: fitted on an empty row, seeded.
-        # scikit-learn's default density (1/sqrt(n_features)) leaves half the n-grams on no dimension
-        # at all, so short texts came out as zero vectors; 1/24 (16 dimensions each) measured best
-        # of 1/512, 1/24 and 1/8 on GoalEx style (docs/embedding.md, "Views").
-        self._project = SparseRandomProjection(dims, density=density, dense_output=True, random_state=0).fit(
-            sparse.csr_matrix((1, n_features), dtype=np.float32)
-        )
+        self._project = _projection(dims, n_features, density)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         counts = self._hash.transform([shape(t) for t in texts])
@@ -134,7 +143,6 @@ def form_names(texts: Sequence[str], labels: Sequence[int], reps: list[list[int]
         desc = (f"{len(members)} texts of {mean[col['lines']]:.1f} lines x {mean[col['line_chars']]:.0f} characters "
                 f"on average; {mean[col['speaker']]:.0%} with speaker lines, {mean[col['social']]:.0%} with #/@/links")
         if reps and reps[c]:
-            example = " ".join(texts[reps[c][0]].split())
-            desc += f"; e.g. \"{example[:79] + '…' if len(example) > 80 else example}\""
+            desc += f"; e.g. \"{_shorten(texts[reps[c][0]])}\""
         descriptions.append(desc)
     return names, descriptions
