@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_tasks import TASKS, load_task  # noqa: E402
+from embed_tasks import MULTI, TASKS, load_task  # noqa: E402
 
 from cluster_r1.embed import cluster_embeddings, embed_texts  # noqa: E402
 from cluster_r1.embed.clusterer import embed_for_clustering  # noqa: E402
@@ -33,9 +33,6 @@ from cluster_r1.metrics import score_labels  # noqa: E402
 
 KFREE = ("kmeans", "gmm", "agglomerative", "hdbscan")
 KFREE_LABEL = {"kmeans": "K-means+silhouette", "gmm": "GMM+BIC", "agglomerative": "agglomerative", "hdbscan": "HDBSCAN"}
-#: multi-criteria corpora: the same texts under different instructions
-MULTI = ("clinc_domain", "clinc_intent", "slurp_scenario", "slurp_action", "tweeteval_target", "tweeteval_stance",
-         "goalex_topic", "goalex_language", "goalex_style")
 
 
 def main() -> None:

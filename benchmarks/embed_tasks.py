@@ -140,6 +140,10 @@ TASKS: dict[str, Callable[..., EmbedTask]] = {
     "goalex_style": lambda n, seed=0: _goalex("style", n, seed),
 }
 
+#: Multi-criteria tasks: the same texts under different instructions (CLINC, SLURP, TweetEval, GoalEx).
+MULTI = ("clinc_domain", "clinc_intent", "slurp_scenario", "slurp_action", "tweeteval_target", "tweeteval_stance",
+         "goalex_topic", "goalex_language", "goalex_style")
+
 
 def load_task(name: str, n: int = 300, seed: int = 0) -> EmbedTask:
     """Task ``name`` with ``n`` texts; ``seed`` picks the sample (0: the documented tables)."""

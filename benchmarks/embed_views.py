@@ -30,15 +30,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_tasks import TASKS, load_task  # noqa: E402
+from embed_tasks import MULTI, TASKS, load_task  # noqa: E402
 
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_texts  # noqa: E402
 from cluster_r1.embed.style import StyleEmbedder  # noqa: E402
 from cluster_r1.embed.views import route_instruction  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
-
-MULTI = ("clinc_domain", "clinc_intent", "slurp_scenario", "slurp_action", "tweeteval_target", "tweeteval_stance",
-         "goalex_topic", "goalex_language", "goalex_style")
 
 #: Prompts tried for routing by a model server: (prompt, reply word meaning "semantic", reply word meaning "style").
 LLM_PROMPTS = [

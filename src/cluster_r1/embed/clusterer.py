@@ -18,7 +18,7 @@ from .embedders import Embedder, embed_texts, get_embedder
 from .naming import name_clusters, representatives
 from .style import form_names
 from .templates import Template, auto_templates
-from .views import Route, check_view, route_instruction, view_embedder
+from .views import Route, route_instruction, view_embedder
 
 __all__ = ["EmbeddingClusterer", "embed_cluster", "embed_for_clustering", "check_inputs"]
 
@@ -133,7 +133,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.view = view
 
     def _route(self) -> Route:
-        check_view(self.view)
+        """The view to cluster; an unknown ``view`` is rejected by :func:`view_embedder`."""
         if self.view != "auto":
             return Route(self.view, "given")
         if self.embedder is None and self.instruction.strip():

@@ -31,8 +31,7 @@ import numpy as np
 from ..errors import ConfigError
 from .embedders import Embedder, default_embedder
 
-__all__ = ["VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction", "view_embedder",
-           "check_view"]
+__all__ = ["VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction", "view_embedder"]
 
 VIEWS = ("auto", "semantic", "style")
 
@@ -106,8 +105,4 @@ def view_embedder(view: str, embedder: Embedder | str | None = None) -> Embedder
         return embedder
     raise ConfigError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
 
-
-def check_view(view: str) -> None:
-    if view not in VIEWS:
-        raise ConfigError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
 
