@@ -1,8 +1,12 @@
 """A real local HTTP server speaking the OpenAI chat API, with scripted answers and injected faults.
 
-Each queued step is a reply string, or a fault: ``("status", code, message)``,
-``("delay", seconds, reply)``, ``("drop",)`` (close the connection without answering).
-Every request body lands in ``requests``.
+Each queued step is a reply string, a function of the request body returning one, or a
+fault: ``("status", code, message)``, ``("delay", seconds, reply)``, ``("drop",)`` (close the
+connection without answering), ``("raw", code, body_bytes)`` (any body, sent as JSON),
+``("cut", reply)`` (a complete response whose JSON body stops half way), ``("short", reply)``
+(the body stops before its announced length and the connection closes),
+``("finish", reply, reason)`` (a reply with another ``finish_reason``), ``("choice", obj)``
+(``obj`` as the first choice, e.g. ``{"message": None}``). Every request body lands in ``requests``.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ class FakeOpenAIServer:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
-            def _send(self, code: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
-                body = json.dumps(payload).encode()
+            def _send(self, code: int, payload: Any, extra: dict[str, str] | None = None, raw: bytes | None = None,
+                      length: int | None = None) -> None:
+                body = raw if raw is not None else json.dumps(payload).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(length if length is not None else len(body)))
                 for k, v in (extra or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
@@ -71,29 +76,50 @@ class FakeOpenAIServer:
                     if kind == "delay":
                         time.sleep(step[1])
                         step = step[2]
-                text = str(step)
+                    if kind == "raw":
+                        self._send(step[1], None, raw=step[2])
+                        return
+                    if kind in ("cut", "short"):
+                        full = json.dumps(self._completion(body, str(step[1]))).encode()
+                        # cut: a complete HTTP response whose JSON stops half way; short: the body stops
+                        # before the length its header announced, and the connection closes
+                        self._send(200, None, raw=full[: len(full) // 2], length=len(full) if kind == "short" else None)
+                        if kind == "short":
+                            self.close_connection = True
+                            self.connection.shutdown(2)
+                        return
+                    if kind == "finish":
+                        self._send(200, self._completion(body, str(step[1]), step[2]))
+                        return
+                    if kind == "choice":
+                        payload = self._completion(body, "")
+                        payload["choices"] = [step[1]]
+                        self._send(200, payload)
+                        return
+                if callable(step):
+                    step = step(body)
+                self._send(200, self._completion(body, str(step)))
+
+            def _completion(self, body: dict[str, Any], text: str, finish: str = "stop") -> dict[str, Any]:
                 prompt = sum(len(m.get("content", "")) for m in body.get("messages", []))
-                self._send(
-                    200,
-                    {
-                        "id": "chatcmpl-test",
-                        "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": text},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {
-                            "prompt_tokens": prompt // 4,
-                            "completion_tokens": len(text) // 4,
-                            "total_tokens": prompt // 4 + len(text) // 4,
-                        },
+                return {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": finish,
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": prompt // 4,
+                        "completion_tokens": len(text) // 4,
+                        "total_tokens": prompt // 4 + len(text) // 4,
                     },
-                )
+                }
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -122,3 +148,12 @@ def answer(clusters: list[list[int]], names: list[str] | None = None, think: str
         label = f" ({names[k - 1]})" if names else ""
         lines.append(f"cluster{k}{label}: [{', '.join(map(str, items))}]")
     return f"<think>{think}</think>\n<answer>\n" + "\n".join(lines) + "\n</answer>"
+
+
+def valid_reply(body: dict[str, Any]) -> str:
+    """A fake model that reads the prompt: a valid named answer for however many text blocks it holds."""
+    prompt = body["messages"][-1]["content"]
+    n = prompt.count('<text id="')
+    if n < 2:
+        return answer([[1]] if n == 1 else [[1]])
+    return answer([list(range(1, n + 1, 2)), list(range(2, n + 1, 2))], ["odd ones", "even ones"])

@@ -25,7 +25,7 @@ def test_valid_first_answer() -> None:
     assert (result.attempts, result.repaired, result.salvaged) == (1, False, False)
     assert result.usage.calls == 1 and result.usage.completion_tokens > 0
     prompt = backend.history[0][0]["content"]
-    assert "Instruction: by issue" in prompt and "5. refund not received" in prompt
+    assert "Instruction: by issue" in prompt and '<text id="5">\nrefund not received\n</text>' in prompt
 
 
 def test_reask_names_the_exact_violations() -> None:
@@ -66,8 +66,8 @@ def test_salvage_places_missing_and_duplicated_items_by_follow_up() -> None:
     assert result.salvaged and covers_every_text_once(result, 5)
     assert result.labels == [1, 2, 1, 2, 1]
     follow_up = backend.history[3][0]["content"]
-    assert "cluster1 (Billing)" in follow_up and "4. password reset" in follow_up
-    assert "1. refund please" not in follow_up  # only the leftovers are asked about
+    assert "cluster1 (Billing)" in follow_up and '<text id="4">\npassword reset\n</text>' in follow_up
+    assert '<text id="1">' not in follow_up  # only the leftovers are asked about
     assert any("placed by a follow-up" in n for n in result.notes)
 
 
@@ -86,7 +86,7 @@ def test_salvage_asks_one_short_question_per_item_the_batch_missed() -> None:
     result = ClusteringAgent(backend, max_reasks=0).cluster(TEXTS, "by issue")
     assert result.labels == [1, 2, 1, 2, 1]
     single = backend.history[2][0]["content"]
-    assert "Text: refund not received" in single and "number only (1 to 2)" in single
+    assert "<text>\nrefund not received\n</text>" in single and "number only (1 to 2)" in single
     assert backend.kwargs[2]["max_tokens"] == 10
 
 

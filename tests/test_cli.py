@@ -66,7 +66,7 @@ def test_jsonl_and_csv_inputs(fake_server, tmp_path) -> None:
     p2 = run_cli("cluster", str(csv), "-i", "x", "--text-column", "msg", *server_args(fake_server))
     assert p1.returncode == 0 and p2.returncode == 0, p1.stderr + p2.stderr
     assert json.loads(p2.stdout)["labels"] == [1, 2, 1]
-    assert "1. hello, world" in fake_server.requests[1]["messages"][0]["content"]
+    assert '<text id="1">\nhello, world\n</text>' in fake_server.requests[1]["messages"][0]["content"]
 
 
 @pytest.mark.parametrize(
@@ -148,12 +148,24 @@ def test_api_error(fake_server) -> None:
 
 
 def test_too_many_texts_for_the_context(fake_server, tmp_path) -> None:
-    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", *server_args(fake_server), "--context-window", "512")
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--method", "agent", *server_args(fake_server),
+                   "--context-window", "512")
     assert proc.returncode == 1
     assert "exceeds the 512-token context" in proc.stderr and "--method embed" in proc.stderr
     fake_server.enqueue(("status", 400, "Requested tokens (9000) exceed context window of 4096"))
-    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", *server_args(fake_server))
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--method", "agent", *server_args(fake_server))
     assert proc.returncode == 1 and "does not fit the context window" in proc.stderr
+
+
+def test_auto_falls_back_to_embeddings_when_the_texts_do_not_fit(fake_server) -> None:
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", *server_args(fake_server), "--context-window", "512")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    check_partition(result, 15)
+    assert result["method"] == "embed" and "do not fit the model's context" in result["notes"][0]
+    fake_server.enqueue(("status", 400, "Requested tokens (9000) exceed context window of 4096"))
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "x", *server_args(fake_server))
+    assert proc.returncode == 0 and json.loads(proc.stdout)["method"] == "embed"
 
 
 def test_environment_configures_the_server(fake_server) -> None:

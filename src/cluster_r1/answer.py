@@ -14,8 +14,14 @@ The paper's answer contract (App. D)::
 every rule broken as a :class:`Violation` (kind + the indices involved).
 ``strict=False`` recovers what real models write (no brackets, ranges such as
 ``3-5``, ``Cluster 1:`` casing, markdown, names, prose around the answer, a
-missing ``<think>``) but never invents an assignment: an item the model did not
+missing ``<think>``) but never invents an assignment: an index is read only where
+the reply writes that index (or a range ending at it), an item the model did not
 place stays missing, a repeated item keeps its first cluster and is reported.
+
+Both modes are linear in the reply's length, allocate O(reply + n) and raise
+nothing but :class:`~cluster_r1.errors.InputError` on a bad ``n_items``: numbers
+are ASCII digits only, a number or range outside 1..n is a violation (never
+converted or expanded), and lines are read by :mod:`cluster_r1.reading`.
 """
 
 from __future__ import annotations
@@ -23,9 +29,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .errors import InputError
+from .reading import drop_tags, find_tags, is_digits, read_int, squeeze
+
 __all__ = ["Violation", "ParsedCluster", "ParsedAnswer", "parse_answer", "describe_violations"]
 
 # Violation kinds, in the order they are reported.
+TRUNCATED = "truncated"  # the reply was cut off by the length limit before any answer
 TAGS = "tags"  # a tag missing, repeated, or out of order
 TOTAL = "total"  # no parseable "Total clusters: N"
 COUNT = "count_mismatch"  # declared total != listed clusters
@@ -34,6 +44,7 @@ MISSING = "missing"  # indices in 1..n that no cluster holds
 DUPLICATE = "duplicate"  # indices listed more than once
 OUT_OF_RANGE = "out_of_range"  # indices outside 1..n
 NO_CLUSTERS = "no_clusters"  # nothing that looks like a cluster line
+_ORDER = [TRUNCATED, TAGS, TOTAL, NO_CLUSTERS, COUNT, SYNTAX, MISSING, DUPLICATE, OUT_OF_RANGE]
 
 
 @dataclass(frozen=True)
@@ -50,9 +61,15 @@ class Violation:
 
 @dataclass
 class ParsedCluster:
+    """One cluster line: its number as written (0 when unreadable), items in 1..n, and its name.
+
+    ``out_of_range`` keeps, as written, the numbers and ranges the line holds outside 1..n.
+    """
+
     number: int
     items: list[int]
     name: str = ""
+    out_of_range: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,24 +102,6 @@ class ParsedAnswer:
         return out
 
 
-_TAG_RE = re.compile(r"</?(think|answer)>", re.IGNORECASE)
-_STRICT_TOTAL_RE = re.compile(r"^\s*Total clusters:\s*\[?\s*(\d+)\s*\]?\s*$")
-_STRICT_CLUSTER_RE = re.compile(r"^\s*cluster(\d+)(?:\s*\(([^()]*)\))?\s*:\s*\[([^\[\]]*)\]\s*$")
-_LENIENT_TOTAL_RE = re.compile(
-    r"total\s*(?:number\s*of\s*)?clusters?\s*(?:[:=]|is|:\s*is)?\s*\**\s*\[?\s*(\d+)", re.IGNORECASE
-)
-_LENIENT_CLUSTER_RE = re.compile(
-    r"""^[\s>*_#\-]*                              # markdown bullets, bold, headers
-        cluster[\s_\-]*(\d+)                      # cluster1 / Cluster 1 / cluster_1
-        \s*\**\s*
-        (?:\(([^()]*)\)|[\-\u2013\u2014]\s*([^:\[\]]*?))?   # (name) or - name
-        \s*\**\s*:\s*\**\s*
-        (.*)$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_RANGE_RE = re.compile(r"^(\d+)-(\d+)$")
-
-
 def _compress(indices: list[int]) -> str:
     """Compact ranges of indices.
 
@@ -110,97 +109,341 @@ def _compress(indices: list[int]) -> str:
     '1-3, 7, 9-10'
     """
     parts: list[str] = []
+    run: list[int] = []
     for i in sorted(set(indices)):
-        if parts and isinstance(parts[-1], str) and parts[-1].split("-")[-1] == str(i - 1):
-            start = parts[-1].split("-")[0]
-            parts[-1] = f"{start}-{i}"
-        else:
-            parts.append(str(i))
+        if run and i == run[-1] + 1:
+            run.append(i)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [i]
+    if run:
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
     return ", ".join(parts)
 
 
-def _check_tags(text: str) -> list[Violation]:
-    tags = [m.group(0).lower() for m in _TAG_RE.finditer(text)]
+def _shown(token: str, limit: int = 24) -> str:
+    """A token as quoted in a message: long digit strings summarised, everything else cut."""
+    if len(token) > limit:
+        return f"a number of {len(token)} digits" if is_digits(token) else repr(token[: limit - 3] + "...")
+    return token
+
+
+# -- the reply's sections ---------------------------------------------------------------------------------
+
+
+def _check_tags(tags: list) -> list[Violation]:
+    seen = [t.text for t in tags]
     expected = ["<think>", "</think>", "<answer>", "</answer>"]
-    if tags == expected:
+    if seen == expected:
         return []
-    problems = []
-    for tag in expected:
-        count = tags.count(tag)
-        if count != 1:
-            problems.append(f"{tag} appears {count} times")
+    problems = [f"{tag} appears {seen.count(tag)} times" for tag in expected if seen.count(tag) != 1]
     if not problems:
         problems.append("tags are out of order (need <think></think><answer></answer>)")
     return [Violation(TAGS, (), "; ".join(problems))]
 
 
-def _answer_body(text: str, strict: bool) -> tuple[str, str]:
-    """Return (think, answer section). Strict takes the tagged answer only.
+def _think(text: str, tags: list) -> str:
+    """The first ``<think>`` block: to its ``</think>``; when unclosed, to the next ``<answer>`` or the end."""
+    for j, tag in enumerate(tags):
+        if tag.name == "think" and not tag.closing:
+            close = next((t for t in tags[j + 1 :] if t.name == "think" and t.closing), None)
+            if close is None:
+                close = next((t for t in tags[j + 1 :] if t.name == "answer" and not t.closing), None)
+            return text[tag.end : close.start if close else len(text)].strip()
+    return ""
 
-    Lenient takes the tagged answer plus anything after it (small models often close the
-    tag early and go on listing clusters), else what follows ``</think>``, else the text
-    from the last "Total clusters", else everything.
+
+_TOTAL_WORD = re.compile(r"total", re.IGNORECASE)
+
+
+def _lenient_sections(text: str, tags: list, truncated: bool) -> list[str]:
+    """The candidate answer sections of a reply, in order (lenient mode).
+
+    After the reasoning (the last ``</think>``), each ``<answer>`` opens a section that runs to
+    the next ``<answer>`` (small models close the tag early and go on listing clusters). With no
+    ``<answer>``: what follows the last ``</think>``; else, from the last line that mentions a
+    total. A reply cut off by the length limit inside an unclosed ``<think>`` has no answer:
+    whatever draft its reasoning holds is not the model's final word.
     """
-    think_m = re.search(r"<think>(.*?)</think>", text, re.DOTALL | re.IGNORECASE)
-    think = think_m.group(1).strip() if think_m else ""
-    ans_m = re.search(r"<answer>(.*?)(?:</answer>|$)", text, re.DOTALL | re.IGNORECASE)
-    if strict:
-        return think, ans_m.group(1) if ans_m else ""
-    if ans_m:
-        body = text[ans_m.start() :]
-    elif end_think := re.search(r"</think>", text, re.IGNORECASE):
-        body = text[end_think.end() :]
-    elif totals := list(_LENIENT_TOTAL_RE.finditer(text)):
-        body = text[totals[-1].start() :]
-    else:
-        body = text
-    return think, _TAG_RE.sub("\n", body)
+    closes = [t for t in tags if t.name == "think" and t.closing]
+    opens = [t for t in tags if t.name == "think" and not t.closing]
+    after = closes[-1].end if closes else 0
+    answers = [t for t in tags if t.name == "answer" and not t.closing and t.start >= after]
+    if not answers and after == 0:
+        answers = [t for t in tags if t.name == "answer" and not t.closing]
+    if answers:
+        bounds = [a.end for a in answers] + [len(text)]
+        return [text[bounds[j] : answers[j + 1].start if j + 1 < len(answers) else len(text)] for j in range(len(answers))]
+    if closes:
+        return [text[after:]]
+    if opens and truncated:
+        return []
+    start = opens[0].end if opens else 0
+    totals = list(_TOTAL_WORD.finditer(text, start))
+    if totals:
+        line_start = text.rfind("\n", 0, totals[-1].start()) + 1
+        return [text[max(line_start, start) :]]
+    return [text[start:]]
 
 
-def _parse_items(raw: str, strict: bool) -> tuple[list[int], list[str]]:
-    """Read item numbers; return (items, unreadable tokens)."""
-    raw = raw.strip()
-    if not strict:
-        raw = raw.strip("*` ").strip()
-        # "[1, 2, 3]" followed by prose: keep the bracketed list only
-        m = re.match(r"^\[([^\[\]]*)\]", raw)
-        if m:
-            raw = m.group(1)
-        else:
-            raw = raw.strip("[]")
-    if not raw.strip():
-        return [], []
+# -- items -----------------------------------------------------------------------------------------------
+
+_RANGE_DASHES = ("-", "\u2013", "..")
+_FILLER = {"and", "&", "item", "items", "text", "texts", "no", "nos", "no.", "#", "number", "numbers"}
+
+
+class _Budget:
+    """Caps the items a reply may expand ranges into: O(reply + n) memory whatever it writes."""
+
+    def __init__(self, n: int, reply_len: int) -> None:
+        self.left = 2 * n + reply_len
+
+    def take(self, k: int) -> bool:
+        if k > self.left:
+            return False
+        self.left -= k
+        return True
+
+
+def _read_range(token: str, n: int) -> tuple[int, int] | None | str:
+    """``a-b`` / ``a–b`` / ``a..b`` (no spaces): (a, b) when 1 <= a <= b <= n; "out" when
+    it is a range of digits outside 1..n or reversed; None when it is not a range."""
+    for dash in _RANGE_DASHES:
+        lo, sep, hi = token.partition(dash)
+        if sep and is_digits(lo) and is_digits(hi):
+            a, b = read_int(lo), read_int(hi)
+            if a is None or b is None or not 1 <= a <= b <= n:
+                return "out"
+            return a, b
+    return None
+
+
+def _tokens(raw: str) -> list[str]:
+    """Split an item list on commas, semicolons and spaces (a spaced dash separates two items)."""
+    return [t for t in re.split(r"[,;\s]+", raw) if t]
+
+
+def _read_items(raw: str, n: int, budget: _Budget, *, strict: bool) -> tuple[list[int], list[str], list[str]]:
+    """Read item numbers: (items in 1..n, numbers/ranges outside 1..n as written, unreadable tokens)."""
     items: list[int] = []
+    out: list[str] = []
     bad: list[str] = []
     if strict:
-        tokens = [t.strip() for t in raw.split(",")]
+        for tok in (t.strip() for t in raw.split(",")):
+            if not is_digits(tok):
+                bad.append(tok)
+                continue
+            value = read_int(tok)
+            if value is not None and 1 <= value <= n:
+                items.append(value)
+            else:
+                out.append(tok)
+        if len(bad) == 1 and bad[0] == "" and not items and not out:
+            return [], [], []  # "[]": an empty cluster is valid under App. D
+        return items, out, bad
+    toks = _tokens(raw)
+    j = 0
+    while j < len(toks):
+        tok = toks[j].strip(".()#'\"")
+        j += 1
+        if not tok or tok.lower() in _FILLER or tok in ("-", "\u2013", "\u2014"):
+            continue
+        if is_digits(tok):
+            # "3 to 5": a range written out in words
+            if j + 1 < len(toks) and toks[j].lower() == "to" and is_digits(toks[j + 1].strip(".()")):
+                tok = f"{tok}-{toks[j + 1].strip('.()')}"
+                j += 2
+            else:
+                value = read_int(tok)
+                if value is not None and 1 <= value <= n:
+                    items.append(value)
+                else:
+                    out.append(tok)
+                continue
+        rng = _read_range(tok, n)
+        if rng == "out":
+            out.append(tok)
+        elif rng is not None:
+            a, b = rng
+            if budget.take(b - a + 1):
+                items.extend(range(a, b + 1))
+            else:
+                bad.append(tok)
+        else:
+            bad.append(tok)
+    return items, out, bad
+
+
+def _leading_list(rest: str) -> str:
+    """An unbracketed item list: the leading run of numbers, ranges, separators and filler words.
+
+    What follows (a comment, a description) is not read: digits in prose are not indices.
+
+    >>> _leading_list("1, 3 and 5-7 (billing issues, 2 of them)")
+    '1, 3 and 5-7'
+    """
+    end = 0
+    for m in re.finditer(r"[^,;\s]+|[,;\s]+", rest):
+        tok = m.group(0)
+        if tok[0] in ",; \t":
+            continue
+        core = tok.strip(".#'\"")
+        if core.lower() in _FILLER or core in ("-", "\u2013", "to") or is_digits(core) or _read_range(core, 10**9) is not None:
+            end = m.end()
+            continue
+        break
+    return rest[:end]
+
+
+# -- lines -----------------------------------------------------------------------------------------------
+
+
+def _balanced(line: str, start: int) -> int:
+    """Index just past the ``)`` that closes the ``(`` at ``start``; -1 when it never closes."""
+    depth = 0
+    for j in range(start, len(line)):
+        if line[j] == "(":
+            depth += 1
+        elif line[j] == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+    return -1
+
+
+def _digits_at(line: str, start: int) -> int:
+    end = start
+    while end < len(line) and "0" <= line[end] <= "9":
+        end += 1
+    return end
+
+
+_STRICT_TOTAL = re.compile(r"Total clusters:\s*(?:\[\s*([0-9]+)\s*\]|([0-9]+))")
+
+
+def _strict_line(line: str, n: int, names: bool, budget: _Budget) -> tuple[str, object]:
+    """Classify one stripped line of a strict answer: ("total", token) | ("cluster", parts) | ("bad", why)."""
+    if m := _STRICT_TOTAL.fullmatch(line):
+        return "total", m.group(1) or m.group(2)
+    if not line.startswith("cluster"):
+        return "bad", "unexpected line"
+    end = _digits_at(line, 7)
+    if end == 7:
+        return "bad", "unexpected line"
+    number = line[7:end]
+    j = end
+    while j < len(line) and line[j] in " \t":
+        j += 1
+    name = ""
+    if j < len(line) and line[j] == "(":
+        close = _balanced(line, j)
+        if close < 0 or not names:
+            return "bad", "unexpected line"
+        name = line[j + 1 : close - 1].strip()
+        j = close
+        while j < len(line) and line[j] in " \t":
+            j += 1
+    if j >= len(line) or line[j] != ":":
+        return "bad", "unexpected line"
+    rest = line[j + 1 :].strip()
+    if len(rest) < 2 or rest[0] != "[" or rest[-1] != "]" or "[" in rest[1:-1] or "]" in rest[1:-1]:
+        return "bad", "unexpected line"
+    items, out, bad = _read_items(rest[1:-1], n, budget, strict=True)
+    return "cluster", (number, name, items, out, bad)
+
+
+_BULLETS = "-+>#\u2022 \t"
+
+
+def _lenient_cluster(line: str, n: int, budget: _Budget) -> tuple[str, str, list[int], list[str], list[str]] | None:
+    """(number, name, items, out of range, unreadable) for a line that starts with ``cluster K``, else None."""
+    s = line.lstrip(_BULLETS)
+    low = s[:8].lower()
+    if not low.startswith("cluster"):
+        return None
+    j = 7
+    if j < len(s) and s[j] in " _-":
+        j += 1
+    if j < len(s) and s[j] == "#":
+        j += 1
+    end = _digits_at(s, j)
+    if end == j:
+        return None
+    number = s[j:end]
+    j = end
+    if j < len(s) and s[j] == " ":
+        j += 1
+    name = ""
+    if j < len(s) and s[j] == "(":
+        close = _balanced(s, j)
+        if close < 0:
+            return None
+        name = s[j + 1 : close - 1]
+        j = close
+    colon = s.find(":", j)
+    if colon < 0:
+        return None
+    between = s[j:colon].strip()
+    if between:
+        if between[0] in "-\u2013\u2014" and not name:
+            name = between[1:]
+        elif between.startswith("(") or not name:
+            return None
+    rest = s[colon + 1 :].strip()
+    name = name.strip().strip("\"' ")
+    if rest.startswith("["):
+        close = rest.find("]")
+        raw = rest[1:close] if close >= 0 else rest[1:]
+    elif (listed := _named_list(rest)) is not None:
+        label, raw = listed  # "Billing errors (1, 3, 5)"
+        name = name or label
     else:
-        raw = re.sub(r"(\d+)\s*(?:-|\u2013|to|\.\.)\s*(\d+)", r"\1-\2", raw, flags=re.IGNORECASE)
-        tokens = re.split(r"[,;\s]+|\band\b", raw)
-    for tok in tokens:
-        if not tok:
-            continue
-        if re.fullmatch(r"\d+", tok):
-            items.append(int(tok))
-            continue
-        if not strict:
-            tok2 = tok.strip(".()#'\"")
-            if re.fullmatch(r"\d+", tok2):
-                items.append(int(tok2))
-                continue
-            m = _RANGE_RE.match(tok2)
-            if m and int(m.group(1)) <= int(m.group(2)):
-                items.extend(range(int(m.group(1)), int(m.group(2)) + 1))
-                continue
-        bad.append(tok)
-    return items, bad
+        raw = _leading_list(rest)
+        if not raw.strip():
+            if rest and not name and not any("0" <= ch <= "9" for ch in rest):
+                name = rest  # "Cluster 1: Billing errors" with its items elsewhere: a name, nothing invented
+            return number, name, [], [], ([rest] if any("0" <= ch <= "9" for ch in rest) else [])
+    items, out, bad = _read_items(raw, n, budget, strict=False)
+    return number, name, items, out, bad
 
 
-def parse_answer(text: str, n_items: int, *, strict: bool = True, names: bool = False) -> ParsedAnswer:
+def _named_list(rest: str) -> tuple[str, str] | None:
+    """``Name (1, 3, 5)`` or ``Name [1, 3]``: a name without digits, then a bracketed list that ends the line.
+
+    >>> _named_list("Billing errors (1, 3, 5-6)"), _named_list("Billing (2 of them)")
+    (('Billing errors', '1, 3, 5-6'), None)
+    """
+    open_at = min((j for j in (rest.find("("), rest.find("[")) if j >= 0), default=-1)
+    if open_at <= 0 or rest[-1] not in ")]" or any("0" <= ch <= "9" for ch in rest[:open_at]):
+        return None
+    inner = rest[open_at + 1 : -1]
+    if not inner.strip() or _leading_list(inner).strip() != inner.strip():
+        return None
+    return rest[:open_at].strip(), inner
+
+
+_LENIENT_TOTAL = re.compile(
+    r"total (?:number of )?clusters?(?: is| =| :|:| are)?(?: is)? ?\[? ?([0-9]+)", re.IGNORECASE
+)
+
+
+def _drop_cut_token(text: str) -> str:
+    """A reply cut off by the length limit: its last token may be the start of a longer one ('1' of '12')."""
+    if text and text[-1].isalnum():
+        return text.rstrip("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return text
+
+
+def parse_answer(
+    text: str, n_items: int, *, strict: bool = True, names: bool = False, truncated: bool = False
+) -> ParsedAnswer:
     """Parse one model output for ``n_items`` texts.
 
     ``names=True`` accepts our named-cluster extension ``cluster1 (Billing): [1, 4]``
-    in strict mode (lenient mode always accepts it).
+    in strict mode (lenient mode always accepts it). ``truncated=True`` says the reply
+    was cut off by the length limit (the server's ``finish_reason == "length"``): a
+    reply cut inside its reasoning then holds no answer, and a cut final token is not read.
 
     >>> a = parse_answer("<think>x</think><answer>Total clusters: 2\\ncluster1: [1, 3]\\ncluster2: [2]</answer>", 3)
     >>> a.valid, a.total, [c.items for c in a.clusters]
@@ -209,46 +452,95 @@ def parse_answer(text: str, n_items: int, *, strict: bool = True, names: bool = 
     >>> [(v.kind, v.indices) for v in b.violations]
     [('missing', (2, 3)), ('duplicate', (1,)), ('out_of_range', (4,))]
     """
-    if n_items < 1:
-        raise ValueError(f"n_items must be >= 1, got {n_items}")
+    if isinstance(n_items, bool) or not isinstance(n_items, int) or n_items < 1:
+        raise InputError(f"n_items must be an integer >= 1, got {n_items!r}")
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
     result = ParsedAnswer(n_items=n_items)
-    text = text or ""
+    if truncated:
+        text = _drop_cut_token(text)
+    tags = find_tags(text)
+    result.think = _think(text, tags)
+    budget = _Budget(n_items, len(text))
     if strict:
-        result.violations.extend(_check_tags(text))
-    result.think, body = _answer_body(text, strict)
+        result.violations.extend(_check_tags(tags))
+        _parse_strict(text, tags, n_items, names, budget, result)
+    else:
+        sections = _lenient_sections(text, tags, truncated)
+        if not sections and truncated:
+            result.violations.append(
+                Violation(TRUNCATED, (), "the reply was cut off by the length limit inside <think>, before any answer")
+            )
+        best: ParsedAnswer | None = None
+        for section in sections:
+            section = drop_tags(section)
+            trial = ParsedAnswer(n_items=n_items, think=result.think)
+            _parse_lenient(section, n_items, budget, trial)
+            if best is None or _placed(trial) >= _placed(best):
+                best = trial
+        if best is not None:
+            result.total, result.clusters = best.total, best.clusters
+            result.violations.extend(best.violations)
+    _validate(result)
+    return result
 
+
+def _placed(parsed: ParsedAnswer) -> int:
+    return sum(len(c.items) for c in parsed.clusters)
+
+
+def _parse_strict(text: str, tags: list, n: int, names: bool, budget: _Budget, result: ParsedAnswer) -> None:
+    body = ""
+    for j, tag in enumerate(tags):
+        if tag.name == "answer" and not tag.closing:
+            close = next((t for t in tags[j + 1 :] if t.name == "answer" and t.closing), None)
+            body = text[tag.end : close.start if close else len(text)]
+            break
     syntax: list[str] = []
-    for line in body.splitlines():
-        if not line.strip():
+    for raw in body.split("\n"):
+        line = raw.strip()
+        if not line:
             continue
-        if strict:
-            if result.total is None and (m := _STRICT_TOTAL_RE.match(line)):
-                result.total = int(m.group(1))
-                continue
-            m = _STRICT_CLUSTER_RE.match(line)
-            if m and (names or m.group(2) is None):
-                items, bad = _parse_items(m.group(3), strict=True)
-                result.clusters.append(ParsedCluster(int(m.group(1)), items, (m.group(2) or "").strip()))
-                syntax.extend(f"cluster{m.group(1)}: cannot read {b!r}" for b in bad)
-            elif line.strip():
-                syntax.append(f"unexpected line {line.strip()[:60]!r}")
+        kind, value = _strict_line(line, n, names, budget)
+        if kind == "total" and result.total is None and not result.clusters:
+            total = read_int(value)  # type: ignore[arg-type]
+            if total is None:
+                syntax.append(f"'Total clusters' holds {_shown(str(value))}")
+            result.total = total
+        elif kind == "cluster":
+            number, name, items, out, bad = value  # type: ignore[misc]
+            result.clusters.append(ParsedCluster(read_int(number) or 0, items, name, out))
+            syntax.extend(f"cluster{_shown(number)}: cannot read {_shown(b)!s}" for b in bad[:3])
         else:
-            if result.total is None and (m := _LENIENT_TOTAL_RE.search(line)):
-                result.total = int(m.group(1))
-                continue
-            m = _LENIENT_CLUSTER_RE.match(line)
-            if m:
-                items, bad = _parse_items(m.group(4), strict=False)
-                name = (m.group(2) or m.group(3) or "").strip().strip("*\"' ")
-                if not items and not bad and m.group(4).strip() and not name:
-                    # "Cluster 1: Billing errors" followed by items on later lines is not supported;
-                    # take the text as the name so nothing is invented.
-                    name = m.group(4).strip()
-                result.clusters.append(ParsedCluster(int(m.group(1)), items, name))
-                if bad and not items:
-                    syntax.append(f"cluster{m.group(1)}: cannot read {', '.join(bad)[:60]!r}")
+            syntax.append(f"unexpected line {_shown(line, 60)!s}")
+    if syntax:
+        result.violations.append(Violation(SYNTAX, (), "; ".join(syntax[:5])))
 
-    if result.total is None:
+
+def _parse_lenient(body: str, n: int, budget: _Budget, result: ParsedAnswer) -> None:
+    syntax: list[str] = []
+    for raw in body.split("\n"):
+        line = squeeze(raw)
+        if not line:
+            continue
+        parsed = _lenient_cluster(line, n, budget)
+        if parsed is None:
+            if result.total is None and (m := _LENIENT_TOTAL.search(line)):
+                result.total = read_int(m.group(1))
+                if result.total is None:
+                    syntax.append(f"'Total clusters' holds {_shown(m.group(1))}")
+            continue
+        number, name, items, out, bad = parsed
+        result.clusters.append(ParsedCluster(read_int(number) or 0, items, name[:200], out))
+        if bad and not items and not out:
+            syntax.append(f"cluster{_shown(number)}: cannot read {_shown(', '.join(bad), 60)}")
+    if syntax:
+        result.violations.append(Violation(SYNTAX, (), "; ".join(syntax[:5])))
+
+
+def _validate(result: ParsedAnswer) -> None:
+    n = result.n_items
+    if result.total is None and not any(v.kind == TRUNCATED for v in result.violations):
         result.violations.append(Violation(TOTAL, (), "no parseable 'Total clusters: N' line"))
     if not result.clusters:
         result.violations.append(Violation(NO_CLUSTERS, (), "no 'clusterK: [...]' lines found"))
@@ -256,31 +548,25 @@ def parse_answer(text: str, n_items: int, *, strict: bool = True, names: bool = 
         result.violations.append(
             Violation(COUNT, (), f"'Total clusters: {result.total}' but {len(result.clusters)} clusters are listed")
         )
-    if syntax:
-        result.violations.append(Violation(SYNTAX, (), "; ".join(syntax[:5])))
-
-    counts: dict[int, int] = {}
+    counts = bytearray(n + 1)
     for cluster in result.clusters:
         for i in cluster.items:
-            counts[i] = counts.get(i, 0) + 1
-    missing = tuple(i for i in range(1, n_items + 1) if i not in counts)
-    dupes = tuple(sorted(i for i, c in counts.items() if c > 1 and 1 <= i <= n_items))
-    out = tuple(sorted(i for i in counts if not 1 <= i <= n_items))
-    if result.clusters and missing:
-        result.violations.append(Violation(MISSING, missing, f"items {_compress(list(missing))} are missing"))
-    elif not result.clusters:
+            if counts[i] < 2:
+                counts[i] += 1
+    missing = tuple(i for i in range(1, n + 1) if counts[i] == 0)
+    dupes = tuple(i for i in range(1, n + 1) if counts[i] > 1)
+    written = [tok for c in result.clusters for tok in c.out_of_range]
+    if missing:
         result.violations.append(Violation(MISSING, missing, f"items {_compress(list(missing))} are missing"))
     if dupes:
         result.violations.append(
             Violation(DUPLICATE, dupes, f"items {_compress(list(dupes))} appear in more than one place")
         )
-    if out:
-        result.violations.append(
-            Violation(OUT_OF_RANGE, out, f"items {_compress(list(out))} do not exist (valid: 1-{n_items})")
-        )
-    order = [TAGS, TOTAL, NO_CLUSTERS, COUNT, SYNTAX, MISSING, DUPLICATE, OUT_OF_RANGE]
-    result.violations.sort(key=lambda v: order.index(v.kind))
-    return result
+    if written:
+        small = sorted({v for v in (read_int(t) for t in written) if v is not None})
+        shown = ", ".join(dict.fromkeys(_shown(t) for t in written[:6])) + (" ..." if len(written) > 6 else "")
+        result.violations.append(Violation(OUT_OF_RANGE, tuple(small), f"items {shown} do not exist (valid: 1-{n})"))
+    result.violations.sort(key=lambda v: _ORDER.index(v.kind))
 
 
 def describe_violations(violations: list[Violation]) -> str:

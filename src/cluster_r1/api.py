@@ -3,7 +3,8 @@
 Methods: ``agent`` (an LLM over any OpenAI-compatible server), ``embed`` (offline:
 the bundled MiniLM encoder, k chosen automatically, clusters named by keywords) and
 ``auto`` (default): the agent when a server is configured, else ``embed``. In ``auto``
-mode an agent that gives no usable answer at all falls back to ``embed``, with a note.
+mode an agent that gives no usable answer at all, or whose texts do not fit the model's
+context, falls back to ``embed``, with a note.
 ``embed`` with ``embed_options={"assist": "categories" | "answers", "llm_names": True, "categories": [...]}``
 uses a model server for criteria an encoder cannot see (:mod:`cluster_r1.embed.assist`).
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
-from .errors import AnswerError, ConfigError, InputError
+from .errors import AnswerError, ConfigError, ContextLengthError, InputError
 from .types import Clustering
 
 __all__ = ["cluster_texts", "make_backend", "server_configured", "METHODS"]
@@ -77,11 +78,12 @@ def cluster_texts(
     agent = ClusteringAgent(backend or make_backend(), on_event=on_event, **(agent_options or {}))
     try:
         return agent.cluster(texts, instruction, n_clusters=n_clusters)
-    except AnswerError as exc:
+    except (AnswerError, ContextLengthError) as exc:
         if method == "agent":
             raise
+        why = "the texts do not fit the model's context" if isinstance(exc, ContextLengthError) else "the model gave no usable answer"
         result = _embed(texts, instruction, n_clusters, embed_options, on_event)
-        result.notes.insert(0, f"the model gave no usable answer ({exc}); clustered with embeddings instead")
+        result.notes.insert(0, f"{why} ({exc}); clustered with embeddings instead")
         return result
 
 

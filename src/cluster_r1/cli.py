@@ -14,10 +14,36 @@ __all__ = ["main"]
 
 
 def _positive_int(value: str) -> int:
-    n = int(value)
+    """argparse type: a whole number >= 1 (its errors read "must be a whole number >= 1, got 'x'")."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}") from None
     if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {n}")
     return n
+
+
+def _count(value: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {n}")
+    return n
+
+
+def _seconds(value: str) -> float:
+    """argparse type: a positive number of seconds."""
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {value!r}") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {value!r}")
+    return x
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,18 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     s = c.add_argument_group("model server (any OpenAI-compatible: vLLM, llama.cpp, Ollama, SGLang, OpenAI)")
     s.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1 (env CLUSTER_R1_BASE_URL)")
     s.add_argument("--model", help="model name on the server (env CLUSTER_R1_MODEL); key: env CLUSTER_R1_API_KEY")
-    s.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
-    s.add_argument("--max-retries", type=int, default=3, help="retries on 429/5xx/timeouts (default 3)")
+    s.add_argument("--timeout", type=_seconds, default=600.0, help="seconds per request (default 600)")
+    s.add_argument("--max-retries", type=_count, default=3, help="retries on 429/5xx/timeouts (default 3)")
     s.add_argument("--concurrency", type=_positive_int, default=4, help="parallel requests (default 4)")
     s.add_argument("--context-window", type=_positive_int, help="model context in tokens, to fail early")
     a = c.add_argument_group("agent")
     a.add_argument("--prompt", default="named", choices=["named", "paper", "hint"], help="prompt template")
-    a.add_argument("--max-reasks", type=int, default=2, help="re-asks after an invalid answer (default 2)")
+    a.add_argument("--max-reasks", type=_count, default=2, help="re-asks after an invalid answer (default 2)")
     a.add_argument("--strict", action="store_true", help="re-ask on any format slip (paper App. D)")
     a.add_argument("--no-salvage", action="store_true", help="fail instead of placing leftovers by follow-up")
     a.add_argument("--samples", type=_positive_int, default=1, help="self-consistency samples (default 1)")
     a.add_argument("--max-tokens", type=_positive_int, default=4096, help="tokens per reply (default 4096)")
     a.add_argument("--temperature", type=float, default=0.0)
+    a.add_argument("--max-text-chars", type=_positive_int, default=4000,
+                   help="texts longer than this are cut in prompts, with a note (default 4000)")
     e = c.add_argument_group("embeddings (--method embed)")
     e.add_argument("--embedder", help="sentence-transformers name or path, or openai:MODEL (default: bundled MiniLM)")
     e.add_argument("--template", default="auto", help="instruction template: auto, sentence-transformers, qwen, "
@@ -98,10 +126,11 @@ def _cluster(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .api import cluster_texts, make_backend, server_configured
-    from .io import read_texts, write_atomic
-    from .report.terminal import print_summary
+    from .io import check_output_path, read_texts, write_atomic
+    from .report.terminal import literal, print_summary
 
     console = Console(stderr=True, quiet=args.quiet)
+    check_output_path(args.output)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
     if args.category:
@@ -131,6 +160,7 @@ def _cluster(args: argparse.Namespace) -> int:
         samples=args.samples,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
+        max_text_chars=args.max_text_chars,
     )
     embed_options = dict(
         embedder=args.embedder,
@@ -155,27 +185,43 @@ def _cluster(args: argparse.Namespace) -> int:
             n_clusters=args.n_clusters,
             agent_options=options,
             embed_options=embed_options,
-            on_event=lambda msg: status.update(msg),
+            on_event=lambda msg: status.update(literal(msg)),
         )
     if args.output:
         write_atomic(args.output, result.to_json() + "\n")
     else:
         sys.stdout.write(result.to_json() + "\n")
-    print_summary(result, texts, console)
+        sys.stdout.flush()
+    if not args.quiet:
+        # The result is written: nothing in the summary may change the exit status.
+        try:
+            print_summary(result, texts, console)
+        except Exception as exc:  # noqa: BLE001
+            logging.getLogger(__name__).warning("could not print the summary (%s: %s)", type(exc).__name__, exc)
     return 0
+
+
+def _safe(message: str, args: argparse.Namespace) -> str:
+    """An error line as printed: secrets masked, control characters visible, one line."""
+    from .redact import known_secrets, redact
+    from .report.terminal import printable
+
+    secrets = known_secrets(getattr(args, "base_url", None), getattr(args, "labeler_base_url", None))
+    return printable(redact(message, secrets))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from .report.terminal import PrintableFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, handlers=[handler])
     try:
         return int(args.func(args))
     except ClusterR1Error as exc:
-        print(f"cluster-r1: error: {exc}", file=sys.stderr)
+        print(f"cluster-r1: error: {_safe(str(exc), args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("cluster-r1: interrupted", file=sys.stderr)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 
 from ..backends.base import Backend, Message
 from ..errors import AnswerError, InputError
+from ..prompts import neutralise, text_block
+from ..reading import find_json
 
 __all__ = ["GENERATE", "REFINE", "LABEL", "TEMPLATES", "Taxonomy", "SynthesisResult", "SynthesisPipeline"]
 
@@ -65,15 +66,14 @@ Document:
 Answer with JSON only: {{"cluster": "<one cluster name from the list>"}}"""
 
 TEMPLATES = {"generate": GENERATE, "refine": REFINE, "label": LABEL}
-_JSON = re.compile(r"(\{.*\}|\[.*\])", re.DOTALL)
 
 
 def _parse_json(text: str) -> Any:
-    text = re.sub(r"<think>.*?</think>", "", text, flags=re.DOTALL)
-    match = _JSON.search(text)
-    if not match:
+    """The reply's first JSON object or array (bounded: :func:`cluster_r1.reading.find_json`); ValueError if none."""
+    value = find_json(text)
+    if value is None:
         raise ValueError("no JSON in the reply")
-    return json.loads(match.group(1))
+    return value
 
 
 def _key(*parts: str) -> str:
@@ -102,7 +102,7 @@ class Taxonomy:
         return cls(str(obj["instruction"]).strip(), clusters)
 
     def listing(self) -> str:
-        return "\n".join(f"- {c['name']}: {c['description']}" for c in self.clusters)
+        return "\n".join(f"- {neutralise(c['name'])}: {neutralise(c['description'])}" for c in self.clusters)
 
 
 @dataclass
@@ -168,7 +168,7 @@ class SynthesisPipeline:
         return reply
 
     def generate(self, sample: Sequence[str], n_instructions: int = 3) -> list[Taxonomy]:
-        docs = "\n".join(f"[{i}] {t}" for i, t in enumerate(sample, start=1))
+        docs = "\n".join(text_block(i, t) for i, t in enumerate(sample, start=1))
         prompt = GENERATE.format(n_docs=len(sample), n_instructions=n_instructions, documents=docs)
         reply = self._ask(self.generator, "generate", prompt)
         try:
@@ -187,7 +187,9 @@ class SynthesisPipeline:
             return taxonomy
 
     def _label_one(self, taxonomy: Taxonomy, document: str, agent: int) -> str | None:
-        prompt = LABEL.format(instruction=taxonomy.instruction, clusters=taxonomy.listing(), document=document)
+        prompt = LABEL.format(
+            instruction=neutralise(taxonomy.instruction), clusters=taxonomy.listing(), document=text_block(None, document)
+        )
         reply = self._ask(self.labelers[agent], "label", prompt, agent)
         names = {c["name"].lower(): c["name"] for c in taxonomy.clusters}
         try:

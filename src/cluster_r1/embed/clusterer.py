@@ -185,7 +185,8 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
                 **({"centred": self.centred} if self.centred is not None else {}),
             )
             labels, centers, scores = fit.labels, fit.centers, fit.scores
-            notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters}" + (" (chosen)" if scores else " (given)"))
+            how = "given" if self.n_clusters is not None else ("chosen" if scores else "the only candidate")
+            notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters} ({how})")
             notes.extend(fit.notes)
         reps = representatives(x, labels, centers)
         if getattr(self._embedder, "family", None) == "style":

@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import ConfigError
+from ..redact import redact_url
 from .cache import EmbeddingCache, default_cache_dir, text_keys
 from .templates import Template, get_template
 
@@ -208,7 +209,7 @@ class OpenAIEmbedder:
         self.batch_size = batch_size
         self.max_chars = max_chars
         base = base_url or str(getattr(client, "base_url", "") or "")
-        self.name = f"openai:{base}:{model}:{dimensions or 'full'}"
+        self.name = f"openai:{redact_url(base)}:{model}:{dimensions or 'full'}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)

@@ -84,9 +84,30 @@ class StyleEmbedder:
 
 # -- names for clusters of the form view: what their texts look like, not which words they use -------------
 
-_SPEAKER = re.compile(r"^\s*(?:[A-Z][A-Z .'-]{1,30}|[A-Z][\w .'-]{0,30}?\s?\d*)\s?:\s", re.MULTILINE)
-_CAPS_LINE = re.compile(r"^[^a-z\n]*[A-Z]{2}[^a-z\n]*$", re.MULTILINE)
+# Matched line by line (a pattern with ``^\\s*`` under MULTILINE re-scans every following blank line,
+# quadratic in a text of many newlines); each pattern is bounded within its line.
+_SPEAKER = re.compile(r"(?:[A-Z][A-Z .'-]{1,30}|[A-Z][\w .'-]{0,30}?\s?\d*)\s?:\s")
+_LOWER = re.compile(r"[a-z]")
+_TWO_CAPS = re.compile(r"[A-Z]{2}")
 _SOCIAL = re.compile(r"(?:^|\s)[#@]\w|https?://")
+
+
+def _speaker_lines(text: str) -> bool:
+    """A line that starts ``NAME:`` or ``Name 2:``, or two lines in capitals (a screenplay's cues).
+
+    >>> _speaker_lines("JOHN: hi\\nmary: hello"), _speaker_lines("INT. ROOM\\nJOHN\\nhello"), _speaker_lines("\\n" * 9)
+    (True, True, False)
+    """
+    caps = 0
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if _SPEAKER.match(stripped + "\n"):
+            return True
+        if not _LOWER.search(line) and _TWO_CAPS.search(line):
+            caps += 1
+            if caps >= 2:
+                return True
+    return False
 
 
 def form_features(text: str) -> dict[str, float]:
@@ -95,7 +116,7 @@ def form_features(text: str) -> dict[str, float]:
     return {
         "lines": float(len(lines)),
         "line_chars": float(np.mean([len(line.strip()) for line in lines])),
-        "speaker": float(bool(_SPEAKER.search(text)) or len(_CAPS_LINE.findall(text)) >= 2),
+        "speaker": float(_speaker_lines(text)),
         "social": float(bool(_SOCIAL.search(text))),
         "chars": float(len(text)),
     }

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..redact import redact_url
+
 __all__ = ["register", "run_eval"]
 
 
@@ -95,7 +97,7 @@ def _command(args: argparse.Namespace, methods: list[str], splits: list[str]) ->
     elif needs_model:
         base_url = args.base_url or os.environ.get("CLUSTER_R1_BASE_URL", "")
         model = args.model or os.environ.get("CLUSTER_R1_MODEL", "")
-        parts += ["--base-url", base_url, "--model", model]
+        parts += ["--base-url", redact_url(base_url), "--model", model]
     if "agent" in methods:
         parts += ["--prompt", args.prompt, "--max-reasks", str(args.max_reasks), "--max-tokens", str(args.max_tokens),
                   "--temperature", str(args.temperature), "--agent-seed", str(args.agent_seed)]

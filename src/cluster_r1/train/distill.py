@@ -32,6 +32,7 @@ from ..backends.base import Backend, complete_many
 from ..bench.splits import Example
 from ..errors import ConfigError
 from ..prompts import format_texts
+from ..reading import find_json
 from .data import PROMPTS, sft_row, write_rows
 
 __all__ = [
@@ -104,7 +105,6 @@ Answer with JSON only:
 TEMPLATES = {"generate": GENERATE_TRACE, "review": REVIEW_TRACE}
 
 _LEAK = re.compile(r"\b(reference (solution|answer)|given (answer|solution)|ground[- ]truth|gold (answer|labels?))\b", re.I)
-_JSON = re.compile(r"\{.*\}", re.DOTALL)
 _CRITERIA = ("complete_logical_flow", "appropriate_length", "coherent_steps")
 
 
@@ -196,12 +196,7 @@ def parse_review(text: str) -> TraceVerdict:
     >>> parse_review("looks good").reason
     'review unreadable'
     """
-    text = re.sub(r"<think>.*?</think>", "", text or "", flags=re.DOTALL)
-    match = _JSON.search(text)
-    try:
-        data = json.loads(match.group(0)) if match else None
-    except ValueError:
-        data = None
+    data = find_json(text or "", kinds=(dict,))
     if not isinstance(data, dict):
         return TraceVerdict(False, "review unreadable")
     failed = [c for c in _CRITERIA if data.get(c) is not True]

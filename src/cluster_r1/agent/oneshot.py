@@ -1,0 +1,113 @@
+"""The paper's one-shot answer: prompt -> generate -> validate (App. D) -> repair or re-ask.
+
+A strict-valid answer is the result. An answer whose content is a complete
+partition but whose format slipped is accepted as *repaired* (unless strict). Otherwise
+the exact violations go back to the model, at most ``max_reasks`` times. A reply cut
+off by the length limit inside its reasoning holds no answer: the re-ask tells the
+model to stop reasoning and answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..answer import (
+    COUNT,
+    DUPLICATE,
+    MISSING,
+    NO_CLUSTERS,
+    OUT_OF_RANGE,
+    SYNTAX,
+    TAGS,
+    TOTAL,
+    TRUNCATED,
+    ParsedAnswer,
+    Violation,
+    describe_violations,
+    parse_answer,
+)
+from ..backends.base import Backend, Completion, Message
+from ..prompts import REASK
+from .state import Run
+
+__all__ = ["Outcome", "answer", "placed_once", "complete_content"]
+
+
+@dataclass
+class Outcome:
+    """The accepted answer (None when no attempt was usable), the best attempt, and how it went."""
+
+    accepted: ParsedAnswer | None
+    best: ParsedAnswer | None
+    repaired: bool
+    attempts: int
+
+
+def placed_once(parsed: ParsedAnswer) -> int:
+    """How many items the answer places exactly once, in range: the measure of a usable answer."""
+    counts: dict[int, int] = {}
+    for c in parsed.clusters:
+        for i in c.items:
+            counts[i] = counts.get(i, 0) + 1
+    return sum(1 for c in counts.values() if c == 1)
+
+
+def complete_content(parsed: ParsedAnswer) -> bool:
+    """The lenient parse holds a full partition: every item once, nothing out of range."""
+    bad = {MISSING, DUPLICATE, OUT_OF_RANGE, NO_CLUSTERS, TRUNCATED}
+    return bool(parsed.clusters) and not (parsed.kinds() & bad)
+
+
+def problems(strict: ParsedAnswer, lenient: ParsedAnswer, completion: Completion) -> list[Violation]:
+    """Format problems from the strict parse, content problems from the lenient one."""
+    found = [v for v in strict.violations if v.kind in (TAGS, TOTAL, COUNT, SYNTAX)]
+    source = lenient if lenient.clusters else strict
+    found += [v for v in source.violations if v.kind in (NO_CLUSTERS, MISSING, DUPLICATE, OUT_OF_RANGE)]
+    if TRUNCATED in lenient.kinds():
+        found.insert(0, Violation(TRUNCATED, (), "your reply was cut off by the length limit while still reasoning: "
+                                  "stop reasoning now, close </think> and give the answer"))
+    elif completion.finish_reason == "length":
+        found.insert(0, Violation(TRUNCATED, (), "the answer was cut off by the length limit: keep the reasoning short"))
+    return found or list(strict.violations)
+
+
+def answer(
+    backend: Backend,
+    prompt: str,
+    n: int,
+    run: Run,
+    *,
+    names: bool,
+    strict: bool,
+    max_reasks: int,
+    temperature: float,
+    seed: int | None,
+    max_tokens: int,
+    event: Callable[[str], None] = lambda message: None,
+) -> Outcome:
+    """Ask, validate, re-ask; every reply is recorded in ``run``."""
+    messages: list[Message] = [{"role": "user", "content": prompt}]
+    best: ParsedAnswer | None = None
+    for attempt in range(max_reasks + 1):
+        event(f"asking {getattr(backend, 'model', '') or 'the model'} (attempt {attempt + 1})")
+        completion = backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        run.record(completion)
+        cut = completion.finish_reason == "length"
+        strict_parse = parse_answer(completion.text, n, strict=True, names=names, truncated=cut)
+        if strict_parse.valid:
+            return Outcome(strict_parse, strict_parse, repaired=attempt > 0, attempts=attempt + 1)
+        lenient = parse_answer(completion.text, n, strict=False, truncated=cut)
+        if best is None or placed_once(lenient) >= placed_once(best):
+            best = lenient
+        if complete_content(lenient) and not strict:
+            run.notes.append("format repaired: " + "; ".join(str(v) for v in strict_parse.violations))
+            return Outcome(lenient, lenient, repaired=True, attempts=attempt + 1)
+        found = problems(strict_parse, lenient, completion)
+        event(f"answer invalid: {found[0]}")
+        if attempt < max_reasks:
+            messages = messages + [
+                {"role": "assistant", "content": completion.text},
+                {"role": "user", "content": REASK.format(problems=describe_violations(found), n_texts=n)},
+            ]
+    return Outcome(None, best, repaired=False, attempts=max_reasks + 1)

@@ -1,0 +1,43 @@
+"""What one agent run accumulates: calls, tokens, raw replies and notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..backends.base import Completion
+from ..types import Usage
+
+__all__ = ["Run", "estimate_tokens", "fmt_items"]
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap upper-leaning token estimate (about 3.5 characters per token in English).
+
+    >>> estimate_tokens("x" * 35)
+    11
+    """
+    return int(len(text) / 3.5) + 1
+
+
+@dataclass
+class Run:
+    """The state of one agent run (one sample): usage, every raw reply in call order, notes."""
+
+    usage: Usage = field(default_factory=Usage)
+    outputs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def record(self, completion: Completion) -> str:
+        self.usage.add(Usage(1, completion.prompt_tokens, completion.completion_tokens, completion.seconds))
+        self.outputs.append(completion.text)
+        return completion.text
+
+
+def fmt_items(items: list[int], limit: int = 20) -> str:
+    """Item numbers for a note, the first ``limit`` shown.
+
+    >>> fmt_items(list(range(1, 25)), 3)
+    '1, 2, 3 (+21 more)'
+    """
+    shown = ", ".join(map(str, items[:limit]))
+    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
