@@ -20,12 +20,29 @@ from typing import Any
 
 
 class FakeOpenAIServer:
-    def __init__(self, models: tuple[str, ...] = ("local",), list_models: bool = True) -> None:
+    """``owned_by`` and ``routes`` (GET path -> (status, JSON body)) let it pass for a given server kind;
+    a request holding any of ``reject_fields`` is answered 400 (a constraint the server cannot compile)."""
+
+    def __init__(
+        self,
+        models: tuple[str, ...] = ("local",),
+        list_models: bool = True,
+        *,
+        owned_by: str = "test",
+        routes: dict[str, tuple[int, Any]] | None = None,
+        reject_fields: tuple[str, ...] = (),
+        reject_status: int = 400,
+    ) -> None:
         self.models = models
         self.list_models = list_models
+        self.owned_by = owned_by
+        self.routes = dict(routes or {})
+        self.reject_fields = reject_fields
+        self.reject_status = reject_status
         self.steps: deque[Any] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.gets: list[str] = []
         self._lock = threading.Lock()
         server = self
 
@@ -47,8 +64,13 @@ class FakeOpenAIServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models") and server.list_models:
-                    data = [{"id": m, "object": "model", "owned_by": "test"} for m in server.models]
+                with server._lock:
+                    server.gets.append(self.path)
+                if self.path in server.routes:
+                    status, payload = server.routes[self.path]
+                    self._send(status, payload)
+                elif self.path.rstrip("/").endswith("/models") and server.list_models:
+                    data = [{"id": m, "object": "model", "owned_by": server.owned_by} for m in server.models]
                     self._send(200, {"object": "list", "data": data})
                 else:
                     self._send(404, {"error": {"message": "not found", "type": "not_found"}})
@@ -62,6 +84,13 @@ class FakeOpenAIServer:
                     step = server.steps.popleft() if server.steps else ("status", 500, "no reply queued")
                 if body.get("model") not in server.models:
                     self._send(404, {"error": {"message": f"model {body.get('model')} does not exist"}})
+                    return
+                rejected = [f for f in server.reject_fields if f in body]
+                if rejected:
+                    with server._lock:
+                        server.steps.appendleft(step)  # the step answers the retry without the constraint
+                    self._send(server.reject_status, {"error": {"message": f"failed to parse {rejected[0]}: syntax error",
+                                                                "type": "invalid_request_error"}})
                     return
                 if isinstance(step, tuple):
                     kind = step[0]

@@ -25,7 +25,7 @@ from replies import FAMILIES, is_written, reply, written
 
 #: Far above the few milliseconds a parse takes; a quadratic or exponential path blows through it.
 PARSE_SECONDS = 1.0
-FUZZ = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def check_parse(text: str, n: int) -> None:
@@ -54,7 +54,7 @@ def test_parse_answer_on_mutated_answers(seed: int, n: int) -> None:
     check_parse(text, n)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(text=st.text(max_size=2000), n=st.integers(1, 40))
 def test_parse_answer_on_arbitrary_text(text: str, n: int) -> None:
     check_parse(text, n)
@@ -69,7 +69,7 @@ def test_every_family_once_on_large_replies(family: str) -> None:
         check_parse(text, n)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(text=st.text(max_size=1500), seed=st.integers(0, 2**32 - 1))
 def test_follow_up_readers_never_crash_or_invent(text: str, seed: int) -> None:
     rng = random.Random(seed)
@@ -99,7 +99,7 @@ def cycling(replies: list[str]):
     return next_reply
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 25), salvage=st.booleans())
 def test_agent_result_holds_every_item_exactly_once(seed: int, n: int, salvage: bool) -> None:
     rng = random.Random(seed)

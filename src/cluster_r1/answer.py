@@ -30,9 +30,9 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import InputError
-from .reading import drop_tags, find_tags, is_digits, read_int, squeeze
+from .reading import drop_tags, find_tags, is_digits, read_int, read_placement, squeeze
 
-__all__ = ["Violation", "ParsedCluster", "ParsedAnswer", "parse_answer", "describe_violations"]
+__all__ = ["Violation", "ParsedCluster", "ParsedAnswer", "parse_answer", "describe_violations", "items_to_lists"]
 
 # Violation kinds, in the order they are reported.
 TRUNCATED = "truncated"  # the reply was cut off by the length limit before any answer
@@ -576,3 +576,55 @@ def describe_violations(violations: list[Violation]) -> str:
     '- items 4, 7 are missing'
     """
     return "\n".join(f"- {v}" for v in violations)
+
+
+_DECLARED = re.compile(r"cluster ?_?#?([0-9]+) ?\((.*)\)", re.IGNORECASE)
+
+
+def items_to_lists(text: str, n_items: int, *, names: bool = False) -> str | None:
+    """An answer written one line per item (``ITEM: clusterK``, the constrained form) in the paper's format.
+
+    Faithful: an item written twice is listed twice, an item not written is missing, a cluster
+    number beyond the declared total is listed as written, so the strict check reports exactly
+    what the reply did. None when the reply holds no item line (it is not in this form).
+
+    >>> reply = "<think>t</think><answer>Total clusters: 2\\ncluster1 (fruit)\\ncluster2 (car)\\n1: cluster1\\n2: cluster2\\n3: cluster1</answer>"
+    >>> print(items_to_lists(reply, 3, names=True))
+    <think>t</think>
+    <answer>
+    Total clusters: 2
+    cluster1 (fruit): [1, 3]
+    cluster2 (car): [2]
+    </answer>
+    """
+    tags = find_tags(text)
+    think = _think(text, tags)
+    sections = _lenient_sections(text, tags, truncated=False)
+    body = sections[-1] if sections else text
+    total: str | None = None
+    declared: dict[int, str] = {}
+    members: dict[int, list[int]] = {}
+    for raw in drop_tags(body).split("\n"):
+        line = squeeze(raw)
+        if not line:
+            continue
+        if total is None and (m := _LENIENT_TOTAL.search(line)):
+            total = m.group(1)
+            continue
+        if (d := _DECLARED.fullmatch(line.lstrip(_BULLETS))) and (k := read_int(d.group(1))) is not None:
+            declared.setdefault(k, d.group(2).strip())
+            continue
+        placed = read_placement(line)
+        if placed is not None:
+            members.setdefault(placed[1], []).append(placed[0])
+    if not members:
+        return None
+    top = max([*members, *declared, read_int(total or "") or 0])
+    out = [f"<think>{think}</think>", "<answer>"]
+    if total is not None:
+        out.append(f"Total clusters: {total}")
+    for k in range(1, min(top, n_items + len(members)) + 1):
+        label = f" ({declared.get(k) or f'cluster {k}'})" if names else ""
+        out.append(f"cluster{k}{label}: [{', '.join(map(str, members.get(k, [])))}]")
+    out.append("</answer>")
+    return "\n".join(out)

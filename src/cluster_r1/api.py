@@ -38,9 +38,11 @@ def make_backend(
     max_retries: int = 3,
     concurrency: int = 4,
     context_window: int | None = None,
+    server_kind: str = "auto",
 ) -> Backend:
     """An OpenAI-compatible backend from arguments, falling back to the environment."""
     return OpenAICompatBackend(
+        server_kind=server_kind,
         base_url=base_url,
         model=model,
         timeout=timeout,

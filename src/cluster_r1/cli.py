@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .backends.dialects import SERVER_KINDS
 from .errors import ClusterR1Error, ConfigError
 
 __all__ = ["main"]
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-retries", type=_count, default=3, help="retries on 429/5xx/timeouts (default 3)")
     s.add_argument("--concurrency", type=_positive_int, default=4, help="parallel requests (default 4)")
     s.add_argument("--context-window", type=_positive_int, help="model context in tokens, to fail early")
+    s.add_argument("--server-kind", default="auto", choices=SERVER_KINDS,
+                   help="the server's constrained-decoding dialect (default auto: detected); none = no constraints")
     a = c.add_argument_group("agent")
     a.add_argument("--prompt", default="named", choices=["named", "paper", "hint"], help="prompt template")
     a.add_argument("--max-reasks", type=_count, default=2, help="re-asks after an invalid answer (default 2)")
@@ -81,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--samples", type=_positive_int, default=1, help="self-consistency samples (default 1)")
     a.add_argument("--max-tokens", type=_positive_int, default=4096, help="tokens per reply (default 4096)")
     a.add_argument("--temperature", type=float, default=0.0)
+    a.add_argument("--constrain", default="auto", choices=["auto", "items", "lists", "off"],
+                   help="auto (default): where the server constrains decoding, one 'ITEM: clusterK' line per item "
+                   "under a grammar (a complete partition by construction); lists: the paper's format under a grammar; "
+                   "off: the paper's protocol, unconstrained")
+    a.add_argument("--think-chars", type=_count, default=1800,
+                   help="most reasoning characters a constraint admits (default 1800; 0 = no reasoning)")
     a.add_argument("--max-text-chars", type=_positive_int, default=4000,
                    help="texts longer than this are cut in prompts, with a note (default 4000)")
     e = c.add_argument_group("embeddings (--method embed)")
@@ -151,6 +160,7 @@ def _cluster(args: argparse.Namespace) -> int:
             max_retries=args.max_retries,
             concurrency=args.concurrency,
             context_window=args.context_window,
+            server_kind=args.server_kind,
         )
     options = dict(
         prompt=args.prompt,
@@ -161,6 +171,8 @@ def _cluster(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         temperature=args.temperature,
         max_text_chars=args.max_text_chars,
+        constrain=args.constrain,
+        think_chars=args.think_chars,
     )
     embed_options = dict(
         embedder=args.embedder,

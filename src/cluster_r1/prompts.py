@@ -29,6 +29,8 @@ __all__ = [
     "clip_text",
     "clip_layout",
     "REASK",
+    "REASK_ITEMS",
+    "FORMS",
     "PLACE_ITEMS",
     "N_CLUSTERS_HINT",
     "PLACE_ONE",
@@ -93,13 +95,61 @@ _HINT = """Think step by step inside <think>: first read the texts and infer the
 """
 
 
+_SPEC_ITEMS = """Output format (follow it exactly):
+- Write exactly one <think>...</think> block with short reasoning, then exactly one <answer>...</answer> block.
+- The answer starts with the line "Total clusters: N" where N is the number of clusters.
+- Then one line per item, in order from 1 to {n_texts}: "ITEM: clusterK" with the number K (1 to N) of the cluster the item belongs to."""
+
+_SPEC_ITEMS_NAMED = """Output format (follow it exactly):
+- Write exactly one <think>...</think> block with short reasoning, then exactly one <answer>...</answer> block.
+- The answer starts with the line "Total clusters: N" where N is the number of clusters.
+- Then one line per cluster with its short name: "cluster1 (short name)", "cluster2 (short name)", ... up to clusterN.
+- Then one line per item, in order from 1 to {n_texts}: "ITEM: clusterK" with the number K (1 to N) of the cluster the item belongs to."""
+
+_EXAMPLE_ITEMS = """Reply in exactly this shape (N, K and the numbers are placeholders for your own):
+<think>
+your reasoning
+</think>
+<answer>
+Total clusters: N
+1: clusterK
+2: clusterK
+...
+{n_texts}: clusterK
+</answer>"""
+
+_EXAMPLE_ITEMS_NAMED = """Reply in exactly this shape (N, K, the names and the numbers are placeholders for your own):
+<think>
+your reasoning
+</think>
+<answer>
+Total clusters: N
+cluster1 (name of group 1)
+...
+clusterN (name of group N)
+1: clusterK
+2: clusterK
+...
+{n_texts}: clusterK
+</answer>"""
+
+#: Answer forms: ``lists`` is the paper's (App. D) ``clusterK: [i, j, ...]``; ``items`` writes one
+#: ``ITEM: clusterK`` line per item, so that a constraint can make a complete partition structural
+#: (:func:`cluster_r1.constraints.items_answer`; :func:`cluster_r1.answer.items_to_lists` converts it).
+FORMS = ("lists", "items")
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
-    """A prompt with slots ``{instruction}``, ``{texts}``, ``{n_texts}``; ``names`` if it asks for cluster names."""
+    """A prompt with slots ``{instruction}``, ``{texts}``, ``{n_texts}``; ``names`` if it asks for cluster names.
+
+    ``form`` is the answer form it asks for (:data:`FORMS`).
+    """
 
     name: str
     template: str
     names: bool = False
+    form: str = "lists"
 
     def render(self, instruction: str, texts: Sequence[str], *, limit: int | None = MAX_TEXT_CHARS) -> str:
         """The prompt for ``texts``, each a delimited block cut to ``limit`` characters (None: whole)."""
@@ -112,11 +162,21 @@ PAPER = PromptTemplate("paper", _TASK + _SPEC + "\n\n" + _EXAMPLE)
 HINT = PromptTemplate("hint", _TASK + _HINT + _SPEC + "\n\n" + _EXAMPLE)
 NAMED = PromptTemplate("named", _TASK + _HINT + _SPEC_NAMED + "\n\n" + _EXAMPLE_NAMED, names=True)
 TEMPLATES = {t.name: t for t in (PAPER, HINT, NAMED)}
+_ITEMS = {
+    "paper": PromptTemplate("paper", _TASK + _SPEC_ITEMS + "\n\n" + _EXAMPLE_ITEMS, form="items"),
+    "hint": PromptTemplate("hint", _TASK + _HINT + _SPEC_ITEMS + "\n\n" + _EXAMPLE_ITEMS, form="items"),
+    "named": PromptTemplate("named", _TASK + _HINT + _SPEC_ITEMS_NAMED + "\n\n" + _EXAMPLE_ITEMS_NAMED,
+                            names=True, form="items"),
+}
 
 
-def get_template(name: str) -> PromptTemplate:
+def get_template(name: str, form: str = "lists") -> PromptTemplate:
+    """The prompt ``name`` (``paper``, ``hint``, ``named``) asking for the answer ``form`` (:data:`FORMS`)."""
+    if form not in FORMS:
+        raise ValueError(f"unknown answer form {form!r}; choose one of {', '.join(FORMS)}")
+    table = TEMPLATES if form == "lists" else _ITEMS
     try:
-        return TEMPLATES[name]
+        return table[name]
     except KeyError:
         raise ValueError(f"unknown prompt {name!r}; choose one of {', '.join(TEMPLATES)}") from None
 
@@ -228,6 +288,11 @@ def clip_layout(text: str, limit: int) -> str:
 
 
 N_CLUSTERS_HINT = "\nUse exactly {n_clusters} clusters."
+
+REASK_ITEMS = """Your answer cannot be used:
+{problems}
+
+Reply again with the complete answer in exactly the required format: one <think>...</think> block, then <answer> with "Total clusters: N" and one "ITEM: clusterK" line for every item from 1 to {n_texts}, in order."""
 
 REASK = """Your answer cannot be used:
 {problems}

@@ -36,6 +36,7 @@ __all__ = [
     "drop_tags",
     "strip_think",
     "find_json",
+    "read_placement",
 ]
 
 #: Longest digit string converted to an int. Item indices, cluster numbers and counts
@@ -216,3 +217,22 @@ def find_json(text: str, *, kinds: tuple[type, ...] = (dict, list)) -> Any:
         if isinstance(value, kinds):
             return value
     return None
+
+
+# On a squeezed line: "4: cluster2", "item 4 -> cluster 2", "#4 = 2"; bounded, no adjacent ambiguous runs.
+_PLACEMENT = re.compile(
+    r"(?:item |text |#)?#?([0-9]+) ?[:.)=\-\u2192>]+ ?(?:cluster ?_?#?)?([0-9]+)(?![0-9])", re.IGNORECASE
+)
+
+
+def read_placement(line: str) -> tuple[int, int] | None:
+    """(item, cluster) from one squeezed line that places an item, else None.
+
+    >>> read_placement("4: cluster2"), read_placement("- Item 5 -> cluster 1"), read_placement("9" * 99 + ": cluster1")
+    ((4, 2), (5, 1), None)
+    """
+    m = _PLACEMENT.match(line.lstrip("-+> "))
+    if not m:
+        return None
+    i, k = read_int(m.group(1)), read_int(m.group(2))
+    return (i, k) if i is not None and k is not None else None

@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ..answer import ParsedAnswer, parse_answer
-from ..backends.base import Backend
+from ..backends.base import Backend, constraint_kinds, supports
+from ..constraints import THINK_CHARS, Constraint, items_answer, lists_answer
 from ..errors import AnswerError, ContextLengthError, InputError
 from ..prompts import MAX_TEXT_CHARS, N_CLUSTERS_HINT, clip_layout, cut_texts, fair_share, get_template
 from ..types import Cluster, Clustering
@@ -27,7 +29,10 @@ from .consensus import consensus, dedupe
 from .salvage import salvage
 from .state import Run, estimate_tokens, fmt_items
 
-__all__ = ["ClusteringAgent", "MIN_TEXT_CHARS"]
+__all__ = ["ClusteringAgent", "MIN_TEXT_CHARS", "CONSTRAIN_MODES"]
+
+#: ``auto``: constrained where the backend can; ``items`` / ``lists``: that answer form; ``off``: the paper's protocol.
+CONSTRAIN_MODES = ("auto", "items", "lists", "off")
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +50,12 @@ class ClusteringAgent:
     place leftovers with follow-up questions (else raise :class:`AnswerError`);
     ``samples`` — self-consistency samples; ``temperature`` (single run) and
     ``sample_temperature`` (self-consistency); ``max_tokens`` per reply;
-    ``max_text_chars`` — texts longer than this are cut in prompts (None: never).
+    ``max_text_chars`` — texts longer than this are cut in prompts (None: never);
+    ``constrain`` — ``"auto"`` (default: where the backend constrains decoding, ask for one
+    ``ITEM: clusterK`` line per item under a grammar, a complete partition by construction,
+    converted to the paper's format), ``"items"`` / ``"lists"`` (that form, or the paper's App. D
+    lists under a grammar), ``"off"`` (the paper's protocol: unconstrained App. D);
+    ``think_chars`` — the most reasoning a constraint admits (None: unbounded).
     """
 
     def __init__(
@@ -61,9 +71,13 @@ class ClusteringAgent:
         sample_temperature: float = 0.8,
         max_tokens: int = 4096,
         max_text_chars: int | None = MAX_TEXT_CHARS,
+        constrain: str = "auto",
+        think_chars: int | None = THINK_CHARS,
         seed: int | None = 0,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
+        if constrain not in CONSTRAIN_MODES:
+            raise InputError(f"constrain must be one of {', '.join(CONSTRAIN_MODES)}, got {constrain!r}")
         if max_reasks < 0:
             raise InputError(f"max_reasks must be >= 0, got {max_reasks}")
         if samples < 1:
@@ -71,7 +85,11 @@ class ClusteringAgent:
         if max_text_chars is not None and max_text_chars < 1:
             raise InputError(f"max_text_chars must be >= 1 or None, got {max_text_chars}")
         self.backend = backend
+        self.prompt_name = prompt
         self.template = get_template(prompt)
+        self.constrain = constrain
+        self.think_chars = think_chars
+        self.last_run: Run | None = None
         self.max_reasks = max_reasks
         self.strict = strict
         self.salvage = salvage
@@ -92,24 +110,52 @@ class ClusteringAgent:
             raise InputError("the instruction is empty: say how the texts should be grouped")
         if n_clusters is not None and not 1 <= n_clusters <= len(texts):
             raise InputError(f"n_clusters must be between 1 and {len(texts)}, got {n_clusters}")
-        prompt, limit, notes = self.prompt(texts, instruction, n_clusters=n_clusters)
+        form, constraint, note = self.structure(len(texts), n_clusters)
+        template = get_template(self.prompt_name, form)
+        prompt, limit, notes = self.prompt(texts, instruction, n_clusters=n_clusters, template=template)
+        if note:
+            notes.insert(0, note)
         if self.samples == 1:
-            result = self._run(texts, instruction, prompt, limit, self.temperature, self.seed)
+            result = self._run(texts, instruction, prompt, limit, self.temperature, self.seed, form, constraint)
         else:
-            result = self._consensus(texts, instruction, prompt, limit)
+            result = self._consensus(texts, instruction, prompt, limit, form, constraint)
         result.notes[:0] = notes
         return result
 
-    def prompt(self, texts: Sequence[str], instruction: str, *, n_clusters: int | None = None) -> tuple[str, int | None, list[str]]:
+    def structure(self, n: int, n_clusters: int | None = None) -> tuple[str, Constraint | None, str]:
+        """(answer form, constraint or None, note) for ``n`` texts on this backend."""
+        mode = self.constrain
+        kinds = constraint_kinds(self.backend)
+        if mode == "off" or (mode == "auto" and not kinds & {"grammar", "json"}):
+            return "lists", None, ""
+        form = "lists" if mode == "lists" else "items"
+        names = self.template.names
+        k_max = min(n, 20)
+        answer_tokens = 12 + n * (5 if form == "items" else 3) + (k_max * 12 if names else 0)
+        think = self.think_chars
+        if think is not None:
+            think = max(0, min(think, int((self.max_tokens - answer_tokens) * 3)))
+        build = items_answer if form == "items" else lists_answer
+        constraint = build(n, names=names, max_clusters=k_max, n_clusters=n_clusters, think_chars=think)
+        if not supports(self.backend, constraint):
+            return ("items", None, "") if mode == "items" else ("lists", None, "")
+        kind = getattr(self.backend, "server_kind", "") or "the backend"
+        shape = "one line per item, converted to the paper's format" if form == "items" else "the paper's format"
+        return form, constraint, f"constrained decoding ({kind}): {shape}, reasoning capped at {think} characters"
+
+    def prompt(
+        self, texts: Sequence[str], instruction: str, *, n_clusters: int | None = None, template: Any = None,
+    ) -> tuple[str, int | None, list[str]]:
         """(prompt, per-text character limit, notes): texts cut to ``max_text_chars`` and, when the
         backend's context window is known, to a fair share of it; :class:`ContextLengthError`
         when even :data:`MIN_TEXT_CHARS` per text does not fit."""
+        template = template or self.template
         limit = self.max_text_chars
         suffix = N_CLUSTERS_HINT.format(n_clusters=n_clusters) if n_clusters is not None else ""
-        prompt = self.template.render(instruction, texts, limit=limit) + suffix
+        prompt = template.render(instruction, texts, limit=limit) + suffix
         window = getattr(self.backend, "context_window", None)
         if window and estimate_tokens(prompt) + self.max_tokens > window:
-            skeleton = len(self.template.render(instruction, [""] * len(texts), limit=limit) + suffix)
+            skeleton = len(template.render(instruction, [""] * len(texts), limit=limit) + suffix)
             budget = int((window - self.max_tokens - 1) * 3.5) - skeleton
             lengths = [len(clip_layout(t, limit or max(len(t), 1))) for t in texts]
             cap = fair_share(lengths, max(budget, 0))
@@ -122,7 +168,7 @@ class ClusteringAgent:
                 )
             if cap is not None:
                 limit = cap
-                prompt = self.template.render(instruction, texts, limit=limit) + suffix
+                prompt = template.render(instruction, texts, limit=limit) + suffix
         notes = []
         cut = cut_texts(texts, limit)
         if cut:
@@ -137,13 +183,15 @@ class ClusteringAgent:
             self.on_event(message)
 
     def _run(
-        self, texts: list[str], instruction: str, prompt: str, limit: int | None, temperature: float, seed: int | None
+        self, texts: list[str], instruction: str, prompt: str, limit: int | None, temperature: float, seed: int | None,
+        form: str = "lists", constraint: Constraint | None = None,
     ) -> Clustering:
         run = Run()
+        self.last_run = run
         out = oneshot.answer(
             self.backend, prompt, len(texts), run, names=self.template.names, strict=self.strict,
             max_reasks=self.max_reasks, temperature=temperature, seed=seed, max_tokens=self.max_tokens,
-            event=self._event,
+            form=form, constraint=constraint, event=self._event,
         )
         if out.accepted is not None:
             return self._result(texts, out.accepted, run, repaired=out.repaired, attempts=out.attempts)
@@ -156,7 +204,7 @@ class ClusteringAgent:
         assert out.best is not None
         assignment, names = salvage(
             self.backend, texts, instruction, out.best, run, temperature=temperature, seed=seed, limit=limit,
-            event=self._event,
+            constrained=self.constrain != "off", event=self._event,
         )
         return self._result(
             texts, out.best, run, salvaged=True, repaired=True, attempts=out.attempts, assignment=assignment,
@@ -207,12 +255,15 @@ class ClusteringAgent:
         )
 
     # -- self-consistency ---------------------------------------------------------------------
-    def _consensus(self, texts: list[str], instruction: str, prompt: str, limit: int | None) -> Clustering:
+    def _consensus(
+        self, texts: list[str], instruction: str, prompt: str, limit: int | None, form: str = "lists",
+        constraint: Constraint | None = None,
+    ) -> Clustering:
         seeds = [None if self.seed is None else self.seed + s for s in range(self.samples)]
 
         def one(seed: int | None) -> Clustering | AnswerError:
             try:
-                return self._run(texts, instruction, prompt, limit, self.sample_temperature, seed)
+                return self._run(texts, instruction, prompt, limit, self.sample_temperature, seed, form, constraint)
             except AnswerError as exc:
                 return exc
 

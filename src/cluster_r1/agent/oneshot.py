@@ -1,6 +1,10 @@
 """The paper's one-shot answer: prompt -> generate -> validate (App. D) -> repair or re-ask.
 
-A strict-valid answer is the result. An answer whose content is a complete
+With a ``constraint`` (the server constrains decoding; :mod:`cluster_r1.constraints`) the
+model is asked for the ``items`` form, one ``ITEM: clusterK`` line per item, which the
+grammar makes a complete partition; it is converted to the paper's format
+(:func:`cluster_r1.answer.items_to_lists`) and then checked exactly like an unconstrained
+answer. A strict-valid answer is the result. An answer whose content is a complete
 partition but whose format slipped is accepted as *repaired* (unless strict). Otherwise
 the exact violations go back to the model, at most ``max_reasks`` times. A reply cut
 off by the length limit inside its reasoning holds no answer: the re-ask tells the
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..answer import (
     COUNT,
@@ -25,10 +30,11 @@ from ..answer import (
     ParsedAnswer,
     Violation,
     describe_violations,
+    items_to_lists,
     parse_answer,
 )
-from ..backends.base import Backend, Completion, Message
-from ..prompts import REASK
+from ..backends.base import Backend, Completion, Message, generate
+from ..prompts import REASK, REASK_ITEMS
 from .state import Run
 
 __all__ = ["Outcome", "answer", "placed_once", "complete_content"]
@@ -84,20 +90,26 @@ def answer(
     temperature: float,
     seed: int | None,
     max_tokens: int,
+    form: str = "lists",
+    constraint: Any = None,
     event: Callable[[str], None] = lambda message: None,
 ) -> Outcome:
-    """Ask, validate, re-ask; every reply is recorded in ``run``."""
+    """Ask, validate, re-ask; every reply is recorded in ``run`` (and, as read, in ``run.answers``)."""
     messages: list[Message] = [{"role": "user", "content": prompt}]
     best: ParsedAnswer | None = None
+    reask = REASK_ITEMS if form == "items" else REASK
     for attempt in range(max_reasks + 1):
         event(f"asking {getattr(backend, 'model', '') or 'the model'} (attempt {attempt + 1})")
-        completion = backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        completion = generate(backend, messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                              constraint=constraint)
         run.record(completion)
         cut = completion.finish_reason == "length"
-        strict_parse = parse_answer(completion.text, n, strict=True, names=names, truncated=cut)
+        text = (items_to_lists(completion.text, n, names=names) or completion.text) if form == "items" else completion.text
+        run.answers.append(text)
+        strict_parse = parse_answer(text, n, strict=True, names=names, truncated=cut)
         if strict_parse.valid:
             return Outcome(strict_parse, strict_parse, repaired=attempt > 0, attempts=attempt + 1)
-        lenient = parse_answer(completion.text, n, strict=False, truncated=cut)
+        lenient = parse_answer(text, n, strict=False, truncated=cut)
         if best is None or placed_once(lenient) >= placed_once(best):
             best = lenient
         if complete_content(lenient) and not strict:
@@ -108,6 +120,6 @@ def answer(
         if attempt < max_reasks:
             messages = messages + [
                 {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": REASK.format(problems=describe_violations(found), n_texts=n)},
+                {"role": "user", "content": reask.format(problems=describe_violations(found), n_texts=n)},
             ]
     return Outcome(None, best, repaired=False, attempts=max_reasks + 1)

@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..answer import ParsedAnswer
-from ..backends.base import Backend, Message, complete_many
+from ..backends.base import Backend, Message, complete_many, generate
+from ..constraints import Choice, numbered_names, placements
 from ..errors import AnswerError
 from ..prompts import PLACE_ITEMS, PLACE_ONE, PROPOSE, clip_text, format_texts, neutralise, text_block
-from ..reading import first_int, read_int, squeezed_lines
+from ..reading import first_int, read_placement, squeezed_lines
 from .state import Run, fmt_items
 
 __all__ = ["UNPLACED", "PLACE_BATCH", "salvage", "propose_groups", "parse_placements", "cluster_choice"]
@@ -25,10 +26,7 @@ __all__ = ["UNPLACED", "PLACE_BATCH", "salvage", "propose_groups", "parse_placem
 UNPLACED = "Unplaced"
 PLACE_BATCH = 40
 
-# Patterns run on squeezed lines (single spaces, no emphasis): bounded, no adjacent ambiguous runs.
-_PLACE_LINE = re.compile(
-    r"(?:item |text |#)?#?([0-9]+) ?[:.)=\-\u2192>]+ ?(?:cluster ?_?#?)?([0-9]+)(?![0-9])", re.IGNORECASE
-)
+# Run on squeezed lines (single spaces, no emphasis): bounded, no adjacent ambiguous runs.
 _GROUP_LINE = re.compile(r"(?:[-+>] )?(?:group|cluster|category)? ?_?([0-9]+) ?[:.)\-] ?(.+)", re.IGNORECASE)
 
 
@@ -41,11 +39,11 @@ def parse_placements(reply: str, wanted: Sequence[int], n_clusters: int) -> dict
     want = set(wanted)
     placed: dict[int, int] = {}
     for line in squeezed_lines(reply):
-        m = _PLACE_LINE.match(line.lstrip("-+> "))
-        if not m:
+        found = read_placement(line)
+        if found is None:
             continue
-        i, k = read_int(m.group(1)), read_int(m.group(2))
-        if i in want and i not in placed and k is not None and 1 <= k <= n_clusters:
+        i, k = found
+        if i in want and i not in placed and 1 <= k <= n_clusters:
             placed[i] = k
     return placed
 
@@ -80,7 +78,7 @@ def _group_names(reply: str, limit: int) -> list[str]:
 
 def propose_groups(
     backend: Backend, texts: Sequence[str], instruction: str, run: Run, *, temperature: float, seed: int | None,
-    limit: int | None,
+    limit: int | None, constrained: bool = True,
 ) -> list[str]:
     """Ask only for the names of the groups (a short answer small models manage); two tries."""
     max_groups = max(2, min(12, len(texts) // 2))
@@ -88,10 +86,12 @@ def propose_groups(
         instruction=neutralise(instruction), texts=format_texts(texts, limit=limit), max_groups=max_groups
     )
     names: list[str] = []
+    constraint = numbered_names("group", 2, max_groups) if constrained else None
     for attempt in range(2):  # a second, differently seeded try: small models often ramble once
         try_seed = None if seed is None else seed + 1000 * attempt
         messages: list[Message] = [{"role": "user", "content": prompt}]
-        completion = backend.complete(messages, temperature=max(temperature, 0.7 * attempt), max_tokens=400, seed=try_seed)
+        completion = generate(backend, messages, temperature=max(temperature, 0.7 * attempt), max_tokens=400,
+                              seed=try_seed, constraint=constraint)
         names = _group_names(run.record(completion), max_groups)
         if len(names) >= 2:
             break
@@ -118,6 +118,7 @@ def salvage(
     temperature: float,
     seed: int | None,
     limit: int | None,
+    constrained: bool = True,
     event: Callable[[str], None] = lambda message: None,
 ) -> tuple[list[int], list[str]]:
     """(1-based cluster per text, cluster names): every text placed exactly once."""
@@ -130,7 +131,8 @@ def salvage(
     nonempty = [(c.name, items) for c, items in zip(best.clusters, keep) if items]
     if len(nonempty) < 2:
         # Nothing usable (at most one group found): ask only for the groups, then place every text.
-        proposed = propose_groups(backend, texts, instruction, run, temperature=temperature, seed=seed, limit=limit)
+        proposed = propose_groups(backend, texts, instruction, run, temperature=temperature, seed=seed, limit=limit,
+                                  constrained=constrained)
         if len(proposed) < 2:
             raise AnswerError(
                 f"the model gave no usable cluster in {len(run.outputs)} calls and proposed no groups; "
@@ -156,7 +158,9 @@ def salvage(
             example_item=batch[0],
         )
         messages: list[Message] = [{"role": "user", "content": prompt}]
-        reply = run.record(backend.complete(messages, temperature=temperature, max_tokens=12 * len(batch) + 40, seed=seed))
+        constraint = placements(batch, len(names)) if constrained else None
+        reply = run.record(generate(backend, messages, temperature=temperature, max_tokens=12 * len(batch) + 40,
+                                    seed=seed, constraint=constraint))
         for i, k in parse_placements(reply, batch, len(names)).items():
             assignment[i - 1] = k
     todo = [i for i in todo if assignment[i - 1] is None]
@@ -168,7 +172,9 @@ def salvage(
                 n_clusters=len(names))}]
             for i in todo
         ]
-        for i, completion in zip(todo, complete_many(backend, conversations, temperature=0.0, max_tokens=10, seed=seed)):
+        choice = Choice(tuple(str(k) for k in range(1, len(names) + 1))) if constrained else None
+        replies = complete_many(backend, conversations, temperature=0.0, max_tokens=10, seed=seed, constraint=choice)
+        for i, completion in zip(todo, replies):
             k = cluster_choice(run.record(completion), names)
             if k is not None:
                 assignment[i - 1] = k

@@ -21,15 +21,24 @@ def estimate_tokens(text: str) -> int:
 
 @dataclass
 class Run:
-    """The state of one agent run (one sample): usage, every raw reply in call order, notes."""
+    """The state of one agent run (one sample): usage, every raw reply in call order, the clustering
+    answers as read (in the paper's format), notes, and what became of requested constraints."""
 
     usage: Usage = field(default_factory=Usage)
     outputs: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    constraints: dict[str, int] = field(default_factory=dict)
 
     def record(self, completion: Completion) -> str:
         self.usage.add(Usage(1, completion.prompt_tokens, completion.completion_tokens, completion.seconds))
         self.outputs.append(completion.text)
+        if completion.constraint:
+            key = "rejected" if completion.constraint.startswith("rejected") else completion.constraint
+            self.constraints[key] = self.constraints.get(key, 0) + 1
+            if key == "rejected" and not any(n.startswith("the server rejected") for n in self.notes):
+                self.notes.append(f"the server rejected a constraint ({completion.constraint[10:]}); "
+                                  "the call was made again without it")
         return completion.text
 
 

@@ -31,7 +31,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .base import Backend, Completion, Message
+from ..constraints import describe
+from .base import Backend, Completion, Message, constraint_kinds, generate, supports
 
 __all__ = ["CachedBackend", "cache_key"]
 
@@ -62,6 +63,7 @@ def _request(
     max_tokens: int | None,
     seed: int | None,
     occurrence: int | None = None,
+    constraint: str = "",
 ) -> str:
     payload = {
         "namespace": namespace,
@@ -73,6 +75,8 @@ def _request(
     }
     if occurrence is not None:
         payload["occurrence"] = occurrence
+    if constraint:
+        payload["constraint"] = constraint
     return json.dumps(payload, sort_keys=True, ensure_ascii=False)
 
 
@@ -136,15 +140,20 @@ class CachedBackend:
         with self._lock:
             self._conn.close()
 
+    @property
+    def constraint_kinds(self) -> frozenset[str]:
+        return constraint_kinds(self.backend)
+
     def _key(
-        self, messages: Sequence[Message], temperature: float, max_tokens: int | None, seed: int | None
+        self, messages: Sequence[Message], temperature: float, max_tokens: int | None, seed: int | None,
+        constraint: str = "",
     ) -> tuple[str, str]:
-        request = _request(self.namespace, self.model, messages, temperature, max_tokens, seed)
+        request = _request(self.namespace, self.model, messages, temperature, max_tokens, seed, constraint=constraint)
         if temperature > 0 and seed is None:
             with self._lock:
                 n = self._occurrences.get(request, 0)
                 self._occurrences[request] = n + 1
-            request = _request(self.namespace, self.model, messages, temperature, max_tokens, seed, n)
+            request = _request(self.namespace, self.model, messages, temperature, max_tokens, seed, n, constraint)
         return hashlib.sha256(request.encode()).hexdigest(), request
 
     def complete(
@@ -154,8 +163,10 @@ class CachedBackend:
         temperature: float = 0.0,
         max_tokens: int | None = None,
         seed: int | None = None,
+        constraint: object = None,
     ) -> Completion:
-        key, request = self._key(messages, temperature, max_tokens, seed)
+        used = constraint if constraint is not None and supports(self.backend, constraint) else None
+        key, request = self._key(messages, temperature, max_tokens, seed, describe(used))
         with self._lock:
             row = self._conn.execute(
                 "SELECT text, prompt_tokens, completion_tokens, seconds, reply_model, finish_reason "
@@ -166,7 +177,8 @@ class CachedBackend:
                 self.hits += 1
         if row is not None:
             return Completion(row[0], int(row[1]), int(row[2]), float(row[3]), row[4], row[5])
-        completion = self.backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        completion = generate(self.backend, messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                              constraint=used)
         with self._lock:
             self.misses += 1
             self._conn.execute(

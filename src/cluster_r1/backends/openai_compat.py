@@ -27,9 +27,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..constraints import Constraint
 from ..errors import BackendError, BackendUnavailableError, ConfigError, ContextLengthError, ModelNotFoundError
 from ..redact import guard_logs, known_secrets, redact, redact_url
 from .base import Completion, Message
+from .dialects import SERVER_KINDS, Dialect, decode, detect, get_dialect
 
 __all__ = ["OpenAICompatBackend", "MalformedResponseError", "read_completion", "ENV_BASE_URL", "ENV_MODEL", "ENV_API_KEY"]
 
@@ -44,6 +46,12 @@ _CONTEXT_PATTERNS = re.compile(
     r"prompt is too long|requested tokens|input is too long|n_ctx",
     re.IGNORECASE,
 )
+
+
+class _Rejected(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class MalformedResponseError(BackendError):
@@ -157,6 +165,7 @@ class OpenAICompatBackend:
         context_window: int | None = None,
         check_model: bool = True,
         extra_body: dict[str, Any] | None = None,
+        server_kind: str = "auto",
     ) -> None:
         url = (base_url or os.environ.get(ENV_BASE_URL) or "").strip().rstrip("/")
         self.model = model or os.environ.get(ENV_MODEL) or ""
@@ -171,6 +180,8 @@ class OpenAICompatBackend:
             raise ConfigError(f"no model name: pass --model NAME or set {ENV_MODEL} (server {self.base_url})")
         if max_retries < 0 or concurrency < 1 or timeout <= 0:
             raise ConfigError("max_retries must be >= 0, concurrency >= 1 and timeout > 0")
+        if server_kind not in SERVER_KINDS:
+            raise ConfigError(f"--server-kind {server_kind!r} is not one of {', '.join(SERVER_KINDS)}")
         key = api_key or os.environ.get(ENV_API_KEY) or os.environ.get("OPENAI_API_KEY") or "not-needed"
         self._secrets = known_secrets(url, keys=[api_key, key if key != "not-needed" else None])
         guard_logs(self._secrets)
@@ -178,6 +189,9 @@ class OpenAICompatBackend:
 
         self._openai = openai
         self._client = openai.OpenAI(base_url=url, api_key=key, timeout=timeout, max_retries=0)
+        self._url, self._key = url, key
+        self._kind_asked = server_kind
+        self._dialect: Dialect | None = None if server_kind == "auto" else get_dialect(server_kind)
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
@@ -253,13 +267,15 @@ class OpenAICompatBackend:
                 pass
         return min(delay, 60.0)
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, fn: Any, *args: Any, constrained: bool = False) -> Any:
         for attempt in range(self.max_retries + 1):
             try:
-                return fn(*args, **kwargs)
+                return fn(*args)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one of our errors
                 if isinstance(exc, BackendError) and not isinstance(exc, MalformedResponseError):
                     raise
+                if constrained and (why := self._rejects_constraint(exc)) is not None:
+                    raise _Rejected(why) from None
                 if attempt < self.max_retries and self._retryable(exc):
                     delay = self._retry_after(exc, attempt)
                     log.warning("model server error (%s); retry %d/%d in %.1f s", type(exc).__name__,
@@ -302,6 +318,57 @@ class OpenAICompatBackend:
                 )
             self._checked = True
 
+    # -- the server's dialect -----------------------------------------------------------------
+    def _probe(self, url: str) -> tuple[int, Any, dict[str, str]]:
+        """GET ``url`` for detection: (status, JSON or text, headers); (0, None, {}) on any failure."""
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self._key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=min(self.timeout, 10.0)) as r:  # noqa: S310 - http(s) only
+                status, raw, headers = r.status, r.read(1 << 20), {k.lower(): v for k, v in r.headers.items()}
+        except urllib.error.HTTPError as exc:
+            return exc.code, None, {k.lower(): v for k, v in (exc.headers or {}).items()}
+        except Exception:  # noqa: BLE001 - a probe that fails says "not this server"
+            return 0, None, {}
+        try:
+            return status, json.loads(raw), headers
+        except (ValueError, RecursionError):
+            return status, raw.decode("utf-8", "replace"), headers
+
+    @property
+    def dialect(self) -> Dialect:
+        """The server's constrained-decoding dialect: as set (``server_kind``), else detected once."""
+        with self._lock:
+            if self._dialect is None:
+                kind, legacy = detect(self._url, self._probe)
+                self._dialect = get_dialect(kind, legacy=legacy)
+                log.info("model server %s: %s", self.base_url, "unknown kind, no constraints" if kind == "none"
+                         else f"{kind}{' (guided_* fields)' if legacy else ''}, constrained decoding on")
+            return self._dialect
+
+    @property
+    def server_kind(self) -> str:
+        return self.dialect.name
+
+    @property
+    def constraint_kinds(self) -> frozenset[str]:
+        return self.dialect.kinds
+
+    def _rejects_constraint(self, exc: Exception) -> str | None:
+        """Why a constrained call's error means the server cannot take the constraint, else None.
+
+        A status error that is not about load, auth, the model or the context: a 400 or 422, and
+        llama-cpp-python's 500 for a request it cannot validate.
+        """
+        if not isinstance(exc, self._openai.APIStatusError) or exc.status_code not in (400, 422, 500):
+            return None
+        said = self._said(exc)
+        if exc.status_code in (400, 413, 422) and _CONTEXT_PATTERNS.search(said):
+            return None
+        return f"{exc.status_code}: {said[:160]}"
+
     # -- the protocol -------------------------------------------------------------------------
     def complete(
         self,
@@ -310,6 +377,7 @@ class OpenAICompatBackend:
         temperature: float = 0.0,
         max_tokens: int | None = None,
         seed: int | None = None,
+        constraint: Constraint | None = None,
     ) -> Completion:
         self.check()
         kwargs: dict[str, Any] = {"model": self.model, "messages": list(messages), "temperature": temperature}
@@ -317,15 +385,30 @@ class OpenAICompatBackend:
             kwargs["max_tokens"] = max_tokens
         if seed is not None:
             kwargs["seed"] = seed
+        fields = self.dialect.fields(constraint) if constraint is not None else None
         if self.extra_body:
-            kwargs["extra_body"] = self.extra_body
+            kwargs["extra_body"] = dict(self.extra_body)
 
-        def once() -> Completion:
+        def once(args: dict[str, Any]) -> Completion:
             start = time.perf_counter()
-            raw = self._client.chat.completions.with_raw_response.create(**kwargs)
+            raw = self._client.chat.completions.with_raw_response.create(**args)
             return read_completion(raw.content, self.model, time.perf_counter() - start)
 
-        return self._call(once)
+        if fields is None:
+            return self._call(once, kwargs)
+        constrained = dict(kwargs, extra_body={**self.extra_body, **fields[0]})
+        try:
+            completion = self._call(once, constrained, constrained=True)
+        except _Rejected as rejected:
+            log.warning("model server %s rejected the constraint (%s); asking again without it", self.base_url,
+                        rejected.why)
+            completion = self._call(once, kwargs)
+            completion.constraint = f"rejected: {rejected.why}"
+            return completion
+        assert constraint is not None
+        completion.text = decode(constraint, fields[1], completion.text)
+        completion.constraint = "applied"
+        return completion
 
 
 def _message(exc: Exception) -> str:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from ..types import Usage
-from .base import Backend, Completion, Message
+from .base import Backend, Completion, Message, constraint_kinds, generate
 
 __all__ = ["RecordingBackend"]
 
@@ -20,6 +20,7 @@ class RecordingBackend:
         self.context_window = getattr(backend, "context_window", None)
         self.concurrency = int(getattr(backend, "concurrency", 1) or 1)
         self.completions: list[Completion] = []
+        self.constraints: list[object] = []
         self._lock = threading.Lock()
 
     def complete(
@@ -29,11 +30,18 @@ class RecordingBackend:
         temperature: float = 0.0,
         max_tokens: int | None = None,
         seed: int | None = None,
+        constraint: object = None,
     ) -> Completion:
-        completion = self.backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        completion = generate(self.backend, messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                              constraint=constraint)
         with self._lock:
             self.completions.append(completion)
+            self.constraints.append(constraint)
         return completion
+
+    @property
+    def constraint_kinds(self) -> frozenset[str]:
+        return constraint_kinds(self.backend)
 
     def usage(self) -> Usage:
         usage = Usage()

@@ -26,10 +26,17 @@ class ScriptedBackend:
     """
 
     def __init__(
-        self, replies: Iterable[Reply] = (), *, model: str = "scripted", context_window: int | None = None
+        self,
+        replies: Iterable[Reply] = (),
+        *,
+        model: str = "scripted",
+        context_window: int | None = None,
+        constraint_kinds: Iterable[str] = (),
     ) -> None:
         self.model = model
         self.context_window = context_window
+        #: constraint kinds this fake claims to honour (it records them in ``kwargs``; replies are as queued)
+        self.constraint_kinds = frozenset(constraint_kinds)
         self.concurrency = 1
         self._queue: deque[Reply] = deque(replies)
         self.history: list[list[Message]] = []
@@ -51,10 +58,12 @@ class ScriptedBackend:
         temperature: float = 0.0,
         max_tokens: int | None = None,
         seed: int | None = None,
+        constraint: object = None,
     ) -> Completion:
         with self._lock:
             self.history.append([dict(m) for m in messages])
-            self.kwargs.append({"temperature": temperature, "max_tokens": max_tokens, "seed": seed})
+            self.kwargs.append({"temperature": temperature, "max_tokens": max_tokens, "seed": seed,
+                                "constraint": constraint})
             if not self._queue:
                 raise AssertionError(f"ScriptedBackend: no reply queued for call {len(self.history)}")
             reply = self._queue.popleft()
@@ -62,4 +71,5 @@ class ScriptedBackend:
             raise reply
         text = reply(messages) if callable(reply) else reply
         prompt_tokens = sum(len(m["content"]) for m in messages) // 4
-        return Completion(text, prompt_tokens, len(text) // 4, 0.0, self.model, "stop")
+        return Completion(text, prompt_tokens, len(text) // 4, 0.0, self.model, "stop",
+                          "applied" if constraint is not None else "")

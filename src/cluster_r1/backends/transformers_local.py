@@ -105,6 +105,7 @@ class TransformersBackend:
         temperature: float = 0.0,
         max_tokens: int | None = None,
         seed: int | None = None,
+        constraint: object = None,  # not honoured: no constraint_kinds, so callers never pass one
     ) -> Completion:
         torch = self._torch
         enc = self._tokenizer.apply_chat_template(

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import Backend, Message
+from ..backends.base import Backend, Message, generate
+from ..constraints import JSONSchema
 from ..errors import AnswerError, InputError
 from ..prompts import neutralise, text_block
 from ..reading import find_json
@@ -42,7 +43,7 @@ each with the candidate clusters it induces.
 Documents:
 {documents}
 
-Answer with JSON only: [{{"instruction": "...", "clusters": [{{"name": "...", "description": "..."}}]}}]"""
+Answer with JSON only: {{"taxonomies": [{{"instruction": "...", "clusters": [{{"name": "...", "description": "..."}}]}}]}}"""
 
 REFINE = """You are a taxonomy refinement expert. Rewrite the clusters for the instruction below so that they are
 mutually exclusive (no document could fit two clusters) and collectively exhaustive (every document of this corpus fits one),
@@ -66,6 +67,16 @@ Document:
 Answer with JSON only: {{"cluster": "<one cluster name from the list>"}}"""
 
 TEMPLATES = {"generate": GENERATE, "refine": REFINE, "label": LABEL}
+
+_CLUSTERS = {"type": "array", "minItems": 2, "items": {
+    "type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+    "required": ["name", "description"], "additionalProperties": False}}
+#: What the refinement agent writes (and each item the generation agent writes).
+_TAXONOMY = {"type": "object", "properties": {"instruction": {"type": "string"}, "clusters": _CLUSTERS},
+             "required": ["instruction", "clusters"], "additionalProperties": False}
+#: The generation agent's reply: an object root, as every JSON-constraining server accepts.
+_GENERATED = {"type": "object", "properties": {"taxonomies": {"type": "array", "minItems": 1, "items": _TAXONOMY}},
+              "required": ["taxonomies"], "additionalProperties": False}
 
 
 def _parse_json(text: str) -> Any:
@@ -149,17 +160,17 @@ class SynthesisPipeline:
                     self._done[rec["key"]] = rec["reply"]
             log.info("synthesis: resuming with %d cached replies from %s", len(self._done), self.checkpoint)
 
-    def _ask(self, backend: Backend, stage: str, prompt: str, agent: int = 0) -> str:
+    def _ask(self, backend: Backend, stage: str, prompt: str, agent: int = 0, constraint: Any = None) -> str:
         key = _key(stage, str(agent), prompt)
         if key in self._done:
             return self._done[key]
         messages: list[Message] = [{"role": "user", "content": prompt}]
         if stage == "label":
-            reply = backend.complete(
-                messages, temperature=self.label_temperature, max_tokens=self.label_max_tokens, seed=1000 + agent
-            ).text
+            reply = generate(backend, messages, temperature=self.label_temperature, max_tokens=self.label_max_tokens,
+                             seed=1000 + agent, constraint=constraint).text
         else:
-            reply = backend.complete(messages, temperature=self.temperature, max_tokens=self.max_tokens).text
+            reply = generate(backend, messages, temperature=self.temperature, max_tokens=self.max_tokens,
+                             constraint=constraint).text
         self._done[key] = reply
         if self.checkpoint is not None:
             self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -170,16 +181,18 @@ class SynthesisPipeline:
     def generate(self, sample: Sequence[str], n_instructions: int = 3) -> list[Taxonomy]:
         docs = "\n".join(text_block(i, t) for i, t in enumerate(sample, start=1))
         prompt = GENERATE.format(n_docs=len(sample), n_instructions=n_instructions, documents=docs)
-        reply = self._ask(self.generator, "generate", prompt)
+        reply = self._ask(self.generator, "generate", prompt, constraint=JSONSchema(_GENERATED, "taxonomies"))
         try:
             obj = _parse_json(reply)
+            if isinstance(obj, dict) and isinstance(obj.get("taxonomies"), list):
+                obj = obj["taxonomies"]  # the constrained shape
             return [Taxonomy.from_obj(o) for o in (obj if isinstance(obj, list) else [obj])]
         except (ValueError, KeyError, TypeError) as exc:
             raise AnswerError(f"the generation agent gave no usable taxonomy ({exc})", [reply]) from None
 
     def refine(self, taxonomy: Taxonomy) -> Taxonomy:
         prompt = REFINE.format(instruction=taxonomy.instruction, clusters=taxonomy.listing())
-        reply = self._ask(self.refiner, "refine", prompt)
+        reply = self._ask(self.refiner, "refine", prompt, constraint=JSONSchema(_TAXONOMY, "taxonomy"))
         try:
             return Taxonomy.from_obj(_parse_json(reply))
         except (ValueError, KeyError, TypeError) as exc:
@@ -190,8 +203,10 @@ class SynthesisPipeline:
         prompt = LABEL.format(
             instruction=neutralise(taxonomy.instruction), clusters=taxonomy.listing(), document=text_block(None, document)
         )
-        reply = self._ask(self.labelers[agent], "label", prompt, agent)
         names = {c["name"].lower(): c["name"] for c in taxonomy.clusters}
+        label = JSONSchema({"type": "object", "properties": {"cluster": {"type": "string", "enum": list(names.values())}},
+                            "required": ["cluster"], "additionalProperties": False}, "label")
+        reply = self._ask(self.labelers[agent], "label", prompt, agent, constraint=label)
         try:
             obj = _parse_json(reply)
             return names.get(str(obj.get("cluster", "")).strip().lower()) if isinstance(obj, dict) else None

@@ -30,10 +30,12 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from ..backends.base import Backend, Completion, Message
+from ..backends.base import Backend, Completion, Message, generate
+from ..constraints import Choice, fields, name_lines
 from ..errors import AnswerError, ConfigError
 from ..prompts import clip_text, neutralise, text_block
 from ..reading import first_int, squeezed_lines
@@ -112,8 +114,11 @@ class _Tally:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     replies: list[str] = field(default_factory=list)
+    rejected: str = ""  # why the server refused a constraint, when it did
 
     def add(self, c: Completion) -> Completion:
+        if c.constraint.startswith("rejected") and not self.rejected:
+            self.rejected = c.constraint[len("rejected: "):]
         self.calls += 1
         self.prompt_tokens += c.prompt_tokens
         self.completion_tokens += c.completion_tokens
@@ -195,10 +200,12 @@ def parse_pick(reply: str, categories: Sequence[Category]) -> int | None:
 
 
 def _ask(
-    backend: Backend, tally: _Tally, prompt: str, *, max_tokens: int, seed: int | None, temperature: float = 0.0
+    backend: Backend, tally: _Tally, prompt: str, *, max_tokens: int, seed: int | None, temperature: float = 0.0,
+    constraint: Any = None,
 ) -> str:
     messages: list[Message] = [{"role": "user", "content": prompt}]
-    reply = tally.add(backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)).text
+    reply = tally.add(generate(backend, messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                               constraint=constraint)).text
     tally.replies.append(reply)
     return reply
 
@@ -233,7 +240,9 @@ def propose_categories(
     best: list[Category] = []
     for attempt in range(attempts):
         # a retry samples (temperature 0.7): at temperature 0 it would repeat the first reply
-        reply = _ask(backend, tally, prompt, max_tokens=600, seed=seed + attempt, temperature=0.7 if attempt else 0.0)
+        lines = (n_clusters, n_clusters) if n_clusters else (2, max_categories)
+        reply = _ask(backend, tally, prompt, max_tokens=600, seed=seed + attempt, temperature=0.7 if attempt else 0.0,
+                     constraint=name_lines(*lines))
         cats = [c for c in parse_categories(reply) if not _echoes_prompt(c.name)]
         if n_clusters:
             cats = cats[:n_clusters]
@@ -301,12 +310,14 @@ def pick_categories(
     """One question per text; 0-based category index, or None where the reply names no category."""
     tally = _tally or _Tally()
     listing = _render_categories(categories)
+    names = tuple(dict.fromkeys(c.name for c in categories))
+    choice = Choice(names) if names else None  # the reply is exactly one name (read back by parse_pick)
     picks: list[int | None] = []
     for i, text in enumerate(texts):
         prompt = PICK_CATEGORY.format(
             instruction=neutralise(instruction), categories=listing, text=text_block(None, text, max_chars)
         )
-        picks.append(parse_pick(_ask(backend, tally, prompt, max_tokens=24, seed=seed), categories))
+        picks.append(parse_pick(_ask(backend, tally, prompt, max_tokens=24, seed=seed, constraint=choice), categories))
         if on_progress is not None:
             on_progress(i + 1, len(texts))
     return picks
@@ -366,6 +377,8 @@ def categories_cluster(
         for i, j in zip(missing, nearest.tolist()):
             picks[i] = int(j)
         notes.append(f"{len(missing)} replies named no category; those texts were placed by embedding similarity")
+    if tally.rejected:
+        notes.append(f"the server rejected a constraint ({tally.rejected}); those calls were made again without it")
     used = sorted({int(p) for p in picks if p is not None}, key=lambda c: picks.index(c))
     if len(used) < len(cats):
         notes.append(f"{len(cats) - len(used)} proposed categories received no text and were left out")
@@ -445,7 +458,7 @@ def llm_names(
     for g, members in enumerate(groups):
         shown = "\n".join(f"- {neutralise(clip_text(texts[i], max_chars))}" for i in list(members)[:max_texts])
         reply = _ask(backend, tally, NAME_CLUSTER.format(instruction=neutralise(instruction), texts=shown),
-                     max_tokens=80, seed=0)
+                     max_tokens=80, seed=0, constraint=fields(["Name", "Description"]))
         name, desc = _field(reply, "name"), _field(reply, "description")
         if name:
             out.append((name[:80], desc[:300]))
@@ -512,6 +525,8 @@ def assisted_cluster(
     if assist == "answers":
         # keyword names came from the answers: fine as names, but descriptions quote answers, not texts
         result.notes.insert(0, "assist=answers: the model's short answers were embedded instead of the texts")
+    if tally.rejected:
+        result.notes.append(f"the server rejected a constraint ({tally.rejected}); those calls were made again without it")
     result.method = method
     result.model = f"{result.model} + {getattr(backend, 'model', '')}"
     result.usage = Usage(

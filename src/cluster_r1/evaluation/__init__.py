@@ -2,7 +2,7 @@
 
 >>> from cluster_r1.evaluation import METHOD_NAMES
 >>> METHOD_NAMES
-('agent', 'kmeans', 'gmm', 'embed', 'assist')
+('agent', 'agent-constrained', 'kmeans', 'gmm', 'embed', 'assist')
 
 Typical use (``cluster-r1 eval`` does exactly this)::
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..backends.dialects import SERVER_KINDS
 from ..redact import redact_url
 
 __all__ = ["register", "run_eval"]
@@ -27,8 +28,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``eval --bench DIR --method M[,M...] --out DIR [...]`` to an argparse ``subparsers`` object."""
     p = subparsers.add_parser("eval", help="evaluate methods on a benchmark built by `bench build`")
     p.add_argument("--bench", required=True, help="benchmark folder (cluster-r1 bench build --out BENCH_DIR)")
-    p.add_argument("--method", required=True, help="comma-separated: agent, kmeans, gmm (gold k), embed (k inferred), "
-                   "assist (embed --assist categories; needs a model server)")
+    p.add_argument("--method", required=True, help="comma-separated: agent (the paper's protocol, unconstrained), "
+                   "agent-constrained (constrained decoding where the server offers it), kmeans, gmm (gold k), "
+                   "embed (k inferred), assist (embed --assist categories; needs a model server)")
     p.add_argument("--split", default="C0,C1,C2", help="comma-separated splits (default C0,C1,C2)")
     p.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
     p.add_argument("--limit", type=_positive_int, default=None, help="a seeded random subset of N examples")
@@ -41,6 +43,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
     s.add_argument("--max-retries", type=int, default=3, help="retries on 429/5xx/timeouts (default 3)")
     s.add_argument("--context-window", type=_positive_int, help="model context in tokens, to fail early")
+    s.add_argument("--server-kind", default="auto", choices=SERVER_KINDS,
+                   help="constrained-decoding dialect of the server (default auto: detected)")
     s.add_argument("--cache", default=None, help="response cache (SQLite; default OUT/responses.sqlite)")
     s.add_argument("--no-cache", action="store_true", help="call the model for every request")
     s.add_argument("--checkpoint", help="evaluate a local checkpoint instead of a server: a trained run's final/ "
@@ -53,6 +57,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     a.add_argument("--max-tokens", type=_positive_int, default=4096, help="tokens per reply (default 4096)")
     a.add_argument("--temperature", type=float, default=0.0)
     a.add_argument("--agent-seed", type=int, default=0, help="seed sent with every request (default 0)")
+    a.add_argument("--think-chars", type=int, default=1800,
+                   help="agent-constrained: most reasoning characters the grammar admits (default 1800)")
     e = p.add_argument_group("embedding methods")
     e.add_argument("--embedder", default=None, help="default: the bundled all-MiniLM-L6-v2")
     e.add_argument("--embed-cache", default=None, help="embedding cache folder (default ~/.cache/cluster-r1)")
@@ -91,18 +97,19 @@ def _command(args: argparse.Namespace, methods: list[str], splits: list[str]) ->
     if args.limit is not None:
         parts += ["--limit", str(args.limit), "--seed", str(args.seed)]
     parts += ["--concurrency", str(args.concurrency)]
-    needs_model = "agent" in methods or "assist" in methods
+    needs_model = bool({"agent", "agent-constrained", "assist"} & set(methods))
     if needs_model and args.checkpoint:
         parts += ["--checkpoint", str(args.checkpoint)]
     elif needs_model:
         base_url = args.base_url or os.environ.get("CLUSTER_R1_BASE_URL", "")
         model = args.model or os.environ.get("CLUSTER_R1_MODEL", "")
         parts += ["--base-url", redact_url(base_url), "--model", model]
-    if "agent" in methods:
+    if {"agent", "agent-constrained"} & set(methods):
         parts += ["--prompt", args.prompt, "--max-reasks", str(args.max_reasks), "--max-tokens", str(args.max_tokens),
-                  "--temperature", str(args.temperature), "--agent-seed", str(args.agent_seed)]
+                  "--temperature", str(args.temperature), "--agent-seed", str(args.agent_seed),
+                  "--think-chars", str(args.think_chars)]
         parts += ["--strict"] * args.strict + ["--no-salvage"] * args.no_salvage + ["--no-cache"] * args.no_cache
-    if set(methods) - {"agent"}:
+    if set(methods) - {"agent", "agent-constrained"}:
         parts += ["--random-state", str(args.random_state)]
         if args.embedder:
             parts += ["--embedder", args.embedder]
@@ -132,7 +139,7 @@ def run_eval(args: argparse.Namespace) -> int:
     backend = None
     if args.checkpoint and args.base_url:
         raise ConfigError("pass either --checkpoint (a local model) or --base-url (a server), not both")
-    needs_model = "agent" in methods or "assist" in methods
+    needs_model = bool({"agent", "agent-constrained", "assist"} & set(methods))
     if needs_model and args.checkpoint:
         from ..backends.transformers_local import TransformersBackend
 
@@ -146,12 +153,12 @@ def run_eval(args: argparse.Namespace) -> int:
     elif needs_model:
         backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
                                max_retries=args.max_retries, concurrency=args.concurrency,
-                               context_window=args.context_window)
+                               context_window=args.context_window, server_kind=args.server_kind)
         if not args.no_cache:
             backend = CachedBackend(backend, args.cache or out / "responses.sqlite")
     agent_options = {"prompt": args.prompt, "max_reasks": args.max_reasks, "strict": args.strict,
                      "salvage": not args.no_salvage, "max_tokens": args.max_tokens,
-                     "temperature": args.temperature, "seed": args.agent_seed}
+                     "temperature": args.temperature, "seed": args.agent_seed, "think_chars": args.think_chars}
     built = [make_method(m, backend=backend, agent_options=agent_options, embedder=args.embedder,
                          embed_cache_dir=args.embed_cache, random_state=args.random_state) for m in methods]
     manifest = Path(args.bench) / "manifest.json"

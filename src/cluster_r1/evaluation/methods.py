@@ -3,9 +3,12 @@
 Adapters:
 
 * :class:`AgentMethod` (``agent``) -- the :class:`~cluster_r1.agent.ClusteringAgent` over any
-  backend. It also keeps every raw model output of the example, so that the first
-  answer can be scored as the paper does (strict App. D validation, invalid = V 0)
-  next to the agent's final result after re-ask and salvage.
+  backend, in the paper's protocol: unconstrained (``constrain="off"``). It also keeps every
+  answer of the example, so that the first can be scored as the paper does (strict App. D
+  validation, invalid = V 0) next to the agent's final result after re-ask and salvage.
+  ``agent-constrained`` is the same agent with constrained decoding where the server offers it
+  (one line per item under a grammar); its first answer is scored as the agent read it, converted
+  to the paper's format, so the two rows stand side by side.
 * :class:`EmbeddingMethod` -- ``kmeans`` / ``gmm``: the App. E.1 baselines with the gold k
   (``random_state=43``); ``embed``: the shipped embedding default, k inferred.
 * :class:`AssistMethod` (``assist``) -- the LLM-assisted mode of the embedding method
@@ -43,7 +46,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-METHOD_NAMES = ("agent", "kmeans", "gmm", "embed", "assist")
+METHOD_NAMES = ("agent", "agent-constrained", "kmeans", "gmm", "embed", "assist")
 
 
 @runtime_checkable
@@ -102,7 +105,9 @@ class AgentMethod:
             raise ConfigError("the evaluation scores the first answer of a single run: use samples=1")
         self.backend = backend
         self.options = dict(agent_options)
-        self.name = name or f"agent ({backend.model})"
+        self.options.setdefault("constrain", "off")
+        constrained = self.options["constrain"] != "off"
+        self.name = name or f"agent ({backend.model}{', constrained' if constrained else ''})"
         self.names = ClusteringAgent(backend, **self.options).template.names
 
     def run(self, example: Example) -> Outcome:
@@ -117,9 +122,10 @@ class AgentMethod:
         except Exception as exc:  # recorded; the example scores 0
             log.warning("%s failed on %s: %s", self.name, example.id, exc)
             error = f"{type(exc).__name__}: {exc}"
+        answers = agent.last_run.answers if agent.last_run is not None else []
         return Outcome(
             clustering,
-            raw_answers=[c.text for c in recorder.completions],
+            raw_answers=answers or [c.text for c in recorder.completions],
             answer_names=self.names,
             error=error,
             usage=recorder.usage(),
@@ -210,10 +216,15 @@ def make_method(
     random_state: int = 43,
 ) -> Method:
     """A method by name: ``agent``/``assist`` (need ``backend``), ``kmeans``, ``gmm`` (gold k), ``embed`` (k inferred)."""
-    if spec in ("agent", "assist") and backend is None:
+    if spec in ("agent", "agent-constrained", "assist") and backend is None:
         raise ConfigError(f"method {spec!r} needs a model server: pass --base-url URL --model NAME")
     if spec == "agent":
-        return AgentMethod(backend, **(agent_options or {}))
+        return AgentMethod(backend, **{**(agent_options or {}), "constrain": "off"})
+    if spec == "agent-constrained":
+        options = dict(agent_options or {})
+        if options.get("constrain", "auto") == "off":
+            options["constrain"] = "auto"
+        return AgentMethod(backend, **options)
     if spec == "assist":
         return AssistMethod(backend, seed=int((agent_options or {}).get("seed", 0) or 0))
     common = {"embedder": embedder, "random_state": random_state, "cache_dir": embed_cache_dir}

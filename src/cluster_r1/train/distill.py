@@ -30,6 +30,7 @@ from typing import Any
 from ..answer import parse_answer
 from ..backends.base import Backend, complete_many
 from ..bench.splits import Example
+from ..constraints import JSONSchema, lists_answer
 from ..errors import ConfigError
 from ..prompts import format_texts
 from ..reading import find_json
@@ -106,6 +107,14 @@ TEMPLATES = {"generate": GENERATE_TRACE, "review": REVIEW_TRACE}
 
 _LEAK = re.compile(r"\b(reference (solution|answer)|given (answer|solution)|ground[- ]truth|gold (answer|labels?))\b", re.I)
 _CRITERIA = ("complete_logical_flow", "appropriate_length", "coherent_steps")
+#: The review agent's reply, as a constraint for servers that honour one.
+REVIEW_SCHEMA = {
+    "type": "object",
+    "properties": {**{c: {"type": "boolean"} for c in _CRITERIA}, "restates_answer": {"type": "boolean"},
+                   "verdict": {"type": "string", "enum": ["accept", "reject"]}, "reason": {"type": "string"}},
+    "required": [*_CRITERIA, "restates_answer", "verdict", "reason"],
+    "additionalProperties": False,
+}
 
 
 @dataclass
@@ -283,6 +292,8 @@ class Distiller:
             temperature=cfg.temperature,
             max_tokens=cfg.max_tokens,
             seed=cfg.seed + attempt,
+            # the paper's answer format with every index in 1..n; the reasoning is not capped (traces are long)
+            constraints=[lists_answer(len(ex.texts), n_clusters=ex.n_clusters, think_chars=None) for ex in examples],
         )
         records = []
         to_review: list[int] = []
@@ -299,6 +310,7 @@ class Distiller:
                 temperature=0.0,
                 max_tokens=1024,
                 seed=cfg.seed,
+                constraint=JSONSchema(REVIEW_SCHEMA, "review"),
             )
             for i, rev in zip(to_review, reviews):
                 verdict = parse_review(rev.text)
