@@ -32,6 +32,7 @@ class FakeOpenAIServer:
         routes: dict[str, tuple[int, Any]] | None = None,
         reject_fields: tuple[str, ...] = (),
         reject_status: int = 400,
+        port: int = 0,
     ) -> None:
         self.models = models
         self.list_models = list_models
@@ -150,7 +151,7 @@ class FakeOpenAIServer:
                     },
                 }
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

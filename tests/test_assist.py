@@ -105,7 +105,7 @@ def test_api_embed_with_names_keeps_the_partition() -> None:
 def test_cli_assist_categories_over_http(fake_server) -> None:
     n = len(EXAMPLE.read_text().splitlines())
     fake_server.enqueue("- Billing: money\n- Login: access\n- Bugs: crashes", *[str(1 + i % 3) for i in range(n)])
-    proc = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "--assist", "categories", *server_args(fake_server))
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "--assist", "categories", *server_args(fake_server), "--concurrency", "1")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["method"] == "embed+categories"

@@ -151,7 +151,7 @@ def test_too_many_texts_for_the_context(fake_server, tmp_path) -> None:
     proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--method", "agent", *server_args(fake_server),
                    "--context-window", "512")
     assert proc.returncode == 1
-    assert "exceeds the 512-token context" in proc.stderr and "--method embed" in proc.stderr
+    assert "context of 512 tokens cannot hold even one text" in proc.stderr and "--method embed" in proc.stderr
     fake_server.enqueue(("status", 400, "Requested tokens (9000) exceed context window of 4096"))
     proc = run_cli("cluster", str(EXAMPLE), "-i", "x", "--method", "agent", *server_args(fake_server))
     assert proc.returncode == 1 and "does not fit the context window" in proc.stderr

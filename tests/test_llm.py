@@ -112,3 +112,64 @@ def test_an_injected_text_does_not_pull_the_others_into_one_cluster(server) -> N
     assert sorted(i for c in result.clusters for i in c.items) == list(range(1, 10))
     others = {result.labels[i] for i in range(8)}
     assert len(others) >= 2, f"the injected text pulled every other text into one cluster: {result.to_json()}"
+
+
+def test_constrained_agent_answers_a_complete_partition_in_one_call(server) -> None:
+    from cluster_r1.agent import ClusteringAgent
+    from cluster_r1.answer import parse_answer
+    from cluster_r1.backends import OpenAICompatBackend
+
+    url, model = server
+    backend = OpenAICompatBackend(base_url=url, model=model, timeout=900)
+    assert backend.server_kind != "none", "the local llama.cpp server offers grammars"
+    agent = ClusteringAgent(backend, prompt="paper", max_tokens=1024)
+    result = agent.cluster(TEXTS, "cluster these support tickets by root cause")
+    assert sorted(i for c in result.clusters for i in c.items) == list(range(1, 13))
+    assert result.usage.calls == 1 and not result.salvaged
+    assert parse_answer(agent.last_run.answers[0], 12).valid  # strict App. D, as converted
+    assert any("constrained decoding" in n for n in result.notes)
+
+
+def test_every_grammar_the_project_builds_compiles_on_the_real_server(server) -> None:
+    """An invalid grammar crashes llama-cpp-python: each builder's grammar must be accepted and followed."""
+    from cluster_r1.backends import OpenAICompatBackend
+    from cluster_r1.constraints import Choice, fields, items_answer, lists_answer, name_lines, numbered_names, placements
+
+    url, model = server
+    backend = OpenAICompatBackend(base_url=url, model=model, timeout=900)
+    msg = [{"role": "user", "content": "Answer in the required form about apples and cars."}]
+    for constraint in [Choice(("1", "2")), placements([4, 9], 3), name_lines(2, 4), numbered_names("group", 2, 3),
+                       fields(["Name", "Description"]), items_answer(4, names=True, think_chars=40),
+                       lists_answer(4, think_chars=40)]:
+        out = backend.complete(msg, constraint=constraint, max_tokens=120)
+        assert out.constraint == "applied" and out.text.strip(), constraint
+
+
+def test_agent_beyond_one_window_with_a_real_model(server, tmp_path) -> None:
+    """The large-corpus pipeline end to end through the CLI: 160 texts, windows of 40, saved, then new texts placed."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fake_model import corpus
+
+    from cluster_r1.metrics import v_measure_score
+
+    url, model = server
+    texts, gold = corpus(160, seed=3)
+    (tmp_path / "t.txt").write_text("\n".join(texts) + "\n")
+    env = {**os.environ, "CLUSTER_R1_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "cluster_r1", "cluster", str(tmp_path / "t.txt"), "-i", "cluster the tickets by issue",
+         "--method", "agent", "--base-url", url, "--model", model, "--assign", "embed", "--save", str(tmp_path / "s"),
+         "-o", str(tmp_path / "r.json"), "-q"],
+        capture_output=True, text=True, timeout=3600, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert sorted(i for c in result["clusters"] for i in c["items"]) == list(range(1, 161))
+    assert any(n.startswith("scale: 160 texts") for n in result["notes"])
+    assert result["n_clusters"] >= 2 and v_measure_score(gold, result["labels"]) > 0.3
+    new, _ = corpus(20, seed=8)
+    (tmp_path / "new.txt").write_text("\n".join(new) + "\n")
+    placed = subprocess.run([sys.executable, "-m", "cluster_r1", "assign", str(tmp_path / "s"), str(tmp_path / "new.txt"),
+                             "-q"], capture_output=True, text=True, timeout=600, env=env)
+    assert placed.returncode == 0, placed.stderr
+    assert len(json.loads(placed.stdout)["labels"]) == 20

@@ -61,12 +61,20 @@ def cluster_texts(
     n_clusters: int | None = None,
     agent_options: dict[str, Any] | None = None,
     embed_options: dict[str, Any] | None = None,
+    scale_options: Any = None,
     on_event: Callable[[str], None] | None = None,
+    progress: Callable[[str, int, int, str], None] | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> Clustering:
     """Cluster ``texts`` as ``instruction`` says.
 
     ``method="auto"`` uses the agent when a backend is given or a server is configured
-    (``CLUSTER_R1_BASE_URL``), else the offline embedding method.
+    (``CLUSTER_R1_BASE_URL``), else the offline embedding method. The agent answers in one
+    shot when the texts fit one window (:func:`fits_one_window`); beyond that the
+    large-corpus pipeline runs (:mod:`cluster_r1.scale`, ``scale_options`` a
+    :class:`~cluster_r1.scale.pipeline.ScaleOptions`). ``keep``, when given, receives the
+    pipeline's ``"model"`` (a :class:`~cluster_r1.scale.pipeline.ScaleModel`) and ``"vectors"``,
+    for saving a clusterer without embedding twice.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -76,10 +84,23 @@ def cluster_texts(
     if not use_agent:
         return _embed(texts, instruction, n_clusters, embed_options, on_event, backend if method == "embed" else None)
     from .agent import ClusteringAgent
+    from .scale.pipeline import ScaleOptions
 
-    agent = ClusteringAgent(backend or make_backend(), on_event=on_event, **(agent_options or {}))
+    backend = backend if backend is not None else make_backend()
+    scale = scale_options or ScaleOptions()
+    agent = ClusteringAgent(backend, on_event=on_event, **(agent_options or {}))
     try:
-        return agent.cluster(texts, instruction, n_clusters=n_clusters)
+        if fits_one_window(agent, texts, instruction, n_clusters=n_clusters, max_items=scale.max_window_items):
+            return agent.cluster(texts, instruction, n_clusters=n_clusters)
+        from .scale.pipeline import cluster_corpus, embed_corpus
+
+        vectors = embed_corpus(texts, instruction, embed_options=embed_options)
+        result, model = cluster_corpus(texts, instruction, backend, n_clusters=n_clusters, options=scale,
+                                       agent_options=agent_options, vectors=vectors,
+                                       **({"progress": progress} if progress is not None else {}))
+        if keep is not None:
+            keep.update(model=model, vectors=vectors)
+        return result
     except (AnswerError, ContextLengthError) as exc:
         if method == "agent":
             raise
@@ -87,6 +108,32 @@ def cluster_texts(
         result = _embed(texts, instruction, n_clusters, embed_options, on_event)
         result.notes.insert(0, f"{why} ({exc}); clustered with embeddings instead")
         return result
+
+
+def fits_one_window(agent: Any, texts: Sequence[str], instruction: str, *, n_clusters: int | None = None,
+                    max_items: int = 40) -> bool:
+    """True when the one-shot agent should answer: at most ``max_items`` texts whose prompt fits the context
+    (the backend's, else :data:`~cluster_r1.scale.pipeline.DEFAULT_CONTEXT`) without cutting texts to a fair share.
+
+    Raises :class:`~cluster_r1.errors.ContextLengthError` when the context cannot hold even one text.
+    """
+    from .agent.state import estimate_tokens
+    from .scale.pipeline import DEFAULT_CONTEXT
+
+    window = getattr(agent.backend, "context_window", None) or DEFAULT_CONTEXT
+    skeleton = agent.template.render(instruction, [""], limit=None)
+    if estimate_tokens(skeleton) + min(agent.max_tokens, 1024) + 50 > window:
+        raise ContextLengthError(
+            f"the model's context of {window} tokens cannot hold even one text with its instructions and answer: "
+            "start the server with a larger context (or pass the right --context-window), or use --method embed"
+        )
+    if len(texts) > max_items:
+        return False
+    form, _, _ = agent.structure(len(texts), n_clusters)
+    from .prompts import get_template
+
+    prompt = get_template(agent.prompt_name, form).render(instruction, texts, limit=agent.max_text_chars)
+    return estimate_tokens(prompt) + agent.max_tokens <= window or bool(getattr(agent.backend, "context_window", None))
 
 
 def _embed(
@@ -111,7 +158,7 @@ def _embed(
         return assisted_cluster(
             texts,
             instruction,
-            backend or make_backend(),
+            backend if backend is not None else make_backend(),
             assist=assist,
             names=names,
             n_clusters=n_clusters,

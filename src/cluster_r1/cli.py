@@ -47,6 +47,35 @@ def _seconds(value: str) -> float:
     return x
 
 
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model-server options shared by ``cluster`` and ``assign``."""
+    s = parser.add_argument_group("model server (any OpenAI-compatible: vLLM, llama.cpp, Ollama, SGLang, OpenAI)")
+    s.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1 (env CLUSTER_R1_BASE_URL)")
+    s.add_argument("--model", help="model name on the server (env CLUSTER_R1_MODEL); key: env CLUSTER_R1_API_KEY")
+    s.add_argument("--timeout", type=_seconds, default=600.0, help="seconds per request (default 600)")
+    s.add_argument("--max-retries", type=_count, default=3, help="retries on 429/5xx/timeouts (default 3)")
+    s.add_argument("--concurrency", type=_positive_int, default=4, help="parallel requests (default 4)")
+    s.add_argument("--context-window", type=_positive_int, help="model context in tokens (default: as the server "
+                   "says, else 8192 assumed)")
+    s.add_argument("--server-kind", default="auto", choices=SERVER_KINDS,
+                   help="the server's constrained-decoding dialect (default auto: detected); none = no constraints")
+
+
+def backend_from_args(args: argparse.Namespace) -> object:
+    """The OpenAI-compatible backend the server options describe, behind the response cache unless --no-cache."""
+    from .api import make_backend
+
+    backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
+                           max_retries=args.max_retries, concurrency=args.concurrency,
+                           context_window=args.context_window, server_kind=args.server_kind)
+    if not getattr(args, "no_cache", False):
+        from .backends.cached import CachedBackend
+        from .embed.cache import default_cache_dir
+
+        backend = CachedBackend(backend, default_cache_dir() / "responses.sqlite")
+    return backend
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cluster-r1", description="Instruction-following text clustering (Cluster-R1)."
@@ -67,15 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--n-clusters", type=_positive_int, help="ask for exactly this many clusters")
     c.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
     c.add_argument("--text-column", default="text", help="CSV column holding the text (default: text)")
-    s = c.add_argument_group("model server (any OpenAI-compatible: vLLM, llama.cpp, Ollama, SGLang, OpenAI)")
-    s.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1 (env CLUSTER_R1_BASE_URL)")
-    s.add_argument("--model", help="model name on the server (env CLUSTER_R1_MODEL); key: env CLUSTER_R1_API_KEY")
-    s.add_argument("--timeout", type=_seconds, default=600.0, help="seconds per request (default 600)")
-    s.add_argument("--max-retries", type=_count, default=3, help="retries on 429/5xx/timeouts (default 3)")
-    s.add_argument("--concurrency", type=_positive_int, default=4, help="parallel requests (default 4)")
-    s.add_argument("--context-window", type=_positive_int, help="model context in tokens, to fail early")
-    s.add_argument("--server-kind", default="auto", choices=SERVER_KINDS,
-                   help="the server's constrained-decoding dialect (default auto: detected); none = no constraints")
+    add_server_arguments(c)
     a = c.add_argument_group("agent")
     a.add_argument("--prompt", default="named", choices=["named", "paper", "hint"], help="prompt template")
     a.add_argument("--max-reasks", type=_count, default=2, help="re-asks after an invalid answer (default 2)")
@@ -102,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--algorithm", default="auto", help="kmeans (silhouette k), gmm (BIC k), agglomerative, hdbscan")
     e.add_argument("--min-k", type=_positive_int, default=2, help="smallest k to consider (default 2)")
     e.add_argument("--max-k", type=_positive_int, help="largest k to consider")
-    e.add_argument("--no-cache", action="store_true", help="do not cache embeddings on disk")
+    e.add_argument("--no-cache", action="store_true",
+                   help="do not cache embeddings and model replies on disk (default: cached under ~/.cache/cluster-r1 or "
+                   "$CLUSTER_R1_CACHE_DIR, so an interrupted run resumes without repeating finished calls)")
     e.add_argument(
         "--assist",
         choices=["categories", "answers"],
@@ -117,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a model server: your own category (repeat for each, at least 2); the model puts every text "
         "in one of them (implies --assist categories)",
     )
+    g = c.add_argument_group("large corpora (the agent beyond one context window)")
+    g.add_argument("--assign", default="auto", choices=["auto", "llm", "hybrid", "embed"],
+                   help="how every text is placed into the taxonomy: llm (the model classifies every text), hybrid (the "
+                   "model labels a sample and the uncertain texts, a classifier the rest), embed (nearest topic); "
+                   "auto (default): llm up to 2,000 texts, else hybrid")
+    g.add_argument("--window-items", type=_positive_int, default=40,
+                   help="most texts the agent reads at once (default 40); more texts run the large-corpus pipeline")
+    c.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")
     c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
     c.add_argument("-v", "--verbose", action="store_true", help="log every step")
     c.set_defaults(func=_cluster)
@@ -128,18 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
     register_train(sub)
     from .evaluation.cli import register as register_eval
     register_eval(sub)
+    from .scale.cli import register as register_assign
+    register_assign(sub)
     return parser
 
 
 def _cluster(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .api import cluster_texts, make_backend, server_configured
-    from .io import check_output_path, read_texts, write_atomic
-    from .report.terminal import literal, print_summary
+    from .api import cluster_texts, server_configured
+    from .io import check_output_path, check_save_path, read_texts, write_atomic
+    from .report.terminal import print_summary
 
     console = Console(stderr=True, quiet=args.quiet)
     check_output_path(args.output)
+    if args.save:
+        check_save_path(args.save)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
     if args.category:
@@ -153,15 +188,7 @@ def _cluster(args: argparse.Namespace) -> int:
     if args.method == "embed" and (args.assist or args.llm_names) and not server_configured(args.base_url):
         raise ConfigError("--assist, --category and --llm-names need a model server: pass --base-url URL --model NAME")
     if args.method == "agent" or server_configured(args.base_url):
-        backend = make_backend(
-            base_url=args.base_url,
-            model=args.model,
-            timeout=args.timeout,
-            max_retries=args.max_retries,
-            concurrency=args.concurrency,
-            context_window=args.context_window,
-            server_kind=args.server_kind,
-        )
+        backend = backend_from_args(args)
     options = dict(
         prompt=args.prompt,
         max_reasks=args.max_reasks,
@@ -188,7 +215,12 @@ def _cluster(args: argparse.Namespace) -> int:
         embed_options.update(assist=args.assist, llm_names=args.llm_names)
     if args.category:
         embed_options["categories"] = args.category
-    with console.status(f"clustering {len(texts)} texts...") as status:
+    from .report.progress import StageProgress
+    from .scale.pipeline import ScaleOptions
+
+    scale = ScaleOptions(assign=args.assign, max_window_items=args.window_items)
+    keep: dict = {}
+    with StageProgress(console, quiet=args.quiet) as progress:
         result = cluster_texts(
             texts,
             args.instruction,
@@ -197,8 +229,18 @@ def _cluster(args: argparse.Namespace) -> int:
             n_clusters=args.n_clusters,
             agent_options=options,
             embed_options=embed_options,
-            on_event=lambda msg: status.update(literal(msg)),
+            scale_options=scale,
+            on_event=lambda msg: progress("agent", 0, 1, msg),
+            progress=progress,
+            keep=keep,
         )
+    if args.save:
+        from .scale.saved import model_from_result, save
+
+        model = keep.get("model") or model_from_result(texts, result, args.instruction, embed_options=embed_options,
+                                                       vectors=keep.get("vectors"))
+        where = save(model, args.save)
+        result.notes.append(f"clusterer saved to {where.parent}: place new texts with cluster-r1 assign")
     if args.output:
         write_atomic(args.output, result.to_json() + "\n")
     else:

@@ -41,6 +41,7 @@ __all__ = [
     "items_answer",
     "lists_answer",
     "placements",
+    "labels",
     "name_lines",
     "fields",
     "numbered_names",
@@ -279,6 +280,33 @@ def placements(items: Sequence[int], n_clusters: int) -> Grammar:
 
     return Grammar(f"root ::= {body}\nc ::= " + _alternatives([f"cluster{k}" for k in range(1, n_clusters + 1)]),
                    schema, decode)
+
+
+def labels(ids: Sequence[int], options: int, *, zero: bool = True) -> Grammar:
+    """``ID: N`` for each of ``ids``, one line each, in order, N in 1..options (and 0 = none when ``zero``).
+
+    >>> print(labels([2, 5], 2).gbnf)
+    root ::= "2: " n "\\n" "5: " n
+    n ::= ("0" | "1" | "2")
+    """
+    if not ids or options < 1:
+        raise ValueError("labels need at least one id and one option")
+    values = [str(v) for v in range(0 if zero else 1, options + 1)]
+    body = ' "\\n" '.join(gbnf_string(f"{i}: ") + " n" for i in ids)
+    schema = {
+        "type": "object",
+        "properties": {str(i): {"type": "integer", "minimum": 0 if zero else 1, "maximum": options} for i in ids},
+        "required": [str(i) for i in ids],
+        "additionalProperties": False,
+    }
+
+    def decode(obj: Any) -> str:
+        if not isinstance(obj, dict):
+            return ""
+        return "\n".join(f"{i}: {obj[str(i)]}" for i in ids
+                         if isinstance(obj.get(str(i)), int) and not isinstance(obj.get(str(i)), bool))
+
+    return Grammar(f"root ::= {body}\nn ::= " + _alternatives(values), schema, decode)
 
 
 def name_lines(min_lines: int, max_lines: int, *, name_chars: int = 60, description_chars: int = 160) -> Grammar:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
 
     def fit(self, X: Sequence[str], y: Any = None) -> InstructionClustering:
         texts = [str(x) for x in X]
+        keep: dict[str, Any] = {}
         result = cluster_texts(
             texts,
             self.instruction,
@@ -56,10 +58,70 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
             n_clusters=self.n_clusters,
             agent_options=self.agent_options,
             embed_options=self.embed_options,
+            keep=keep,
         )
+        self._texts = texts
+        self._model = keep.get("model")
+        self._vectors = keep.get("vectors")
         self.result_: Clustering = result
         self.labels_ = np.asarray(result.labels) - 1
         self.clusters_: list[Cluster] = result.clusters
         self.n_clusters_ = result.n_clusters
         self.cluster_names_ = [c.name for c in result.clusters]
         return self
+
+    # -- new texts -------------------------------------------------------------------------------------------
+    def _placer(self) -> Any:
+        if not hasattr(self, "result_"):
+            from .errors import InputError
+
+            raise InputError("this InstructionClustering is not fitted yet: call fit(texts) first")
+        if getattr(self, "_model", None) is None:
+            from .scale.saved import model_from_result
+
+            self._model = model_from_result(self._texts, self.result_, self.instruction,
+                                            embed_options=self.embed_options, vectors=self._vectors)
+        return self._model
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """0-based clusters of the fit (in ``clusters_`` order) for new texts; -1 where a text fits none."""
+        from .scale.saved import place
+
+        model = self._placer()
+        placed, _ = place(model, [str(x) for x in X], backend=self.backend if model.assign != "embed" else None,
+                          embed_options=self.embed_options)
+        position = {c.id: j for j, c in enumerate(self.result_.clusters)}
+        out = np.full(len(placed.labels), -1, dtype=np.int64)
+        for cluster in placed.clusters:
+            for item in cluster.items:
+                out[item - 1] = position.get(cluster.id, -1)
+        return out
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the fitted clusterer to ``folder`` (``clusterer.json``: no secrets); see :meth:`load`."""
+        from .scale.saved import save
+
+        return save(self._placer(), folder)
+
+    @classmethod
+    def load(cls, folder: str | Path, *, backend: Backend | None = None) -> InstructionClustering:
+        """A clusterer saved by :meth:`save` or ``cluster ... --save DIR``, ready to :meth:`predict`."""
+        from .scale.saved import load
+
+        model = load(folder)
+        est = cls(instruction=model.taxonomy.instruction, backend=backend)
+        est._model, est._texts, est._vectors = model, [], None
+        clusters = [Cluster(name=t.name, items=[], description=t.description, id=t.id, criterion=t.criterion)
+                    for t in model.taxonomy.topics]
+        est.clusters_ = clusters
+        est.n_clusters_ = len(clusters)
+        est.cluster_names_ = [c.name for c in clusters]
+        est.result_ = _Fitted(clusters)  # type: ignore[assignment]
+        return est
+
+
+class _Fitted:
+    """What a loaded estimator knows of its fit: the clusters (no texts)."""
+
+    def __init__(self, clusters: list[Cluster]) -> None:
+        self.clusters = clusters

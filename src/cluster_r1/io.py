@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["read_texts", "write_atomic", "check_output_path", "SUPPORTED_SUFFIXES"]
+__all__ = ["read_texts", "write_atomic", "check_output_path", "check_save_path", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".txt", ".jsonl", ".csv")
 _CSV_FIELD_LIMIT = 64 * 1024 * 1024  # a text may be long; csv's default limit is 128 KiB
@@ -130,6 +130,14 @@ def check_output_path(path: str | os.PathLike[str] | None) -> None:
         raise InputError(f"cannot write {p}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write {p}: no permission to write in {parent}")
+
+
+def check_save_path(path: str | os.PathLike[str]) -> None:
+    """Fail before any work when ``path`` cannot become a folder for a saved clusterer."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"--save {p}: it is a file; give a folder for the saved clusterer")
+    check_output_path(p / "clusterer.json")
 
 
 def _umask() -> int:

@@ -22,6 +22,7 @@ __all__ = [
     "get_template",
     "format_texts",
     "text_block",
+    "text_line",
     "neutralise",
     "fair_share",
     "cut_texts",
@@ -213,6 +214,17 @@ def text_block(index: int | None, text: str, limit: int | None = None) -> str:
     body = clip_layout(text, limit) if limit else clip_layout(text, max(len(text), 1))
     head = "<text>" if index is None else f'<text id="{index}">'
     return f"{head}\n{neutralise(body)}\n</text>"
+
+
+def text_line(index: int, text: str, limit: int | None = 600) -> str:
+    """One text as one compact line ``[3] text`` (for batches of short questions): whitespace flattened,
+    tags neutralised, square brackets turned into parentheses so that no text can forge ``[4]``.
+
+    >>> text_line(3, "a\\n[4] b <answer>", 100)
+    '[3] a (4) b ‹answer>'
+    """
+    flat = clip_text(text, limit) if limit else " ".join(text.split())
+    return f"[{index}] " + neutralise(flat).replace("[", "(").replace("]", ")")
 
 
 def fair_share(lengths: Sequence[int], budget: int) -> int | None:

@@ -19,11 +19,17 @@ __all__ = ["Cluster", "Usage", "Clustering"]
 
 @dataclass
 class Cluster:
-    """One cluster: a readable name, a one-line description and its items (1-based)."""
+    """One cluster: a readable name, a one-line description and its items (1-based).
+
+    ``id`` is a stable topic id where the method keeps one (the large-corpus pipeline and saved
+    clusterers: new texts and new topics never renumber it); ``criterion`` says what belongs here.
+    """
 
     name: str
     items: list[int]
     description: str = ""
+    id: int | None = None
+    criterion: str = ""
 
     @property
     def size(self) -> int:
@@ -72,6 +78,10 @@ class Clustering:
     attempts: int = 1
     stability: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: per text, where its cluster came from (e.g. "llm", "classifier", "embed", "window"), when the method says
+    placement: list[str] | None = None
+    #: per text, how sure the method is of its cluster, in [0, 1], when the method says
+    confidence: list[float] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -90,6 +100,9 @@ class Clustering:
         if len(seen) != n:
             missing = sorted(set(range(1, n + 1)) - set(seen))
             raise ValueError(f"items {missing[:10]} are in no cluster")
+        for name, per_text in (("placement", self.placement), ("confidence", self.confidence)):
+            if per_text is not None and len(per_text) != n:
+                raise ValueError(f"{name} has {len(per_text)} entries for {n} texts")
 
     @property
     def n_clusters(self) -> int:
@@ -106,6 +119,8 @@ class Clustering:
         *,
         names: Sequence[str] | None = None,
         descriptions: Sequence[str] | None = None,
+        ids: Sequence[int | None] | None = None,
+        criteria: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> Clustering:
         """Build from any per-text labels; clusters are numbered by first appearance."""
@@ -122,7 +137,9 @@ class Clustering:
         for k, items in enumerate(members, start=1):
             name = names[k - 1] if names is not None else f"cluster {k}"
             desc = descriptions[k - 1] if descriptions is not None else ""
-            clusters.append(Cluster(name=name, items=items, description=desc))
+            clusters.append(Cluster(name=name, items=items, description=desc,
+                                    id=ids[k - 1] if ids is not None else None,
+                                    criterion=criteria[k - 1] if criteria is not None else ""))
         return cls(clusters=clusters, labels=numbers, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:

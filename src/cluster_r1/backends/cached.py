@@ -136,6 +136,9 @@ class CachedBackend:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
+    def __bool__(self) -> bool:  # a backend is a backend, however many replies it holds (len() counts them)
+        return True
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -143,6 +146,10 @@ class CachedBackend:
     @property
     def constraint_kinds(self) -> frozenset[str]:
         return constraint_kinds(self.backend)
+
+    @property
+    def server_kind(self) -> str:
+        return str(getattr(self.backend, "server_kind", "") or "")
 
     def _key(
         self, messages: Sequence[Message], temperature: float, max_tokens: int | None, seed: int | None,

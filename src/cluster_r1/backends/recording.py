@@ -43,6 +43,10 @@ class RecordingBackend:
     def constraint_kinds(self) -> frozenset[str]:
         return constraint_kinds(self.backend)
 
+    @property
+    def server_kind(self) -> str:
+        return str(getattr(self.backend, "server_kind", "") or "")
+
     def usage(self) -> Usage:
         usage = Usage()
         for c in self.completions:

@@ -176,9 +176,9 @@ def run_eval(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             command=_command(args, methods, splits),
             seeds={"bench": bench_seed, "subset": args.seed if args.limit else None,
-                   "random_state": args.random_state, "agent": args.agent_seed if backend else None},
+                   "random_state": args.random_state, "agent": args.agent_seed if backend is not None else None},
             config={"bench": str(args.bench), "splits": splits, "tasks": args.task, "limit": args.limit,
-                    "agent": agent_options if backend else None, "embedder": args.embedder or "minilm"},
+                    "agent": agent_options if backend is not None else None, "embedder": args.embedder or "minilm"},
             on_record=lambda _: progress.advance(bar),
         )
     embed_log.removeFilter(truncation)

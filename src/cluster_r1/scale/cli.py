@@ -1,0 +1,65 @@
+"""``cluster-r1 assign DIR FILE``: place new texts into a saved clusterer (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..cli import add_server_arguments
+
+    p = sub.add_parser("assign", help="place new texts into the clusters of a saved clusterer (cluster ... --save DIR)")
+    p.add_argument("clusterer", metavar="DIR", help="the folder written by cluster ... --save DIR")
+    p.add_argument("input", metavar="FILE", help="a .txt (one text per line), .jsonl or .csv file of new texts")
+    p.add_argument("-o", "--output", help="write the JSON result here (default: stdout)")
+    p.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
+    p.add_argument("--text-column", default="text", help="CSV column holding the text (default: text)")
+    p.add_argument("--assign", choices=["llm", "hybrid", "embed"],
+                   help="embed (default without a server): the saved classifier or nearest topic; llm / hybrid (the "
+                   "saved mode, with a server): the model classifies every / the least certain text")
+    p.add_argument("--discover", action="store_true",
+                   help="texts that fit no saved topic become new topics (new ids; the saved ids never change)")
+    p.add_argument("--save", metavar="DIR", help="save the clusterer, with any new topics, here (may be DIR itself)")
+    p.add_argument("--no-cache", action="store_true", help="do not cache embeddings and model replies on disk")
+    add_server_arguments(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on the terminal")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    p.set_defaults(func=run_assign)
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from ..api import server_configured
+    from ..cli import backend_from_args
+    from ..io import check_output_path, check_save_path, read_texts, write_atomic
+    from ..report.terminal import print_summary
+    from .saved import load, place, save
+
+    console = Console(stderr=True, quiet=args.quiet)
+    check_output_path(args.output)
+    if args.save:
+        check_save_path(args.save)
+    model = load(args.clusterer)
+    texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
+    backend = backend_from_args(args) if server_configured(args.base_url) else None
+    embed_options = {"cache_dir": False if args.no_cache else None}
+    result, model = place(model, texts, backend=backend, mode=args.assign, discover=args.discover,
+                          embed_options=embed_options)
+    if args.save:
+        result.notes.append(f"clusterer saved to {save(model, args.save).parent}")
+    if args.output:
+        write_atomic(args.output, result.to_json() + "\n")
+    else:
+        sys.stdout.write(result.to_json() + "\n")
+        sys.stdout.flush()
+    if not args.quiet:
+        try:
+            print_summary(result, texts, console)
+        except Exception as exc:  # noqa: BLE001 - the result is written: the summary cannot fail the run
+            logging.getLogger(__name__).warning("could not print the summary (%s: %s)", type(exc).__name__, exc)
+    return 0

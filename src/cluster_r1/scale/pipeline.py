@@ -1,0 +1,445 @@
+"""The stages in order: embed, windows, propose, merge, describe, assign, discover, refine.
+
+:func:`cluster_corpus` clusters a corpus of any size by an instruction with any backend and
+returns the :class:`~cluster_r1.types.Clustering` (every text exactly once, named topics with
+stable ids, the mode and confidence of every placement) and the :class:`ScaleModel` that
+places new texts (:mod:`.saved`). Every model call goes through the backend it is given: wrap
+it in :class:`~cluster_r1.backends.CachedBackend` (the API does, by default) and a rerun after
+an interruption repeats no finished call. Seeds are fixed, so the same command gives the same
+prompts, hence the same cache keys and the same result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..agent.state import estimate_tokens
+from ..backends.base import Backend
+from ..errors import ConfigError, InputError
+from ..prompts import clip_layout
+from ..report.progress import ProgressFn, null_progress
+from ..types import Clustering, Usage
+from .assign import (
+    Assignment,
+    assign_embed,
+    batches_agree,
+    centroids,
+    classifier_proba,
+    classify_llm,
+    fit_classifier,
+)
+from .calls import Tally
+from .discover import refine, unfit
+from .merge import describe_topics, merge_clusters
+from .propose import propose_windows
+from .taxonomy import Taxonomy
+from .windows import plan_windows
+
+__all__ = ["ASSIGN_MODES", "ScaleOptions", "ScaleModel", "cluster_corpus", "default_assign", "embed_corpus"]
+
+log = logging.getLogger(__name__)
+
+ASSIGN_MODES = ("auto", "llm", "hybrid", "embed")
+#: Above this many texts, ``auto`` assigns in ``hybrid`` mode (the model labels a sample), else ``llm``.
+LLM_ASSIGN_LIMIT = 2000
+#: Assumed context window (tokens) when neither the user nor the server says.
+DEFAULT_CONTEXT = 8192
+
+
+def default_assign(n: int) -> str:
+    """``llm`` up to 2,000 texts, ``hybrid`` beyond (the model labels a sample, a classifier the rest)."""
+    return "llm" if n <= LLM_ASSIGN_LIMIT else "hybrid"
+
+
+@dataclass
+class ScaleOptions:
+    """Settings of the pipeline (every one has a default a user rarely needs to change)."""
+
+    assign: str = "auto"
+    max_window_items: int = 40
+    max_windows: int = 6
+    per_cluster: int = 3
+    batch_items: int = 30
+    sample_fraction: float = 0.03
+    min_sample: int = 300
+    max_sample: int = 2000
+    uncertain_fraction: float = 0.05
+    max_uncertain: int = 2000
+    discover_rounds: int = 1
+    min_topic_size: int = 2
+    describe: bool = True
+    #: texts sampled for each check of what the model does reliably (window answers, batches)
+    check_size: int = 16
+    #: agreement (window answers vs single questions) above which window answers are used
+    trust: float = 0.6
+    #: ``auto``: batches of texts only where they agree with single questions; ``always`` / ``never``
+    batch: str = "auto"
+    #: reasoning the constrained window and merge answers admit (characters); measured on the shipped example with
+    #: Qwen2.5-Coder-1.5B: the same V at 0, 600 and 1800, half the time at 600 (docs/agent.md)
+    think_chars: int = 600
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.batch not in ("auto", "always", "never"):
+            raise ConfigError(f"batch={self.batch!r}: choose auto, always or never")
+        if self.assign not in ASSIGN_MODES:
+            raise ConfigError(f"assign={self.assign!r}: choose one of {', '.join(ASSIGN_MODES)}")
+        if self.max_window_items < 4 or self.batch_items < 1 or self.max_windows < 1:
+            raise ConfigError("max_window_items must be >= 4, batch_items >= 1 and max_windows >= 1")
+
+
+@dataclass
+class ScaleModel:
+    """What places new texts: the taxonomy, the vectors' centre, topic centroids and the classifier."""
+
+    taxonomy: Taxonomy
+    centres: np.ndarray
+    mean: np.ndarray
+    embedder: str
+    view: str
+    template: str
+    assign: str
+    classifier: dict[str, Any] | None = None
+    floor: float | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def embed_corpus(
+    texts: Sequence[str], instruction: str, *, embed_options: dict[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """(centred unit vectors, the mean they were centred by, what embedded them) for the whole corpus.
+
+    The view is routed by the instruction exactly as the offline default does it.
+    """
+    from ..embed.clusterer import embed_for_clustering
+    from ..embed.embedders import get_embedder
+    from ..embed.views import Route, route_instruction, view_embedder
+
+    options = dict(embed_options or {})
+    embedder, view = options.get("embedder"), options.get("view", "auto")
+    template = options.get("template", "auto")
+    route = Route(view, "given") if view != "auto" else (
+        route_instruction(instruction) if embedder is None and instruction.strip() else Route("semantic", "given"))
+    model = get_embedder(view_embedder(route.view, embedder))
+    raw = embed_for_clustering(texts, instruction, embedder=model, template=template,
+                               cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
+    mean = raw.mean(axis=0)
+    x = raw - mean
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    name = str(getattr(model, "name", embedder or "minilm"))
+    return x.astype(np.float32), mean.astype(np.float32), {"embedder": name, "view": route.view,
+                                                           "template": str(template)}
+
+
+def _context(backend: Backend) -> tuple[int, str]:
+    window = getattr(backend, "context_window", None)
+    if window:
+        return int(window), ""
+    return DEFAULT_CONTEXT, (f"the model's context window is unknown: windows were sized for {DEFAULT_CONTEXT} tokens "
+                             "(set --context-window)")
+
+
+def cluster_corpus(
+    texts: Sequence[str],
+    instruction: str,
+    backend: Backend,
+    *,
+    n_clusters: int | None = None,
+    options: ScaleOptions | None = None,
+    agent_options: dict[str, Any] | None = None,
+    embed_options: dict[str, Any] | None = None,
+    vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None,
+    progress: ProgressFn = null_progress,
+) -> tuple[Clustering, ScaleModel]:
+    """Cluster ``texts`` of any number by ``instruction``; see the module docstring."""
+    texts = list(texts)
+    n = len(texts)
+    if n < 2:
+        raise InputError(f"need at least 2 texts to cluster, got {n}")
+    if not instruction.strip():
+        raise InputError("the instruction is empty: say how the texts should be grouped")
+    opts = options or ScaleOptions()
+    mode = default_assign(n) if opts.assign == "auto" else opts.assign
+    start = time.perf_counter()
+    agent_opts = {"prompt": "named", **(agent_options or {})}
+    agent_opts.pop("samples", None)
+    agent_opts["think_chars"] = min(int(agent_opts.get("think_chars", opts.think_chars) or 0), opts.think_chars)
+    max_text = int(agent_opts.get("max_text_chars", 4000) or 4000)
+    notes: list[str] = []
+    tally = Tally(keep_replies=False)
+    usage = Usage()
+
+    progress("embedding", 0, n, "")
+    x, mean, spec = vectors if vectors is not None else embed_corpus(texts, instruction, embed_options=embed_options)
+    progress("embedding", n, n, "")
+    lengths = [estimate_tokens(clip_layout(t, max_text)) for t in texts]
+
+    context, note = _context(backend)
+    if note:
+        notes.append(note)
+    answer_tokens = int(agent_opts.get("max_tokens", 4096))
+    think = int(agent_opts.get("think_chars", 1800) or 0)
+    window_answer = min(answer_tokens, think // 3 + 6 * opts.max_window_items + 260)
+    agent_opts["max_tokens"] = window_answer
+    token_budget = max(200, context - window_answer - 900)
+    plan = plan_windows(x, lengths, max_items=opts.max_window_items, token_budget=token_budget,
+                        per_cluster=opts.per_cluster, max_windows=opts.max_windows, seed=opts.seed)
+    notes.append(f"scale: {n} texts, {plan.n_fine} fine embedding clusters, {len(plan.windows)} windows of "
+                 f"{', '.join(str(len(w)) for w in plan.windows)} representatives, assign={mode}")
+
+    def calls_detail() -> str:
+        u = usage.calls + tally.calls
+        return f"{u} calls, {usage.prompt_tokens + usage.completion_tokens + tally.tokens:,} tokens"
+
+    progress("propose (windows)", 0, len(plan.windows), "")
+    proposal = propose_windows(backend, texts, plan.windows, instruction, agent_options=agent_opts,
+                               on_window=lambda d, t: progress("propose (windows)", d, t, calls_detail()))
+    usage.add(proposal.usage)
+    notes.extend(proposal.notes)
+    if not proposal.clusters:
+        raise _no_taxonomy(proposal.notes)
+    progress("merge", 0, 1, calls_detail())
+    merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, n_clusters=n_clusters,
+                            seed=opts.seed)
+    usage.add(merged.usage)
+    notes.extend(merged.notes)
+    taxonomy = merged.taxonomy
+    progress("merge", 1, 1, calls_detail())
+    if opts.describe:
+        progress("describe", 0, len(taxonomy), calls_detail())
+        describe_topics(backend, texts, taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed, tally=tally)
+        progress("describe", len(taxonomy), len(taxonomy), calls_detail())
+
+    assignment = Assignment.empty(n)
+    batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * opts.batch_items)
+    window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
+    progress("check", 0, 1, calls_detail())
+    state = _calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, opts, lengths, batch_budget,
+                       tally, notes)
+    progress("check", 1, 1, calls_detail())
+    rest = [i for i in range(n) if not assignment.source[i]]
+    _assign(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,
+            calls_detail, per_item=state["per_item"], view=spec["view"])
+
+    k = len(taxonomy)
+    labelled = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None and assignment.source[i] in
+                ("window", "llm")}
+    centres = centroids(x, labelled or {i: lab for i, lab in enumerate(assignment.labels) if lab is not None}, k)
+    for _ in range(opts.discover_rounds):
+        pool = unfit(x, assignment, centres)
+        if len(pool) < max(5, n // 100) or len(pool) < 4:
+            break
+        progress("discover", 0, len(pool), calls_detail())
+        found = _discover(backend, texts, x, lengths, pool, taxonomy, assignment, mode, opts, agent_opts, instruction,
+                          n_clusters, token_budget, batch_budget, tally, usage, notes, state, spec["view"])
+        progress("discover", len(pool), len(pool), calls_detail())
+        if not found:
+            break
+        labelled = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None and assignment.source[i] in
+                    ("window", "llm")}
+        centres = centroids(x, labelled, len(taxonomy))
+    notes.extend(refine(x, assignment, taxonomy, min_size=opts.min_topic_size))
+
+    labels = [int(lab) for lab in assignment.labels]  # refine leaves no None
+    order = list(dict.fromkeys(labels))
+    usage.add(tally.usage())
+    usage.seconds = time.perf_counter() - start
+    topics = [taxonomy.topics[t] for t in order]
+    result = Clustering.from_labels(
+        labels, names=[t.name for t in topics], descriptions=[t.description for t in topics],
+        ids=[t.id for t in topics], criteria=[t.criterion for t in topics],
+        method="agent", model=getattr(backend, "model", ""), usage=usage, notes=notes,
+        placement=list(assignment.source), confidence=[round(float(c), 4) for c in assignment.confidence],
+    )
+    if tally.rejected:
+        result.notes.append(f"the server rejected a constraint ({tally.rejected}); those calls were made again "
+                            "without it")
+    final = {i: lab for i, lab in enumerate(labels)}
+    model = ScaleModel(
+        taxonomy=taxonomy, centres=centroids(x, final, len(taxonomy)), mean=mean, embedder=spec["embedder"],
+        view=spec["view"], template=spec["template"], assign=mode, floor=_floor(x, final, len(taxonomy)),
+        settings={"instruction": instruction, "n_clusters": n_clusters, **{k: v for k, v in vars(opts).items()}},
+    )
+    clf = fit_classifier(x, final, len(taxonomy), seed=opts.seed) if len(taxonomy) > 1 else None
+    if clf is not None:
+        model.classifier = {"coef": clf.coef_.tolist(), "intercept": clf.intercept_.tolist(),
+                            "classes": clf.classes_.tolist()}
+    return result, model
+
+
+def _no_taxonomy(notes: Sequence[str]) -> Exception:
+    from ..errors import AnswerError
+
+    why = "; ".join(notes[:2]) or "every window failed"
+    return AnswerError(f"the model gave no usable clusters on any window ({why}); try a larger model, a clearer "
+                       "instruction, or --method embed")
+
+
+def _floor(x: np.ndarray, labels: dict[int, int], k: int) -> float | None:
+    """The 2nd percentile of texts' similarity to their own topic: below it, a new text fits none."""
+    if len(labels) < 20:
+        return None
+    c = centroids(x, labels, k)
+    idx = np.fromiter(labels.keys(), dtype=np.int64)
+    own = np.einsum("ij,ij->i", x[idx], c[np.fromiter(labels.values(), dtype=np.int64)])
+    return float(np.quantile(own, 0.02))
+
+
+def _description_vectors(taxonomy: Taxonomy, x: np.ndarray, view: str) -> np.ndarray | None:
+    """The topics' ``name: description`` embedded with the bundled encoder (meaning view only)."""
+    if view != "semantic" or x.shape[1] != 384:
+        return None
+    from ..embed.embedders import embed_texts
+
+    texts = [t.name + (f": {t.description}" if t.description else "") + (f" {t.criterion}" if t.criterion else "")
+             for t in taxonomy.topics]
+    return embed_texts(texts, "", template="none")
+
+
+def _calibrate(
+    backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, window_topic: dict[int, int],
+    assignment: Assignment, mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally,
+    notes: list[str],
+) -> dict[str, Any]:
+    """Two checks on a small seeded sample, so that what the model cannot do reliably is not used.
+
+    1. *window labels*: window members' topics (from the window answers and the merge) against
+       the model's answer for each of a sample of them, asked one at a time; below
+       ``opts.trust`` agreement the window answers' assignments are not used (small models copy a
+       pattern down a long answer), and the window members are placed like every other text;
+    2. *batches* (``llm`` and ``hybrid``): the same for batches of texts against single texts
+       (:func:`~cluster_r1.scale.assign.batches_agree`), unless ``opts.batch`` decides.
+    Every label the model gave in the checks is kept (source ``llm``).
+    """
+    rng = np.random.default_rng(opts.seed + 7)
+    members = sorted(window_topic)
+    probe = sorted(rng.choice(members, size=min(opts.check_size, len(members)), replace=False).tolist())
+    single = classify_llm(backend, texts, probe, taxonomy, lengths=lengths, per_item=True, seed=opts.seed, tally=tally)
+    answered = [i for i in probe if single.get(i) is not None]
+    agree = sum(1 for i in answered if single[i] == window_topic[i]) / max(1, len(answered))
+    trusted = agree >= opts.trust
+    if trusted:
+        for i, t in window_topic.items():
+            assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
+    notes.append(f"window answers {'kept' if trusted else 'not used'}: {agree:.0%} of {len(answered)} sampled window "
+                 f"texts got the same topic asked one at a time (threshold {opts.trust:.0%})")
+    for i, t in single.items():
+        assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
+    per_item = opts.batch == "never"
+    if mode in ("llm", "hybrid") and opts.batch == "auto":
+        others = [i for i in range(len(texts)) if not assignment.source[i]]
+        sample = sorted(rng.choice(others, size=min(opts.check_size, len(others)), replace=False).tolist()) if others else []
+        if sample:
+            ok, share, labels = batches_agree(backend, texts, sample, taxonomy, lengths=lengths,
+                                              max_items=opts.batch_items, token_budget=batch_budget, seed=opts.seed,
+                                              tally=tally)
+            per_item = not ok
+            for i, t in labels.items():
+                assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
+            notes.append(f"texts are asked {'one at a time' if per_item else f'in batches of {opts.batch_items}'}: "
+                         f"batches agreed with single questions on {share:.0%} of {len(sample)} texts")
+    return {"trusted": trusted, "per_item": per_item}
+
+
+def _assign(
+    backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, assignment: Assignment, rest: list[int],
+    mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally, progress: ProgressFn,
+    detail: Any, *, per_item: bool = False, view: str = "semantic",
+) -> None:
+    """Place ``rest`` (texts not yet labelled) in ``mode``; in place."""
+    k = len(taxonomy)
+    if not rest:
+        return
+    step = 1 if per_item else opts.batch_items
+
+    def llm(indices: list[int], stage: str) -> None:
+        progress(stage, 0, len(indices), detail())
+        got = classify_llm(backend, texts, indices, taxonomy, lengths=lengths, per_item=per_item,
+                           max_items=opts.batch_items, token_budget=batch_budget, seed=opts.seed, tally=tally,
+                           on_batch=lambda d, t: progress(stage, min(len(indices), d * step), len(indices),
+                                                          detail()))
+        for i in indices:
+            if i in got:
+                assignment.labels[i], assignment.source[i], assignment.confidence[i] = got[i], "llm", 1.0
+        progress(stage, len(indices), len(indices), detail())
+
+    if mode == "llm":
+        llm(rest, "assign (llm)")
+    elif mode == "hybrid":
+        rng = np.random.default_rng(opts.seed)
+        size = int(min(len(rest), opts.max_sample, max(opts.min_sample, opts.sample_fraction * len(texts))))
+        sample = sorted(rng.choice(rest, size=size, replace=False).tolist()) if size < len(rest) else list(rest)
+        llm(sample, "assign (llm sample)")
+        left = [i for i in rest if not assignment.source[i]]
+        labelled = {i: lab if lab is not None else k for i, lab in enumerate(assignment.labels)
+                    if assignment.source[i] in ("window", "llm")}
+        clf = fit_classifier(x, labelled, k + 1, seed=opts.seed)
+        if clf is not None and left:
+            progress("assign (classifier)", 0, len(left), detail())
+            p = classifier_proba(clf, x[left], k + 1)
+            conf = p.max(axis=1)
+            n_unsure = int(min(opts.max_uncertain, opts.uncertain_fraction * len(texts), len(left)))
+            unsure = [left[j] for j in np.argsort(conf, kind="stable")[:n_unsure]]
+            best = np.argmax(p, axis=1)
+            for j, i in enumerate(left):
+                lab = int(best[j])
+                assignment.labels[i] = lab if lab < k else None
+                assignment.source[i], assignment.confidence[i] = "classifier", float(conf[j])
+            progress("assign (classifier)", len(left), len(left), detail())
+            if unsure:
+                for i in unsure:
+                    assignment.source[i] = ""
+                llm(unsure, "assign (llm, uncertain)")
+    missing = [i for i in rest if not assignment.source[i]]
+    if missing:
+        labelled = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None and assignment.source[i]}
+        extra = _description_vectors(taxonomy, x, view)
+        if extra is not None:
+            # the topic's own words count as much as a few labelled texts (the centroids are re-normalised)
+            extra = extra * max(1.0, min(5.0, len(labelled) / max(1, k) / 4))
+        assign_embed(x, centroids(x, labelled, k, extra), missing, assignment)
+        if mode != "embed":
+            assignment.notes.append(f"{len(missing)} texts the model did not label were placed by embeddings")
+
+
+def _discover(
+    backend: Backend, texts: list[str], x: np.ndarray, lengths: list[int], pool: list[int], taxonomy: Taxonomy,
+    assignment: Assignment, mode: str, opts: ScaleOptions, agent_opts: dict[str, Any], instruction: str,
+    n_clusters: int | None, token_budget: int, batch_budget: int, tally: Tally, usage: Usage, notes: list[str],
+    state: dict[str, Any], view: str,
+) -> bool:
+    """Propose and merge new topics from the texts that fit none; place the pool again. True if topics were added."""
+    px = x[pool]
+    plan = plan_windows(px, [lengths[i] for i in pool], max_items=opts.max_window_items, token_budget=token_budget,
+                        per_cluster=opts.per_cluster, max_windows=max(1, opts.max_windows // 2), seed=opts.seed + 1)
+    windows = [[pool[j] for j in w] for w in plan.windows]
+    proposal = propose_windows(backend, texts, windows, instruction, agent_options=agent_opts)
+    usage.add(proposal.usage)
+    if not proposal.clusters:
+        return False
+    merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, seed=opts.seed + 1)
+    usage.add(merged.usage)
+    if opts.describe:
+        describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
+                        tally=tally)
+    first = len(taxonomy)
+    for topic in merged.taxonomy.topics:
+        taxonomy.add(topic.name, topic.description, topic.criterion)
+    notes.append(f"discover: {len(pool)} texts fit no topic; {len(merged.taxonomy)} new topics proposed from them")
+    for i in pool:
+        assignment.labels[i], assignment.source[i] = None, ""
+    if state["trusted"]:
+        for wc, t in zip(proposal.clusters, merged.topic_of):
+            for i in wc.members:
+                assignment.labels[i], assignment.source[i], assignment.confidence[i] = first + t, "window", 1.0
+    rest = [i for i in pool if assignment.source[i] != "window"]
+    _assign(backend, texts, x, taxonomy, assignment, rest, "llm" if mode in ("llm", "hybrid") else "embed", opts,
+            lengths, batch_budget, tally, lambda *a: None, lambda: "", per_item=state["per_item"], view=view)
+    return True
+

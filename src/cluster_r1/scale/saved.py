@@ -1,0 +1,286 @@
+"""Saved clusterers: what places new texts into the clusters of a finished run, with stable ids.
+
+``save(model, DIR)`` writes ``DIR/clusterer.json``: the taxonomy (stable ids, names,
+descriptions, criteria), the embedder's name, view and template, the vectors' centre, the
+topic centroids, the classifier's weights, the similarity floor under which a text fits
+none, and the settings. No secrets: no server URL, no key. :func:`load` reads it back,
+refusing a folder that is not a saved clusterer with one clear line.
+
+:func:`place` embeds new texts the same way and puts each into a saved topic: by the
+classifier (or the nearest centroid), or with a model server in ``llm`` / ``hybrid`` mode by
+the model. A text below the floor, or one the model says fits none, is flagged and goes into
+``Other``; with ``discover`` those texts become new topics with new ids (the old ids never move).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..backends.base import Backend
+from ..errors import ConfigError, InputError
+from ..io import write_atomic
+from ..types import Clustering
+from .assign import Assignment, centroids, classify_llm
+from .calls import Tally
+from .pipeline import ScaleModel
+from .taxonomy import OTHER, Taxonomy
+
+__all__ = ["FORMAT", "save", "load", "place", "model_from_result"]
+
+FORMAT = "cluster-r1/clusterer"
+VERSION = 1
+FILE = "clusterer.json"
+
+
+def save(model: ScaleModel, folder: str | os.PathLike[str]) -> Path:
+    """Write ``model`` to ``folder/clusterer.json`` (atomically); returns the file's path."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--save {path}: it is a file; give a folder for the saved clusterer")
+    data = {
+        "format": FORMAT,
+        "version": VERSION,
+        "taxonomy": model.taxonomy.to_dict(),
+        "embedder": model.embedder,
+        "view": model.view,
+        "template": model.template,
+        "assign": model.assign,
+        "mean": np.asarray(model.mean, dtype=np.float32).round(7).tolist(),
+        "centres": np.asarray(model.centres, dtype=np.float32).round(7).tolist(),
+        "classifier": model.classifier,
+        "floor": model.floor,
+        "settings": {k: v for k, v in model.settings.items() if _jsonable(v)},
+    }
+    out = path / FILE
+    write_atomic(out, json.dumps(data, ensure_ascii=False) + "\n")
+    return out
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def load(folder: str | os.PathLike[str]) -> ScaleModel:
+    """Read a saved clusterer; :class:`InputError` with one clear line for a missing or foreign folder."""
+    path = Path(folder)
+    if not path.exists():
+        raise InputError(f"{path}: no such folder; give the folder a run saved with --save")
+    file = path / FILE if path.is_dir() else path
+    if not file.is_file():
+        raise InputError(f"{path} holds no saved clusterer ({FILE} is missing); save one with cluster ... --save {path}")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(f"{file} is not a saved clusterer (not JSON); save one with cluster ... --save") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{file} is not a cluster-r1 saved clusterer; save one with cluster ... --save")
+    if int(data.get("version", 0)) > VERSION:
+        raise InputError(f"{file} was saved by a newer cluster-r1 (version {data.get('version')}); upgrade to read it")
+    try:
+        taxonomy = Taxonomy.from_dict(data["taxonomy"])
+        centres = np.asarray(data["centres"], dtype=np.float32)
+        mean = np.asarray(data["mean"], dtype=np.float32)
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{file} is damaged (taxonomy or centroids missing); save the clusterer again") from None
+    if centres.ndim != 2 or len(centres) != len(taxonomy) or centres.shape[1] != mean.shape[-1]:
+        raise InputError(f"{file} is damaged ({len(taxonomy)} topics but centroids of shape {centres.shape})")
+    return ScaleModel(taxonomy=taxonomy, centres=centres, mean=mean, embedder=str(data.get("embedder", "")),
+                      view=str(data.get("view", "semantic")), template=str(data.get("template", "auto")),
+                      assign=str(data.get("assign", "embed")), classifier=data.get("classifier"),
+                      floor=data.get("floor"), settings=dict(data.get("settings") or {}))
+
+
+def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: dict[str, Any] | None) -> np.ndarray:
+    from ..embed.clusterer import embed_for_clustering
+    from ..embed.embedders import get_embedder
+    from ..embed.views import view_embedder
+
+    options = dict(embed_options or {})
+    # the form view's embedder is the view itself; any other is named as it was saved (--embedder overrides)
+    spec = options.get("embedder") or (None if model.view == "style" or not model.embedder else model.embedder)
+    embedder = get_embedder(view_embedder(model.view, spec))
+    raw = embed_for_clustering(texts, model.taxonomy.instruction, embedder=embedder, template=model.template,
+                               cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
+    x = raw - model.mean
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _classify(model: ScaleModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(topic position, confidence) per row: the saved classifier, else the nearest centroid."""
+    k = len(model.taxonomy)
+    clf = model.classifier
+    if clf:
+        coef, intercept = np.asarray(clf["coef"]), np.asarray(clf["intercept"])
+        classes = np.asarray(clf["classes"], dtype=np.int64)
+        z = x @ coef.T + intercept
+        if z.shape[1] == 1:  # binary logistic regression keeps one column
+            z = np.hstack([-z, z])
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        best = np.argmax(p, axis=1)
+        topics = classes[best]
+        ok = topics < k
+        return np.where(ok, topics, 0), np.where(ok, p[np.arange(len(p)), best], 0.0)
+    sims = x @ model.centres.T
+    best = np.argmax(sims, axis=1)
+    z = (sims - sims.max(axis=1, keepdims=True)) / 0.05
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    return best, p[np.arange(len(p)), best]
+
+
+def place(
+    model: ScaleModel,
+    texts: Sequence[str],
+    *,
+    backend: Backend | None = None,
+    mode: str | None = None,
+    discover: bool = False,
+    embed_options: dict[str, Any] | None = None,
+    agent_options: dict[str, Any] | None = None,
+) -> tuple[Clustering, ScaleModel]:
+    """Put ``texts`` into the saved topics (stable ids); the result and the model (extended by ``discover``)."""
+    import copy
+    import time
+
+    texts = list(texts)
+    if not texts:
+        raise InputError("no texts to place")
+    model = copy.deepcopy(model)  # the caller's model stays as saved; the returned one holds any new topics
+    start = time.perf_counter()
+    mode = mode or ("embed" if backend is None else model.assign)
+    if mode in ("llm", "hybrid") and backend is None:
+        raise ConfigError(f"saved with assign={mode}: placing by the model needs a server (--base-url URL --model NAME),"
+                          " or pass --assign embed")
+    taxonomy = model.taxonomy
+    k = len(taxonomy)
+    x = _vectors(model, texts, embed_options)
+    best, conf = _classify(model, x)
+    result = Assignment([int(b) for b in best], ["classifier" if model.classifier else "embed"] * len(texts),
+                        [float(c) for c in conf])
+    sims = np.einsum("ij,ij->i", x, model.centres[best])
+    tally = Tally(keep_replies=False)
+    if mode in ("llm", "hybrid") and backend is not None:
+        from ..agent.state import estimate_tokens
+
+        if mode == "llm":
+            todo = list(range(len(texts)))
+        else:
+            todo = [int(i) for i in np.argsort(conf, kind="stable")[: max(1, len(texts) // 20)]]
+        got = classify_llm(backend, texts, todo, taxonomy, lengths=[estimate_tokens(t) for t in texts], tally=tally)
+        for i, lab in got.items():
+            result.labels[i], result.source[i], result.confidence[i] = lab, "llm", 1.0
+    unfit = [i for i, lab in enumerate(result.labels) if lab is None]
+    if model.floor is not None:
+        unfit += [i for i in range(len(texts)) if result.source[i] != "llm" and sims[i] < model.floor]
+    unfit = sorted(set(unfit))
+    notes = [f"placed into a saved clusterer of {k} topics (assign={mode})"]
+    if discover and len(unfit) >= 2:
+        new = _discover(model, texts, x, unfit, backend, embed_options, agent_options, notes)
+        for i, t in new.items():
+            result.labels[i], result.source[i], result.confidence[i] = t, "discover", 1.0
+        unfit = [i for i in unfit if i not in new]
+    if unfit:
+        other = next((j for j, t in enumerate(taxonomy.topics) if t.name == OTHER), None)
+        if other is None:
+            taxonomy.add(OTHER, "texts that fit no topic")
+            model.centres = np.vstack([model.centres, np.zeros((1, model.centres.shape[1]), dtype=np.float32)])
+            other = len(taxonomy) - 1
+        for i in unfit:
+            result.labels[i], result.source[i] = other, "unfit"
+        notes.append(f"{len(unfit)} texts fit no saved topic: cluster {OTHER!r} (flagged 'unfit'); "
+                     "--discover makes new topics of them")
+    labels = [int(lab) for lab in result.labels]
+    order = list(dict.fromkeys(labels))
+    topics = [taxonomy.topics[t] for t in order]
+    usage = tally.usage(time.perf_counter() - start)
+    clustering = Clustering.from_labels(
+        labels, names=[t.name for t in topics], descriptions=[t.description for t in topics],
+        ids=[t.id for t in topics], criteria=[t.criterion for t in topics], method=f"assign ({mode})",
+        model=getattr(backend, "model", "") if backend is not None else model.embedder, usage=usage, notes=notes,
+        placement=result.source, confidence=[round(float(c), 4) for c in result.confidence],
+    )
+    return clustering, model
+
+
+def _discover(
+    model: ScaleModel, texts: list[str], x: np.ndarray, pool: list[int], backend: Backend | None,
+    embed_options: dict[str, Any] | None, agent_options: dict[str, Any] | None, notes: list[str],
+) -> dict[int, int]:
+    """New topics (appended, new ids) for the texts in ``pool``: by the model when there is one, else offline."""
+    taxonomy = model.taxonomy
+    sub = [texts[i] for i in pool]
+    if backend is not None:
+        from .pipeline import ScaleOptions, cluster_corpus
+
+        opts = ScaleOptions(assign="llm" if len(sub) <= 2000 else "hybrid", discover_rounds=0)
+        result, _ = cluster_corpus(sub, taxonomy.instruction, backend, options=opts, agent_options=agent_options,
+                                   vectors=(x[pool], np.zeros(x.shape[1], dtype=np.float32),
+                                            {"embedder": model.embedder, "view": model.view,
+                                             "template": model.template}))
+    else:
+        from ..embed.cluster import cluster_embeddings
+        from ..embed.naming import name_clusters, representatives
+
+        if len(sub) < 4:
+            return {}
+        fit = cluster_embeddings(x[pool], max_k=min(10, len(sub) - 1))
+        names, descs = name_clusters(sub, fit.labels, reps=representatives(x[pool], fit.labels, fit.centers))
+        result = Clustering.from_labels(fit.labels.tolist(), names=[names[c] for c in dict.fromkeys(fit.labels.tolist())],
+                                        descriptions=[descs[c] for c in dict.fromkeys(fit.labels.tolist())])
+    out: dict[int, int] = {}
+    added = []
+    for cluster in result.clusters:
+        topic = taxonomy.add(cluster.name, cluster.description, cluster.criterion)
+        added.append(topic)
+        for item in cluster.items:
+            out[pool[item - 1]] = len(taxonomy) - 1
+    labelled = {i: lab for i, lab in out.items()}
+    new_centres = centroids(x, labelled, len(taxonomy))[-len(added):]
+    model.centres = np.vstack([model.centres, new_centres])
+    model.classifier = None  # the saved classifier knows only the old topics: new texts use the centroids
+    notes.append(f"discover: {len(pool)} texts fit no saved topic; {len(added)} new topics "
+                 f"(ids {', '.join(str(t.id) for t in added)}) made of them")
+    return out
+
+
+def model_from_result(
+    texts: Sequence[str], result: Clustering, instruction: str, *, embed_options: dict[str, Any] | None = None,
+    vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None, assign: str = "embed",
+) -> ScaleModel:
+    """A saved-clusterer model for any finished clustering (one-shot agent, offline embed, assisted)."""
+    from .assign import fit_classifier
+    from .pipeline import _floor, embed_corpus
+
+    x, mean, spec = vectors if vectors is not None else embed_corpus(texts, instruction, embed_options=embed_options)
+    taxonomy = Taxonomy(instruction)
+    for c in result.clusters:
+        if c.id is not None and c.id not in {t.id for t in taxonomy.topics}:
+            from .taxonomy import Topic
+
+            taxonomy.topics.append(Topic(c.id, c.name, c.description, c.criterion))
+        else:
+            taxonomy.add(c.name, c.description, c.criterion)
+    labels = {i: lab - 1 for i, lab in enumerate(result.labels)}
+    model = ScaleModel(taxonomy=taxonomy, centres=centroids(x, labels, len(taxonomy)), mean=mean,
+                       embedder=spec["embedder"], view=spec["view"], template=spec["template"], assign=assign,
+                       floor=_floor(x, labels, len(taxonomy)), settings={"instruction": instruction,
+                                                                         "method": result.method})
+    clf = fit_classifier(x, labels, len(taxonomy)) if len(taxonomy) > 1 else None
+    if clf is not None:
+        model.classifier = {"coef": clf.coef_.tolist(), "intercept": clf.intercept_.tolist(),
+                            "classes": clf.classes_.tolist()}
+    for c, topic in zip(result.clusters, taxonomy.topics):
+        c.id = topic.id
+    return model

@@ -1,0 +1,313 @@
+"""The large-corpus pipeline over a fake model that answers the project's prompts correctly (tests/fake_model.py).
+
+Unit tests of the stages' logic and of what a user sees (CLI, saved clusterers, resume); the
+``llm``-marked tests and benchmarks/scale_quality.py are the evidence with a real model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from cluster_r1.backends import ScriptedBackend
+from cluster_r1.errors import AnswerError, ClusterR1Error, ContextLengthError, InputError
+from cluster_r1.metrics import v_measure_score
+from cluster_r1.scale.pipeline import ScaleOptions, cluster_corpus, embed_corpus
+from cluster_r1.scale.saved import load, place, save
+from fake_model import TopicModel, corpus
+from fake_openai import FakeOpenAIServer
+
+KINDS = {"grammar", "choice", "json"}
+
+
+@pytest.fixture(scope="module")
+def data():
+    texts, gold = corpus(240)
+    return texts, gold, embed_corpus(texts, "by issue")
+
+
+def run(data, mode: str, model: TopicModel | None = None, **kw):
+    texts, _, vectors = data
+    model = model or TopicModel()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, saved = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign=mode, **kw), vectors=vectors)
+    return result, saved, model, backend
+
+
+def every_text_once(result, n: int) -> None:
+    assert sorted(i for c in result.clusters for i in c.items) == list(range(1, n + 1))
+    assert len(result.placement) == len(result.confidence) == n
+    assert all(0.0 <= c <= 1.0 for c in result.confidence)
+
+
+@pytest.mark.parametrize("mode", ["llm", "hybrid", "embed"])
+def test_each_mode_recovers_the_topics(data, mode) -> None:
+    texts, gold, _ = data
+    result, saved, model, _ = run(data, mode)
+    every_text_once(result, len(texts))
+    assert v_measure_score(gold, result.labels) == 1.0
+    assert sorted(c.name for c in result.clusters) == ["billing", "bugs", "login", "shipping"]
+    assert len({c.id for c in result.clusters}) == 4 and all(c.description for c in result.clusters)
+    sources = Counter(result.placement)
+    assert sources["window"] > 0 and set(sources) <= {"window", "llm", "classifier", "embed"}
+    assert (model.calls["classify"] > 0) == (mode != "embed")
+    assert model.calls["window"] >= 2 and model.calls["consolidate"] == 1 and model.calls["describe"] == 4
+    assert model.calls["pick"] >= 16  # the window answers are checked against single questions
+    assert any(n.startswith("window answers kept: 100%") for n in result.notes)
+    assert result.usage.calls == sum(model.calls.values())
+    assert any(n.startswith("scale: 240 texts") for n in result.notes)
+
+
+def test_hybrid_labels_a_sample_and_the_uncertain_rest() -> None:
+    texts, gold = corpus(1200)
+    model = TopicModel()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    opts = ScaleOptions(assign="hybrid", min_sample=100, sample_fraction=0.05, uncertain_fraction=0.05)
+    result, _ = cluster_corpus(texts, "by issue", backend, options=opts)
+    every_text_once(result, 1200)
+    sources = Counter(result.placement)
+    assert sources["classifier"] > 600 and 100 <= sources["llm"] <= 300
+    assert v_measure_score(gold, result.labels) > 0.95
+
+
+def test_n_clusters_reaches_the_merge(data) -> None:
+    texts, _, vectors = data
+    backend = ScriptedBackend([TopicModel()] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    cluster_corpus(texts, "by issue", backend, n_clusters=3, options=ScaleOptions(assign="embed"), vectors=vectors)
+    merges = [(h, kw) for h, kw in zip(backend.history, backend.kwargs) if "final categories" in h[-1]["content"]]
+    assert merges and "exactly 3 categories" in merges[0][0][-1]["content"]
+    grammar = merges[0][1]["constraint"].gbnf
+    assert grammar.count("line") >= 3 and "?" not in grammar.split("\n")[0]  # exactly three lines
+
+
+def test_texts_that_fit_none_are_discovered_and_duplicates_merged(data) -> None:
+    texts, gold, _ = data
+    result, _, model, _ = run(data, "llm", TopicModel(unknown=["bugs"]), batch="always")
+    every_text_once(result, len(texts))
+    assert any(n.startswith("discover:") for n in result.notes)
+    assert any("near-duplicate topics merged" in n for n in result.notes)
+    # what the model still calls "none of these" stays visible, in Other, and is nothing but those texts
+    other = [c for c in result.clusters if c.name == "Other"]
+    assert len(other) <= 1 and all(texts[i - 1].startswith("bugs") for c in other for i in c.items)
+    assert v_measure_score(gold, result.labels) > 0.9
+
+
+def test_a_window_without_a_usable_answer_is_skipped_with_a_note(data) -> None:
+    texts, _, vectors = data
+    good = TopicModel()
+    state = {"windows": 0}
+
+    def flaky(messages) -> str:
+        prompt = messages[-1]["content"]
+        if '<text id="' in prompt and "one part of a larger" not in prompt and "ITEM: clusterK" in prompt:
+            state["windows"] += 1
+            if state["windows"] == 1:
+                return "I cannot."  # the first window (and its re-asks, salvage) gets nothing usable
+        if "Which groups does the instruction imply" in prompt:
+            return "nothing"
+        return good(messages)
+
+    backend = ScriptedBackend([flaky] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, _ = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign="embed"), vectors=vectors)
+    every_text_once(result, len(texts))
+
+
+def test_no_usable_taxonomy_is_one_clear_error(data) -> None:
+    texts, _, vectors = data
+    backend = ScriptedBackend(["no idea"] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    with pytest.raises(AnswerError, match="no usable clusters on any window"):
+        cluster_corpus(texts, "by issue", backend, vectors=vectors)
+
+
+def test_save_place_and_discover_keep_ids(data, tmp_path) -> None:
+    texts, gold, _ = data
+    result, saved, _, _ = run(data, "embed")
+    save(saved, tmp_path)
+    model = load(tmp_path)
+    ids = {c.name: c.id for c in result.clusters}
+    new, _ = corpus(40, seed=9)
+    placed, _ = place(model, new)
+    every_text_once(placed, 40)
+    assert {c.name: c.id for c in placed.clusters if c.name != "Other"}.items() <= ids.items()
+    strange = [f"gardening: roses tip {i}" for i in range(12)] + [f"cooking: pasta recipe {i}" for i in range(12)]
+    placed, grown = place(model, new + strange, discover=True)
+    every_text_once(placed, 64)
+    added = [t for t in grown.taxonomy.topics if t.id not in ids.values()]
+    assert added and min(t.id for t in added) > max(ids.values())
+    assert all(grown.taxonomy.topics[j].id == t.id for j, t in enumerate(model.taxonomy.topics))
+
+
+@pytest.mark.parametrize("content,message", [(None, "no such folder"), ("", "holds no saved clusterer"),
+                                             ('{"format": "other"}', "is not a cluster-r1 saved clusterer"),
+                                             ("not json", "is not a saved clusterer")])
+def test_load_refuses_a_missing_or_foreign_folder(tmp_path, content, message) -> None:
+    folder = tmp_path / "dir"
+    if content is not None:
+        folder.mkdir()
+        if content:
+            (folder / "clusterer.json").write_text(content)
+    with pytest.raises(InputError, match=message):
+        load(folder)
+
+
+def test_context_too_small_for_one_text_is_one_clear_error() -> None:
+    from cluster_r1.agent import ClusteringAgent
+    from cluster_r1.api import fits_one_window
+
+    texts, _ = corpus(100)
+    agent = ClusteringAgent(ScriptedBackend([], context_window=600))
+    with pytest.raises(ContextLengthError, match="cannot hold even one text"):
+        fits_one_window(agent, texts, "by issue")
+
+
+# -- the CLI: pipeline, resume after kill -9, save and assign -----------------------------------------------------
+
+def cli(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("CLUSTER_R1_")}
+    full.update({"HF_HUB_OFFLINE": "1", **(env or {})})
+    return subprocess.run([sys.executable, "-m", "cluster_r1", *args], capture_output=True, text=True, env=full,
+                          timeout=600, **kw)
+
+
+def test_cli_agent_beyond_one_window_then_assign(tmp_path) -> None:
+    texts, gold = corpus(200)
+    path = tmp_path / "t.txt"
+    path.write_text("\n".join(texts) + "\n")
+    model = TopicModel()
+    with FakeOpenAIServer(owned_by="me") as server:
+        server.enqueue(*[model] * 1000)
+        env = {"CLUSTER_R1_CACHE_DIR": str(tmp_path / "cache")}
+        proc = cli("cluster", str(path), "-i", "by issue", "--method", "agent", "--base-url", server.base_url,
+                   "--model", "local", "--context-window", "8192", "--save", str(tmp_path / "saved"), "-o",
+                   str(tmp_path / "r.json"), env=env)
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads((tmp_path / "r.json").read_text())
+        assert v_measure_score(gold, result["labels"]) == 1.0 and result["method"] == "agent"
+        assert "grammar" in server.requests[0]  # constrained windows
+        new, _ = corpus(30, seed=4)
+        (tmp_path / "new.txt").write_text("\n".join(new) + "\n")
+        proc = cli("assign", str(tmp_path / "saved"), str(tmp_path / "new.txt"), "-q", env=env)
+        assert proc.returncode == 0, proc.stderr
+        placed = json.loads(proc.stdout)
+        ids = {c["name"]: c["id"] for c in result["clusters"]}
+        assert all(ids.get(c["name"]) == c["id"] for c in placed["clusters"] if c["name"] != "Other")
+    saved = json.loads((tmp_path / "saved" / "clusterer.json").read_text())
+    assert "127.0.0.1" not in json.dumps(saved) and saved["format"] == "cluster-r1/clusterer"
+    proc = cli("assign", str(tmp_path / "nowhere"), str(tmp_path / "new.txt"))
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "no such folder" in proc.stderr
+
+
+def test_cli_resumes_after_kill_without_repeating_calls(tmp_path) -> None:
+    import socket
+
+    texts, gold = corpus(200)
+    path = tmp_path / "t.txt"
+    path.write_text("\n".join(texts) + "\n")
+    env = {"CLUSTER_R1_CACHE_DIR": str(tmp_path / "cache")}
+    with socket.socket() as s:  # one port for every run: the cache keys name the server
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["cluster", str(path), "-i", "by issue", "--method", "agent", "--model", "local", "--context-window", "8192",
+            "--assign", "llm", "--concurrency", "2", "-q", "--base-url", f"http://127.0.0.1:{port}/v1"]
+    full = {k: v for k, v in os.environ.items() if not k.startswith("CLUSTER_R1_")}
+    full.update({"HF_HUB_OFFLINE": "1", **env})
+    with FakeOpenAIServer(owned_by="me", port=port) as server:
+        server.enqueue(*[("delay", 0.3, TopicModel())] * 1000)
+        proc = subprocess.Popen([sys.executable, "-m", "cluster_r1", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=full)
+        deadline = time.time() + 300
+        while len(server.requests) < 7 and time.time() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        killed = [json.dumps(b["messages"]) for b in server.requests]
+    assert proc.returncode == -signal.SIGKILL and len(killed) >= 7
+    with FakeOpenAIServer(owned_by="me", port=port) as server:
+        server.enqueue(*[TopicModel()] * 1000)
+        second = cli(*args, env=env)
+        assert second.returncode == 0, second.stderr
+        resumed = [json.dumps(b["messages"]) for b in server.requests]
+    repeated = sum(1 for m in resumed if m in killed)
+    assert repeated <= 2  # at most the calls in flight when it was killed (the concurrency)
+    with FakeOpenAIServer(owned_by="me", port=port) as server:
+        third = cli(*args, env=env)
+        assert third.returncode == 0 and server.requests == []  # everything from the cache
+    assert json.loads(second.stdout)["labels"] == json.loads(third.stdout)["labels"]
+    assert v_measure_score(gold, json.loads(second.stdout)["labels"]) == 1.0
+
+
+def test_cli_server_dies_mid_run_is_one_line(tmp_path) -> None:
+    texts, _ = corpus(200)
+    path = tmp_path / "t.txt"
+    path.write_text("\n".join(texts) + "\n")
+    with FakeOpenAIServer(owned_by="me") as server:
+        server.enqueue(*[TopicModel()] * 3, *[("status", 503, "down")] * 100)
+        proc = cli("cluster", str(path), "-i", "by issue", "--method", "agent", "--base-url", server.base_url,
+                   "--model", "local", "--max-retries", "1", "--no-cache", "-q", "--context-window", "8192")
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 1 and last.startswith("cluster-r1: error:") and "503" in last and not proc.stdout
+    assert proc.stderr.count("cluster-r1: error:") == 1
+
+
+def test_library_errors_only(data) -> None:
+    """Hostile replies on every call: a complete result or a library error, never anything else."""
+    import random
+
+    from replies import reply
+
+    texts, _, vectors = data
+    rng = random.Random(7)
+    model = TopicModel()
+
+    def hostile(messages) -> str:
+        return model(messages) if rng.random() < 0.6 else reply(rng, 12)[0]
+
+    backend = ScriptedBackend([hostile] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    try:
+        result, _ = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign="llm"), vectors=vectors)
+    except ClusterR1Error:
+        return
+    every_text_once(result, len(texts))
+
+
+def test_fixtures_are_distinct_texts() -> None:
+    texts, _ = corpus(500)
+    assert len(set(texts)) == 500 and Path(__file__).exists()
+
+
+class PatternCopier(TopicModel):
+    """Names clusters well and answers single questions well, but copies a cycle down any long list."""
+
+    def __call__(self, messages) -> str:
+        prompt = messages[-1]["content"]
+        reply = super().__call__(messages)
+        if "Put every text above into exactly one category" in prompt or "ITEM: clusterK" in prompt:
+            out, k = [], 0
+            for line in reply.splitlines():
+                head, sep, value = line.partition(": ")
+                if sep and head.isdigit() and (value.isdigit() or value.startswith("cluster")):
+                    k += 1
+                    line = f"{head}: {'cluster' if value.startswith('cluster') else ''}{(k % 2) + 1}"
+                out.append(line)
+            return "\n".join(out)
+        return reply
+
+
+def test_long_answers_a_model_cannot_do_are_not_used(data) -> None:
+    texts, gold, vectors = data
+    model = PatternCopier()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, _ = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign="llm"), vectors=vectors)
+    every_text_once(result, len(texts))
+    assert any(n.startswith("window answers not used") for n in result.notes)
+    assert any(n.startswith("texts are asked one at a time") for n in result.notes)
+    assert set(Counter(result.placement)) == {"llm"}
+    assert v_measure_score(gold, result.labels) == 1.0
