@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--window-items", type=_positive_int, default=40,
                    help="most texts the agent reads at once (default 40); more texts run the large-corpus pipeline")
     c.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")
+    from .report.cli import add_report_arguments
+
+    add_report_arguments(c)
     c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
     c.add_argument("-v", "--verbose", action="store_true", help="log every step")
     c.set_defaults(func=_cluster)
@@ -161,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_eval(sub)
     from .scale.cli import register as register_assign
     register_assign(sub)
+    from .report.cli import register as register_report
+    register_report(sub)
     return parser
 
 
@@ -173,6 +178,8 @@ def _cluster(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, quiet=args.quiet)
     check_output_path(args.output)
+    if args.report:
+        check_output_path(args.report)
     if args.save:
         check_save_path(args.save)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
@@ -246,6 +253,11 @@ def _cluster(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.to_json() + "\n")
         sys.stdout.flush()
+    if args.report:
+        from .report.cli import write_for
+
+        write_for(args.report, result, texts, args.instruction, labels=args.labels, vectors=keep.get("vectors"),
+                  embed_options=embed_options)
     if not args.quiet:
         # The result is written: nothing in the summary may change the exit status.
         try:

@@ -98,10 +98,11 @@ def _atomic(path: Path, text: str) -> None:
 
 
 def write_results(out_dir: str | Path, results: dict[str, Any]) -> dict[str, Path]:
-    """Write ``results.json`` (everything), ``table.md`` (paper layout + summary) and ``results.csv``."""
+    """Write ``results.json`` (everything), ``table.md`` (paper layout + summary), ``results.csv`` and
+    ``report.html`` (the tables, self-contained)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in ("results.json", "table.md", "results.csv")}
+    paths = {name: out / name for name in ("results.json", "table.md", "results.csv", "report.html")}
     _atomic(paths["results.json"], json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     agg = results["aggregates"]
     md = [
@@ -120,6 +121,9 @@ def write_results(out_dir: str | Path, results: dict[str, Any]) -> dict[str, Pat
         summary_markdown(agg),
     ]
     _atomic(paths["table.md"], "\n".join(md))
+    from ..report.html import eval_page
+
+    _atomic(paths["report.html"], eval_page(results))
     tmp = paths["results.csv"].with_name("results.csv.tmp")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(RECORD_COLUMNS), extrasaction="ignore")

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="texts that fit no saved topic become new topics (new ids; the saved ids never change)")
     p.add_argument("--save", metavar="DIR", help="save the clusterer, with any new topics, here (may be DIR itself)")
     p.add_argument("--no-cache", action="store_true", help="do not cache embeddings and model replies on disk")
+    from ..report.cli import add_report_arguments
+
+    add_report_arguments(p)
     add_server_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on the terminal")
     p.add_argument("-v", "--verbose", action="store_true", help="log every step")
@@ -42,6 +45,8 @@ def run_assign(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, quiet=args.quiet)
     check_output_path(args.output)
+    if args.report:
+        check_output_path(args.report)
     if args.save:
         check_save_path(args.save)
     model = load(args.clusterer)
@@ -57,6 +62,10 @@ def run_assign(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.to_json() + "\n")
         sys.stdout.flush()
+    if args.report:
+        from ..report.cli import write_for
+
+        write_for(args.report, result, texts, model.taxonomy.instruction, labels=args.labels, embed_options=embed_options)
     if not args.quiet:
         try:
             print_summary(result, texts, console)

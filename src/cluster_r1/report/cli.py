@@ -1,0 +1,72 @@
+"""``cluster-r1 report RESULT.json --input FILE -o REPORT.html``, and the ``--report`` option's writer (thin)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "write_for", "add_report_arguments"]
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report here")
+    parser.add_argument("--labels", metavar="FILE", help="gold labels, one per text in order (.txt one per line, or "
+                        ".jsonl/.csv with a 'label' field): the report shows V, NMI, ARI and a contingency heatmap")
+
+
+def read_labels(path: str) -> list[str]:
+    from ..io import read_texts
+
+    return read_texts(path, text_field="label", text_column="label")
+
+
+def write_for(path: str, result: Any, texts: Sequence[str], instruction: str, *, labels: str | None = None,
+              vectors: Any = None, embed_options: dict[str, Any] | None = None) -> Path:
+    """Write the HTML report for a finished result (embedding the texts for the map when no vectors are given)."""
+    from ..scale.pipeline import embed_corpus
+    from .html import write_report
+
+    x = vectors[0] if vectors is not None else embed_corpus(texts, instruction, embed_options=embed_options)[0]
+    gold = read_labels(labels) if labels else None
+    return write_report(path, result, texts, vectors=x, labels_true=gold, instruction=instruction)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write the HTML report of a saved result (cluster ... -o RESULT.json)")
+    p.add_argument("result", metavar="RESULT.json", help="a result written by cluster ... -o or assign ... -o")
+    p.add_argument("--input", required=True, help="the file that was clustered (the texts, in the same order)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.html", help="where to write the report")
+    p.add_argument("--instruction", default="", help="the instruction, shown in the report and used for the map")
+    p.add_argument("--labels", metavar="FILE", help="gold labels, one per text (see cluster --labels)")
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--no-cache", action="store_true", help="do not cache embeddings on disk")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from ..io import check_output_path, read_texts
+    from ..types import Clustering
+
+    check_output_path(args.output)
+    path = Path(args.result)
+    if not path.is_file():
+        raise InputError(f"{path}: no such result file; write one with cluster ... -o RESULT.json")
+    try:
+        result = Clustering.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"{path} is not a cluster-r1 result ({str(exc)[:120]})") from None
+    texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
+    if len(texts) != result.n_texts:
+        raise InputError(f"{args.input} holds {len(texts)} texts but the result {result.n_texts}: give the file that "
+                         "was clustered")
+    where = write_for(args.output, result, texts, args.instruction, labels=args.labels,
+                      embed_options={"cache_dir": False if args.no_cache else None})
+    if not args.quiet:
+        print(f"report written to {where}")
+    return 0
