@@ -4,7 +4,7 @@
 
 Each reply (tests/replies.py: a valid answer for n <= 60 items with 1-3 mutation families
 applied) goes through ``parse_answer`` strict and lenient, each with and without the
-truncation flag, and through the follow-up readers (placements, one-cluster choice,
+truncation flag, and through the follow-up readers (the constrained items form, placements, one-cluster choice,
 category lists and picks, JSON). A *crash* is any exception; a *stall* a single parse over
 1 s for a reply of <= 64 KB; *violations* are an index the reply does not write, a
 strict-valid answer that is not a complete partition, or an agent result that does not
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from cluster_r1.agent import ClusteringAgent  # noqa: E402
 from cluster_r1.agent.salvage import cluster_choice, parse_placements  # noqa: E402
-from cluster_r1.answer import parse_answer  # noqa: E402
+from cluster_r1.answer import items_to_lists, parse_answer  # noqa: E402
 from cluster_r1.backends import ScriptedBackend  # noqa: E402
 from cluster_r1.embed.assist import Category, parse_categories, parse_pick  # noqa: E402
 from cluster_r1.errors import ClusterR1Error  # noqa: E402
@@ -87,6 +87,10 @@ def fuzz_parsers(n_replies: int, seed: int) -> None:
             parse_pick(text, CATS)
             parse_categories(text)
             find_json(text)
+            converted = items_to_lists(text, n, names=True)  # the constrained form's reader
+            if converted is not None and any(i not in singles for c in parse_answer(converted, n, strict=False).clusters
+                                             for i in c.items):
+                violations["items form: index not written"] += 1
         except Exception as exc:  # noqa: BLE001
             crashes[f"follow-up readers: {type(exc).__name__}"] += 1
         dt = time.perf_counter() - t0

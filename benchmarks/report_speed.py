@@ -23,10 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fake_model import corpus  # noqa: E402
-
 from cluster_r1.report.html import render_report, report_data  # noqa: E402
 from cluster_r1.types import Clustering  # noqa: E402
+from fake_model import corpus  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -19,7 +19,7 @@ import re
 FAMILIES = (
     "valid", "drop", "duplicate", "out_of_range", "huge", "negative", "range", "spaced_dash", "tags_missing",
     "tags_nested", "tags_unclosed", "prose", "unicode", "whitespace", "json", "markdown_table", "two_answers",
-    "truncate", "garbage", "names_nested", "markdown", "empty",
+    "truncate", "garbage", "names_nested", "markdown", "empty", "items_form",
 )
 
 _UNICODE = ["\u0663", "\uff13", "\u00b3", "\u200b", "\u202e", "\u2066", "\x1b[31m", "\x1b]0;x\x07", "\x00", "\x7f",
@@ -125,6 +125,16 @@ def mutate(rng: random.Random, text: str, n: int, family: str, clusters: list[li
         return render(clusters, names)
     if family == "markdown":
         return text.replace("cluster", "- **Cluster ", 1).replace("Total", "## **Total", 1)
+    if family == "items_form":  # the constrained form: declared clusters, then one "ITEM: clusterK" line per item
+        declared = [f"cluster{k} (group {k})" for k in range(1, len(clusters) + 1)]
+        lines = [f"{i}: cluster{k}" for k, c in enumerate(clusters, start=1) for i in c]
+        rng.shuffle(lines)
+        if rng.random() < 0.5:
+            lines.insert(rng.randint(0, len(lines)), rng.choice([f"{rng.randint(1, n)}: cluster{n + 5}",
+                                                                  f"{_huge(rng)}: cluster1", f"1: cluster{_huge(rng)}",
+                                                                  f"{n + 3}: cluster1", "x: clusterA"]))
+        return ("<think>one line per item</think>\n<answer>\nTotal clusters: "
+                f"{len(clusters)}\n" + "\n".join(declared + lines) + "\n</answer>")
     if family == "empty":
         return rng.choice(["", " ", "\n", "<think></think><answer></answer>"])
     raise ValueError(family)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cluster_r1.agent import ClusteringAgent
 from cluster_r1.agent.salvage import cluster_choice, parse_placements
-from cluster_r1.answer import parse_answer
+from cluster_r1.answer import items_to_lists, parse_answer
 from cluster_r1.backends import ScriptedBackend
 from cluster_r1.embed.assist import Category, parse_categories, parse_pick
 from cluster_r1.errors import ClusterR1Error
@@ -45,6 +45,12 @@ def check_parse(text: str, n: int) -> None:
                 assert items == list(range(1, n + 1)) and parsed.total == len(parsed.clusters)
             if not parsed.kinds() & {"missing", "duplicate", "out_of_range", "no_clusters", "truncated"}:
                 assert None not in parsed.labels()
+    start = time.perf_counter()
+    converted = items_to_lists(text, n, names=True)  # the constrained form's reader
+    assert time.perf_counter() - start < PARSE_SECONDS
+    if converted is not None:
+        for cluster in parse_answer(converted, n, strict=False, names=True).clusters:
+            assert all(i in singles for i in cluster.items), "the items form read an index it does not write"
 
 
 @FUZZ

@@ -133,7 +133,15 @@ def test_constrained_agent_answers_a_complete_partition_in_one_call(server) -> N
 def test_every_grammar_the_project_builds_compiles_on_the_real_server(server) -> None:
     """An invalid grammar crashes llama-cpp-python: each builder's grammar must be accepted and followed."""
     from cluster_r1.backends import OpenAICompatBackend
-    from cluster_r1.constraints import Choice, fields, items_answer, lists_answer, name_lines, numbered_names, placements
+    from cluster_r1.constraints import (
+        Choice,
+        fields,
+        items_answer,
+        lists_answer,
+        name_lines,
+        numbered_names,
+        placements,
+    )
 
     url, model = server
     backend = OpenAICompatBackend(base_url=url, model=model, timeout=900)
@@ -148,9 +156,8 @@ def test_every_grammar_the_project_builds_compiles_on_the_real_server(server) ->
 def test_agent_beyond_one_window_with_a_real_model(server, tmp_path) -> None:
     """The large-corpus pipeline end to end through the CLI: 160 texts, windows of 40, saved, then new texts placed."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from fake_model import corpus
-
     from cluster_r1.metrics import v_measure_score
+    from fake_model import corpus
 
     url, model = server
     texts, gold = corpus(160, seed=3)

@@ -311,3 +311,31 @@ def test_long_answers_a_model_cannot_do_are_not_used(data) -> None:
     assert any(n.startswith("texts are asked one at a time") for n in result.notes)
     assert set(Counter(result.placement)) == {"llm"}
     assert v_measure_score(gold, result.labels) == 1.0
+
+
+def test_batches_grow_with_the_repeated_listing_within_bounds() -> None:
+    from cluster_r1.scale.assign import batch_size
+    from cluster_r1.scale.taxonomy import Taxonomy, Topic
+
+    few = Taxonomy("by issue", [Topic(j, f"topic {j}", "short") for j in range(3)])
+    many = Taxonomy("by issue", [Topic(j, f"topic {j}", "a much longer description of what belongs " * 3)
+                                 for j in range(60)])
+    long_texts, short_texts = [400] * 50, [6] * 50
+    assert batch_size(few, long_texts) == 30  # long texts: the listing is already a small share
+    assert 30 < batch_size(few, short_texts) <= 80
+    assert batch_size(many, short_texts) == 80  # capped: long lists are what models get wrong
+    assert batch_size(many, [6] * 50, most=200) > 80
+
+
+def test_a_saved_clusterer_asks_as_its_fit_decided(data, tmp_path) -> None:
+    texts, _, vectors = data
+    copier = ScriptedBackend([PatternCopier()] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    _, saved = cluster_corpus(texts, "by issue", copier, options=ScaleOptions(assign="llm"), vectors=vectors)
+    assert saved.settings["per_item"] is True and saved.settings["batch_items"] >= 30
+    save(saved, tmp_path)
+    new, new_gold = corpus(20, seed=11)
+    again = ScriptedBackend([PatternCopier()] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    placed, _ = place(load(tmp_path), new, backend=again, mode="llm")
+    every_text_once(placed, 20)
+    assert len(again.history) == 20  # one question per new text, never a batch this model copies down
+    assert v_measure_score(new_gold, placed.labels) == 1.0

@@ -2,10 +2,12 @@
 
 Modes (:func:`assign_texts`):
 
-- ``llm`` -- the model classifies every text: batches of texts (compact lines) against the
-  numbered topics plus ``0. none of these``, constrained where the server allows to one
-  ``ID: N`` line per text in order, each batch validated (every text once, numbers in range);
-  what a batch leaves out is asked again once, then placed by embeddings;
+- ``llm`` -- the model classifies every text: batches of texts (compact lines, as many as keep
+  the repeated listing at most a quarter of a batch: :func:`batch_size`) against the numbered
+  topics 1..K plus ``K+1. none of these``, constrained where the server allows to one ``ID: N``
+  line per text in order, each batch validated (every text once, numbers in range); what a
+  batch leaves out is asked again once, then placed by embeddings. Where the model's batches
+  disagree with its single answers (the pipeline checks), one short question per text instead;
 - ``hybrid`` -- TnT-LLM's recipe: the model labels a seeded sample and the texts the classifier is
   least sure of; a scikit-learn logistic regression on the embeddings labels the rest;
 - ``embed`` -- no model call: the nearest topic centroid (the mean of its labelled texts'
@@ -19,6 +21,7 @@ per-text question of the assisted mode (:func:`pick_categories`, batch size 1) l
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..agent.state import estimate_tokens
 from ..backends.base import Backend
 from ..constraints import Choice
 from ..prompts import neutralise, text_block, text_line
@@ -43,6 +47,7 @@ __all__ = [
     "batches",
     "classify_llm",
     "batches_agree",
+    "batch_size",
     "centroids",
     "assign_embed",
     "fit_classifier",
@@ -178,6 +183,21 @@ def batches(indices: Sequence[int], lengths: Sequence[int], *, max_items: int, t
         out[-1].append(i)
         tokens += cost
     return [b for b in out if b]
+
+
+def batch_size(taxonomy: Any, lengths: Sequence[int], *, least: int = 30, most: int = 80) -> int:
+    """Texts per classification batch: enough that the prompt's fixed part (instruction, the numbered
+    categories, the rules) is at most a quarter of a batch's tokens, within ``least..most``.
+
+    Each batch repeats the fixed part, so with short texts or many categories a fixed 30 would cost
+    more in repeated listing than in texts; long lists are what small models get wrong, hence the cap
+    (and the pipeline's check that batches agree with single questions before using them).
+    """
+    k = len(taxonomy)
+    listing = "\n".join([*(t.line(j) for j, t in enumerate(taxonomy.topics, start=1)), f"{k + 1}. none of these"])
+    fixed = estimate_tokens(CLASSIFY_BATCH) + estimate_tokens(taxonomy.instruction) + estimate_tokens(listing)
+    per_text = float(np.median(lengths)) + 4 if len(lengths) else 20.0  # the text, its [ID] and its "ID: N" line
+    return int(min(most, max(least, math.ceil(4 * fixed / max(1.0, per_text)))))
 
 
 def _read_labels(reply: str, n_ids: int, n_options: int) -> dict[int, int]:

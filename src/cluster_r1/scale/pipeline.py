@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from ..types import Clustering, Usage
 from .assign import (
     Assignment,
     assign_embed,
+    batch_size,
     batches_agree,
     centroids,
     classifier_proba,
@@ -65,7 +66,8 @@ class ScaleOptions:
     max_window_items: int = 40
     max_windows: int = 6
     per_cluster: int = 3
-    batch_items: int = 30
+    #: texts per classification batch; 0: sized so the repeated categories are at most a quarter of a batch (30-80)
+    batch_items: int = 0
     sample_fraction: float = 0.03
     min_sample: int = 300
     max_sample: int = 2000
@@ -90,8 +92,8 @@ class ScaleOptions:
             raise ConfigError(f"batch={self.batch!r}: choose auto, always or never")
         if self.assign not in ASSIGN_MODES:
             raise ConfigError(f"assign={self.assign!r}: choose one of {', '.join(ASSIGN_MODES)}")
-        if self.max_window_items < 4 or self.batch_items < 1 or self.max_windows < 1:
-            raise ConfigError("max_window_items must be >= 4, batch_items >= 1 and max_windows >= 1")
+        if self.max_window_items < 4 or self.batch_items < 0 or self.max_windows < 1:
+            raise ConfigError("max_window_items must be >= 4, batch_items >= 0 (0: auto) and max_windows >= 1")
 
 
 @dataclass
@@ -217,6 +219,8 @@ def cluster_corpus(
         progress("describe", len(taxonomy), len(taxonomy), calls_detail())
 
     assignment = Assignment.empty(n)
+    if not opts.batch_items:
+        opts = replace(opts, batch_items=batch_size(taxonomy, lengths))
     batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * opts.batch_items)
     window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
     progress("check", 0, 1, calls_detail())
@@ -264,7 +268,8 @@ def cluster_corpus(
     model = ScaleModel(
         taxonomy=taxonomy, centres=centroids(x, final, len(taxonomy)), mean=mean, embedder=spec["embedder"],
         view=spec["view"], template=spec["template"], assign=mode, floor=_floor(x, final, len(taxonomy)),
-        settings={"instruction": instruction, "n_clusters": n_clusters, **{k: v for k, v in vars(opts).items()}},
+        settings={"instruction": instruction, "n_clusters": n_clusters, **{k: v for k, v in vars(opts).items()},
+                  "per_item": bool(state["per_item"])},
     )
     clf = fit_classifier(x, final, len(taxonomy), seed=opts.seed) if len(taxonomy) > 1 else None
     if clf is not None:

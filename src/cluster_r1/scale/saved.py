@@ -26,7 +26,7 @@ from ..backends.base import Backend
 from ..errors import ConfigError, InputError
 from ..io import write_atomic
 from ..types import Clustering
-from .assign import Assignment, centroids, classify_llm
+from .assign import Assignment, batch_size, centroids, classify_llm
 from .calls import Tally
 from .pipeline import ScaleModel
 from .taxonomy import OTHER, Taxonomy
@@ -178,7 +178,11 @@ def place(
             todo = list(range(len(texts)))
         else:
             todo = [int(i) for i in np.argsort(conf, kind="stable")[: max(1, len(texts) // 20)]]
-        got = classify_llm(backend, texts, todo, taxonomy, lengths=[estimate_tokens(t) for t in texts], tally=tally)
+        lengths = [estimate_tokens(t) for t in texts]
+        # as the fit decided: one question per text where its model's batches disagreed with single questions
+        got = classify_llm(backend, texts, todo, taxonomy, lengths=lengths, tally=tally,
+                           per_item=bool(model.settings.get("per_item", False)),
+                           max_items=int(model.settings.get("batch_items") or batch_size(taxonomy, lengths)))
         for i, lab in got.items():
             result.labels[i], result.source[i], result.confidence[i] = lab, "llm", 1.0
     unfit = [i for i, lab in enumerate(result.labels) if lab is None]
