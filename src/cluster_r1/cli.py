@@ -169,19 +169,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an unwritable ``-o``, ``--report`` or ``--save`` before any work (one line each)."""
+    from .io import check_output_path, check_save_path
+
+    check_output_path(args.output)
+    if getattr(args, "report", None):
+        check_output_path(args.report)
+    if getattr(args, "save", None):
+        check_save_path(args.save)
+
+
 def _cluster(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .api import cluster_texts, server_configured
-    from .io import check_output_path, check_save_path, read_texts, write_atomic
+    from .io import read_texts, write_atomic
     from .report.terminal import print_summary
 
     console = Console(stderr=True, quiet=args.quiet)
-    check_output_path(args.output)
-    if args.report:
-        check_output_path(args.report)
-    if args.save:
-        check_save_path(args.save)
+    check_outputs(args)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
     if args.category:

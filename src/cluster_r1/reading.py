@@ -31,6 +31,7 @@ __all__ = [
     "first_int",
     "squeeze",
     "squeezed_lines",
+    "read_field",
     "Tag",
     "find_tags",
     "drop_tags",
@@ -103,6 +104,19 @@ def squeezed_lines(text: str, *, emphasis: bool = True) -> Iterator[str]:
         line = squeeze(raw, emphasis=emphasis)
         if line:
             yield line
+
+
+def read_field(reply: str, key: str) -> str:
+    """The value of the first ``Key: value`` line (``key`` lower case; bullets and emphasis tolerated), else "".
+
+    >>> read_field("**Name:** Billing\\nDescription: money", "name"), read_field("nothing", "name")
+    ('Billing', '')
+    """
+    for line in squeezed_lines(reply):
+        head, sep, value = line.lstrip("-#>\u2022 ").partition(":")
+        if sep and head.strip().lower() == key:
+            return value.strip(" \"'")
+    return ""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Message", "Completion", "Backend", "complete_many", "generate", "constraint_kinds", "supports"]
+__all__ = ["Message", "Completion", "Backend", "complete_many", "generate", "constraint_kinds", "supports", "Wrapper"]
 
 Message = dict[str, str]
 
@@ -122,3 +122,17 @@ def complete_many(
         return [one(job) for job in jobs]
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         return list(pool.map(one, jobs))
+
+
+class Wrapper:
+    """Base of backends that wrap another (cache, recorder): what the wrapped server honours, passed through."""
+
+    backend: Any
+
+    @property
+    def constraint_kinds(self) -> frozenset[str]:
+        return constraint_kinds(self.backend)
+
+    @property
+    def server_kind(self) -> str:
+        return str(getattr(self.backend, "server_kind", "") or "")

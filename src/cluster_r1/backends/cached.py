@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..constraints import describe
-from .base import Backend, Completion, Message, constraint_kinds, generate, supports
+from .base import Backend, Completion, Message, Wrapper, generate, supports
 
 __all__ = ["CachedBackend", "cache_key"]
 
@@ -99,7 +99,7 @@ def cache_key(
     return hashlib.sha256(_request(namespace, model, messages, temperature, max_tokens, seed).encode()).hexdigest()
 
 
-class CachedBackend:
+class CachedBackend(Wrapper):
     """Wrap ``backend`` so that each distinct request reaches it at most once, across runs.
 
     ``path`` is the SQLite file (created with its folder; ``":memory:"`` for a
@@ -142,14 +142,6 @@ class CachedBackend:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    @property
-    def constraint_kinds(self) -> frozenset[str]:
-        return constraint_kinds(self.backend)
-
-    @property
-    def server_kind(self) -> str:
-        return str(getattr(self.backend, "server_kind", "") or "")
 
     def _key(
         self, messages: Sequence[Message], temperature: float, max_tokens: int | None, seed: int | None,

@@ -6,12 +6,12 @@ import threading
 from collections.abc import Sequence
 
 from ..types import Usage
-from .base import Backend, Completion, Message, constraint_kinds, generate
+from .base import Backend, Completion, Message, Wrapper, generate
 
 __all__ = ["RecordingBackend"]
 
 
-class RecordingBackend:
+class RecordingBackend(Wrapper):
     """Forwards to a backend and keeps every completion of one example, in call order."""
 
     def __init__(self, backend: Backend) -> None:
@@ -38,14 +38,6 @@ class RecordingBackend:
             self.completions.append(completion)
             self.constraints.append(constraint)
         return completion
-
-    @property
-    def constraint_kinds(self) -> frozenset[str]:
-        return constraint_kinds(self.backend)
-
-    @property
-    def server_kind(self) -> str:
-        return str(getattr(self.backend, "server_kind", "") or "")
 
     def usage(self) -> Usage:
         usage = Usage()

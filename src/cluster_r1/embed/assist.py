@@ -34,7 +34,7 @@ from ..backends.base import Backend
 from ..constraints import fields
 from ..errors import ConfigError
 from ..prompts import clip_text, neutralise, text_block
-from ..reading import squeezed_lines
+from ..reading import read_field
 from ..scale.assign import PICK_CATEGORY, parse_pick, pick_categories
 from ..scale.calls import Tally, ask
 from ..scale.propose import PROPOSE_CATEGORIES, Category, given_categories, parse_categories, propose_categories
@@ -180,19 +180,6 @@ def short_answers(
     return out
 
 
-def _field(reply: str, key: str) -> str:
-    """The value of the first ``Key: value`` line (bullets and emphasis tolerated), else "".
-
-    >>> _field("**Name:** Billing\\nDescription: money", "name"), _field("nothing", "name")
-    ('Billing', '')
-    """
-    for line in squeezed_lines(reply):
-        head, sep, value = line.lstrip("-#>\u2022 ").partition(":")
-        if sep and head.strip().lower() == key:
-            return value.strip(" \"'")
-    return ""
-
-
 def llm_names(
     backend: Backend,
     texts: Sequence[str],
@@ -216,7 +203,7 @@ def llm_names(
         shown = "\n".join(f"- {neutralise(clip_text(texts[i], max_chars))}" for i in list(members)[:max_texts])
         reply = ask(backend, tally, NAME_CLUSTER.format(instruction=neutralise(instruction), texts=shown),
                      max_tokens=80, seed=0, constraint=fields(["Name", "Description"]))
-        name, desc = _field(reply, "name"), _field(reply, "description")
+        name, desc = read_field(reply, "name"), read_field(reply, "description")
         if name:
             out.append((name[:80], desc[:300]))
         else:

@@ -38,17 +38,13 @@ def run_assign(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..api import server_configured
-    from ..cli import backend_from_args
-    from ..io import check_output_path, check_save_path, read_texts, write_atomic
+    from ..cli import backend_from_args, check_outputs
+    from ..io import read_texts, write_atomic
     from ..report.terminal import print_summary
     from .saved import load, place, save
 
     console = Console(stderr=True, quiet=args.quiet)
-    check_output_path(args.output)
-    if args.report:
-        check_output_path(args.report)
-    if args.save:
-        check_save_path(args.save)
+    check_outputs(args)
     model = load(args.clusterer)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = backend_from_args(args) if server_configured(args.base_url) else None

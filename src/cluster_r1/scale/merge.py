@@ -27,7 +27,7 @@ import numpy as np
 from ..backends.base import Backend
 from ..constraints import fields
 from ..prompts import clip_text, neutralise
-from ..reading import squeezed_lines
+from ..reading import read_field
 from ..types import Usage
 from .calls import Tally, ask
 from .propose import WindowCluster
@@ -199,14 +199,6 @@ def _unique(categories: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _field(reply: str, key: str) -> str:
-    for line in squeezed_lines(reply):
-        head, sep, value = line.lstrip("-#>\u2022 ").partition(":")
-        if sep and head.strip().lower() == key:
-            return value.strip(" \"'")
-    return ""
-
-
 def describe_topics(
     backend: Backend,
     texts: Sequence[str],
@@ -228,7 +220,7 @@ def describe_topics(
         prompt = DESCRIBE_TOPIC.format(instruction=neutralise(taxonomy.instruction),
                                        members="\n".join(f"- {neutralise(m)}" for m in members))
         reply = ask(backend, tally, prompt, max_tokens=160, seed=seed, constraint=constraint)
-        name, desc, crit = _field(reply, "name"), _field(reply, "description"), _field(reply, "includes")
+        name, desc, crit = read_field(reply, "name"), read_field(reply, "description"), read_field(reply, "includes")
         if name:
             topic.name = clip_text(name, 80)
         topic.description, topic.criterion = clip_text(desc, 300), clip_text(crit, 300)
