@@ -48,6 +48,7 @@ __all__ = [
     "classify_llm",
     "batches_agree",
     "batch_size",
+    "agreement",
     "centroids",
     "assign_embed",
     "fit_classifier",
@@ -298,15 +299,32 @@ def batches_agree(
     """Does this model label batches as it labels single texts? (ok, agreement, the per-text labels).
 
     The same sample is labelled one text at a time and in batches; batches are used only when at
-    least ``threshold`` of the texts get the same topic both ways. Small models tend to copy a
+    ``threshold`` chance-corrected agreement (:func:`agreement`). Small models tend to copy a
     pattern down a long list; strong ones batch cheaply and well.
     """
     single = classify_llm(backend, texts, sample, taxonomy, lengths=lengths, per_item=True, seed=seed, tally=tally)
     batched = classify_llm(backend, texts, sample, taxonomy, lengths=lengths, max_items=max_items,
                            token_budget=token_budget, seed=seed, tally=tally)
     both = [i for i in sample if i in single]
-    agree = sum(1 for i in both if batched.get(i, -1) == single[i]) / max(1, len(both))
+    agree = agreement([single[i] for i in both], [batched.get(i, -1) for i in both])
     return agree >= threshold, agree, single
+
+
+def agreement(a: Sequence[Any], b: Sequence[Any]) -> float:
+    """Cohen's kappa of two labelings of the same texts: agreement beyond what chance gives.
+
+    Raw agreement is fooled by a model that answers one topic for everything (both ways agree,
+    and nothing is learnt), so the checks use kappa; answers that are constant on both sides
+    carry no evidence and count 0.
+
+    >>> agreement([1, 2, 3, 1], [1, 2, 3, 1]), agreement([1, 1, 1, 1], [1, 1, 1, 1]), agreement([], [])
+    (1.0, 0.0, 0.0)
+    """
+    if not a or len({*map(str, a), *map(str, b)}) < 2:
+        return 0.0
+    from sklearn.metrics import cohen_kappa_score
+
+    return float(cohen_kappa_score([str(v) for v in a], [str(v) for v in b]))
 
 
 # -- the three modes -------------------------------------------------------------------------------------------

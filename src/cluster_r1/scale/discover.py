@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .assign import Assignment, centroids
-from .taxonomy import OTHER, Taxonomy
+from .taxonomy import OTHER, Taxonomy, name_key
 
 __all__ = ["unfit", "refine"]
 
@@ -75,7 +75,7 @@ def refine(
     centres = centroids(x, labelled, k)
     parent = list(range(k))
     sims = centres @ centres.T
-    names = [" ".join(t.name.lower().split()) for t in taxonomy.topics]
+    names = [name_key(t.name) for t in taxonomy.topics]  # "Legal Issues (2)" is "legal issues"
     for a in range(k):
         for b in range(a + 1, k):
             if (sims[a, b] >= duplicate and np.any(centres[a]) and np.any(centres[b])) or names[a] == names[b]:

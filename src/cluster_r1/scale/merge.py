@@ -31,7 +31,7 @@ from ..reading import read_field
 from ..types import Usage
 from .calls import Tally, ask
 from .propose import WindowCluster
-from .taxonomy import Taxonomy
+from .taxonomy import Taxonomy, name_key
 
 __all__ = ["CONSOLIDATE", "DESCRIBE_TOPIC", "Merged", "consolidate", "merge_clusters", "describe_topics", "summary"]
 
@@ -164,37 +164,25 @@ def _by_name(items: Sequence[str], taxonomy: Taxonomy, topic_of: list, missing: 
         topic_of[j] = int(t)
 
 
-def _key(name: str) -> str:
-    """A name as compared for duplicates: lower case, ``&`` as ``and``, no punctuation or ``(2)`` suffix.
-
-    >>> _key("Health & Wellness (2)") == _key("health and wellness")
-    True
-    """
-    import re
-
-    name = re.sub(r"\s*\(\d+\)\s*$", "", name.lower().replace("&", " and "))
-    return " ".join(re.sub(r"[^\w\s]", " ", name).split())
-
-
 def _distinct(names: Sequence[str]) -> list[str]:
-    """Names made distinct: a repeated one (see :func:`_key`) gets ``(2)``, ``(3)``..."""
+    """Names made distinct: a repeated one (see :func:`~.taxonomy.name_key`) gets ``(2)``, ``(3)``..."""
     seen: dict[str, int] = {}
     out = []
     for j, name in enumerate(names):
         name = " ".join(str(name).split()) or f"topic {j + 1}"
-        key = _key(name)
+        key = name_key(name)
         seen[key] = seen.get(key, 0) + 1
         out.append(name if seen[key] == 1 else f"{name} ({seen[key]})")
     return out
 
 
 def _unique(categories: Sequence[Any]) -> list[Any]:
-    """Categories without repeats (the same :func:`_key`): the first of each is kept."""
+    """Categories without repeats (the same :func:`~.taxonomy.name_key`): the first of each is kept."""
     seen: set[str] = set()
     out = []
     for c in categories:
-        if _key(c.name) and _key(c.name) not in seen:
-            seen.add(_key(c.name))
+        if name_key(c.name) and name_key(c.name) not in seen:
+            seen.add(name_key(c.name))
             out.append(c)
     return out
 

@@ -27,6 +27,7 @@ from ..report.progress import ProgressFn, null_progress
 from ..types import Clustering, Usage
 from .assign import (
     Assignment,
+    agreement,
     assign_embed,
     batch_size,
     batches_agree,
@@ -78,7 +79,7 @@ class ScaleOptions:
     describe: bool = True
     #: texts sampled for each check of what the model does reliably (window answers, batches)
     check_size: int = 16
-    #: agreement (window answers vs single questions) above which window answers are used
+    #: agreement (Cohen's kappa, window answers vs single questions) from which window answers are used
     trust: float = 0.6
     #: ``auto``: batches of texts only where they agree with single questions; ``always`` / ``never``
     batch: str = "auto"
@@ -327,13 +328,14 @@ def _calibrate(
     probe = sorted(rng.choice(members, size=min(opts.check_size, len(members)), replace=False).tolist())
     single = classify_llm(backend, texts, probe, taxonomy, lengths=lengths, per_item=True, seed=opts.seed, tally=tally)
     answered = [i for i in probe if single.get(i) is not None]
-    agree = sum(1 for i in answered if single[i] == window_topic[i]) / max(1, len(answered))
+    agree = agreement([single[i] for i in answered], [window_topic[i] for i in answered])
     trusted = agree >= opts.trust
     if trusted:
         for i, t in window_topic.items():
             assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
-    notes.append(f"window answers {'kept' if trusted else 'not used'}: {agree:.0%} of {len(answered)} sampled window "
-                 f"texts got the same topic asked one at a time (threshold {opts.trust:.0%})")
+    notes.append(f"window answers {'kept' if trusted else 'not used'}: on {len(answered)} sampled window texts, "
+                 f"their topics and the model's one-at-a-time answers agree with kappa {agree:.2f} "
+                 f"(threshold {opts.trust:.2f})")
     for i, t in single.items():
         assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
     per_item = opts.batch == "never"
@@ -348,7 +350,8 @@ def _calibrate(
             for i, t in labels.items():
                 assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
             notes.append(f"texts are asked {'one at a time' if per_item else f'in batches of {opts.batch_items}'}: "
-                         f"batches agreed with single questions on {share:.0%} of {len(sample)} texts")
+                         f"on {len(sample)} texts, batches and single questions agree with kappa {share:.2f} "
+                         "(threshold 0.75)")
     return {"trusted": trusted, "per_item": per_item}
 
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..prompts import clip_text, neutralise
 
-__all__ = ["Topic", "Taxonomy", "OTHER"]
+__all__ = ["Topic", "Taxonomy", "OTHER", "name_key"]
 
 #: The name of the visible cluster for texts that fit no topic.
 OTHER = "Other"
+
+
+def name_key(name: str) -> str:
+    """A name as compared for duplicates: lower case, ``&`` as ``and``, no punctuation or ``(2)`` suffix.
+
+    >>> name_key("Health & Wellness (2)") == name_key("health and wellness")
+    True
+    """
+    name = re.sub(r"\s*\(\d+\)\s*$", "", name.lower().replace("&", " and "))
+    return " ".join(re.sub(r"[^\w\s]", " ", name).split())
 
 
 @dataclass
