@@ -6,10 +6,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .backends.dialects import SERVER_KINDS
 from .errors import ClusterR1Error, ConfigError
+
+if TYPE_CHECKING:
+    from .types import Clustering
 
 __all__ = ["main"]
 
@@ -180,11 +184,22 @@ def check_outputs(args: argparse.Namespace) -> None:
         check_save_path(args.save)
 
 
+def write_result(args: argparse.Namespace, result: Clustering) -> None:
+    """The result's JSON to ``-o`` (atomically) or to stdout."""
+    from .io import write_atomic
+
+    if args.output:
+        write_atomic(args.output, result.to_json() + "\n")
+    else:
+        sys.stdout.write(result.to_json() + "\n")
+        sys.stdout.flush()
+
+
 def _cluster(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .api import cluster_texts, server_configured
-    from .io import read_texts, write_atomic
+    from .io import read_texts
     from .report.terminal import print_summary
 
     console = Console(stderr=True, quiet=args.quiet)
@@ -255,11 +270,7 @@ def _cluster(args: argparse.Namespace) -> int:
                                                        vectors=keep.get("vectors"))
         where = save(model, args.save)
         result.notes.append(f"clusterer saved to {where.parent}: place new texts with cluster-r1 assign")
-    if args.output:
-        write_atomic(args.output, result.to_json() + "\n")
-    else:
-        sys.stdout.write(result.to_json() + "\n")
-        sys.stdout.flush()
+    write_result(args, result)
     if args.report:
         from .report.cli import write_for
 

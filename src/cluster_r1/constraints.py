@@ -264,22 +264,7 @@ def placements(items: Sequence[int], n_clusters: int) -> Grammar:
     """
     if not items or n_clusters < 1:
         raise ValueError("placements need at least one item and one cluster")
-    body = ' "\\n" '.join(gbnf_string(f"{i}: ") + " c" for i in items)
-    schema = {
-        "type": "object",
-        "properties": {str(i): {"type": "integer", "minimum": 1, "maximum": n_clusters} for i in items},
-        "required": [str(i) for i in items],
-        "additionalProperties": False,
-    }
-
-    def decode(obj: Any) -> str:
-        if not isinstance(obj, dict):
-            return ""
-        return "\n".join(f"{i}: cluster{obj[str(i)]}" for i in items
-                         if isinstance(obj.get(str(i)), int) and not isinstance(obj.get(str(i)), bool))
-
-    return Grammar(f"root ::= {body}\nc ::= " + _alternatives([f"cluster{k}" for k in range(1, n_clusters + 1)]),
-                   schema, decode)
+    return _per_id(items, 1, n_clusters, rule="c", word="cluster")
 
 
 def labels(ids: Sequence[int], options: int, *, zero: bool = True) -> Grammar:
@@ -291,11 +276,15 @@ def labels(ids: Sequence[int], options: int, *, zero: bool = True) -> Grammar:
     """
     if not ids or options < 1:
         raise ValueError("labels need at least one id and one option")
-    values = [str(v) for v in range(0 if zero else 1, options + 1)]
-    body = ' "\\n" '.join(gbnf_string(f"{i}: ") + " n" for i in ids)
+    return _per_id(ids, 0 if zero else 1, options, rule="n", word="")
+
+
+def _per_id(ids: Sequence[int], low: int, high: int, *, rule: str, word: str) -> Grammar:
+    """``ID: {word}V`` for each of ``ids`` in order, V in low..high; JSON alternative ``{"ID": V, ...}``."""
+    body = ' "\\n" '.join(gbnf_string(f"{i}: ") + f" {rule}" for i in ids)
     schema = {
         "type": "object",
-        "properties": {str(i): {"type": "integer", "minimum": 0 if zero else 1, "maximum": options} for i in ids},
+        "properties": {str(i): {"type": "integer", "minimum": low, "maximum": high} for i in ids},
         "required": [str(i) for i in ids],
         "additionalProperties": False,
     }
@@ -303,10 +292,11 @@ def labels(ids: Sequence[int], options: int, *, zero: bool = True) -> Grammar:
     def decode(obj: Any) -> str:
         if not isinstance(obj, dict):
             return ""
-        return "\n".join(f"{i}: {obj[str(i)]}" for i in ids
+        return "\n".join(f"{i}: {word}{obj[str(i)]}" for i in ids
                          if isinstance(obj.get(str(i)), int) and not isinstance(obj.get(str(i)), bool))
 
-    return Grammar(f"root ::= {body}\nn ::= " + _alternatives(values), schema, decode)
+    values = [f"{word}{v}" for v in range(low, high + 1)]
+    return Grammar(f"root ::= {body}\n{rule} ::= " + _alternatives(values), schema, decode)
 
 
 def name_lines(min_lines: int, max_lines: int, *, name_chars: int = 60, description_chars: int = 160) -> Grammar:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 __all__ = ["register"]
 
@@ -38,8 +37,8 @@ def run_assign(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..api import server_configured
-    from ..cli import backend_from_args, check_outputs
-    from ..io import read_texts, write_atomic
+    from ..cli import backend_from_args, check_outputs, write_result
+    from ..io import read_texts
     from ..report.terminal import print_summary
     from .saved import load, place, save
 
@@ -53,11 +52,7 @@ def run_assign(args: argparse.Namespace) -> int:
                           embed_options=embed_options)
     if args.save:
         result.notes.append(f"clusterer saved to {save(model, args.save).parent}")
-    if args.output:
-        write_atomic(args.output, result.to_json() + "\n")
-    else:
-        sys.stdout.write(result.to_json() + "\n")
-        sys.stdout.flush()
+    write_result(args, result)
     if args.report:
         from ..report.cli import write_for
 
