@@ -165,6 +165,10 @@ class Assignment:
     def empty(cls, n: int) -> Assignment:
         return cls([None] * n, [""] * n, [0.0] * n)
 
+    def by_model(self) -> dict[int, int]:
+        """{text: topic} for the texts the model itself placed (window answers or its labels)."""
+        return {i: lab for i, lab in enumerate(self.labels) if lab is not None and self.source[i] in ("window", "llm")}
+
 
 def batches(indices: Sequence[int], lengths: Sequence[int], *, max_items: int, token_budget: int) -> list[list[int]]:
     """Consecutive batches of ``indices``, each at most ``max_items`` texts and ``token_budget`` estimated tokens.

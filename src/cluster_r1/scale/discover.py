@@ -26,7 +26,7 @@ def unfit(x: np.ndarray, assignment: Assignment, centres: np.ndarray, *, quantil
     """Texts that fit no topic: labelled None, or embed-placed below the ``quantile`` of labelled similarities."""
     labels = assignment.labels
     pool = [i for i, lab in enumerate(labels) if lab is None]
-    trusted = [i for i, s in enumerate(assignment.source) if s in ("window", "llm") and labels[i] is not None]
+    trusted = list(assignment.by_model())
     guessed = [i for i, s in enumerate(assignment.source) if s == "embed" and labels[i] is not None]
     if len(trusted) >= 20 and guessed:
         own = np.einsum("ij,ij->i", x[trusted], centres[[labels[i] for i in trusted]])

@@ -233,8 +233,7 @@ def cluster_corpus(
             calls_detail, per_item=state["per_item"], view=spec["view"])
 
     k = len(taxonomy)
-    labelled = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None and assignment.source[i] in
-                ("window", "llm")}
+    labelled = assignment.by_model()
     centres = centroids(x, labelled or {i: lab for i, lab in enumerate(assignment.labels) if lab is not None}, k)
     for _ in range(opts.discover_rounds):
         pool = unfit(x, assignment, centres)
@@ -246,9 +245,7 @@ def cluster_corpus(
         progress("discover", len(pool), len(pool), calls_detail())
         if not found:
             break
-        labelled = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None and assignment.source[i] in
-                    ("window", "llm")}
-        centres = centroids(x, labelled, len(taxonomy))
+        centres = centroids(x, assignment.by_model(), len(taxonomy))
     notes.extend(refine(x, assignment, taxonomy, min_size=opts.min_topic_size))
 
     labels = [int(lab) for lab in assignment.labels]  # refine leaves no None

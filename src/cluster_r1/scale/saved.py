@@ -228,7 +228,7 @@ def _discover(
     if backend is not None:
         from .pipeline import ScaleOptions, cluster_corpus
 
-        opts = ScaleOptions(assign="llm" if len(sub) <= 2000 else "hybrid", discover_rounds=0)
+        opts = ScaleOptions(assign="auto", discover_rounds=0)  # auto: llm up to 2,000 texts, else hybrid
         result, _ = cluster_corpus(sub, taxonomy.instruction, backend, options=opts, agent_options=agent_options,
                                    vectors=(x[pool], np.zeros(x.shape[1], dtype=np.float32),
                                             {"embedder": model.embedder, "view": model.view,
@@ -241,8 +241,9 @@ def _discover(
             return {}
         fit = cluster_embeddings(x[pool], max_k=min(10, len(sub) - 1))
         names, descs = name_clusters(sub, fit.labels, reps=representatives(x[pool], fit.labels, fit.centers))
-        result = Clustering.from_labels(fit.labels.tolist(), names=[names[c] for c in dict.fromkeys(fit.labels.tolist())],
-                                        descriptions=[descs[c] for c in dict.fromkeys(fit.labels.tolist())])
+        order = list(dict.fromkeys(fit.labels.tolist()))  # Clustering numbers clusters by first appearance
+        result = Clustering.from_labels(fit.labels.tolist(), names=[names[c] for c in order],
+                                        descriptions=[descs[c] for c in order])
     out: dict[int, int] = {}
     added = []
     for cluster in result.clusters:
@@ -250,8 +251,7 @@ def _discover(
         added.append(topic)
         for item in cluster.items:
             out[pool[item - 1]] = len(taxonomy) - 1
-    labelled = {i: lab for i, lab in out.items()}
-    new_centres = centroids(x, labelled, len(taxonomy))[-len(added):]
+    new_centres = centroids(x, out, len(taxonomy))[-len(added):]
     model.centres = np.vstack([model.centres, new_centres])
     model.classifier = None  # the saved classifier knows only the old topics: new texts use the centroids
     notes.append(f"discover: {len(pool)} texts fit no saved topic; {len(added)} new topics "
