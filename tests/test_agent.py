@@ -155,3 +155,70 @@ def test_context_window_is_checked_before_calling() -> None:
 def test_bad_input(texts, instruction, match) -> None:
     with pytest.raises(InputError, match=match):
         ClusteringAgent(ScriptedBackend()).cluster(texts, instruction)
+
+
+def items_reply(total: int, names: list[str], placements: list[int]) -> str:
+    """A reply in the constrained items form: names first, then one ``ITEM: clusterK`` line per item."""
+    lines = [f"Total clusters: {total}"] + [f"cluster{k} ({n})" for k, n in enumerate(names, start=1)]
+    lines += [f"{i}: cluster{k}" for i, k in enumerate(placements, start=1)]
+    return "<think>three kinds of issue</think>\n<answer>\n" + "\n".join(lines) + "\n</answer>"
+
+
+def test_a_hollow_named_answer_has_every_text_placed_into_its_named_clusters() -> None:
+    # the model names three clusters, then writes cluster1 down the whole list
+    backend = ScriptedBackend([
+        items_reply(3, ["Billing", "Login", "Other"], [1, 1, 1, 1, 1]),
+        "1: cluster1\n2: cluster2\n3: cluster1\n4: cluster2\n5: cluster1",
+    ], constraint_kinds=("grammar",))
+    result = ClusteringAgent(backend).cluster(TEXTS, "by issue")
+    assert result.labels == [1, 2, 1, 2, 1] and [c.name for c in result.clusters] == ["Billing", "Login"]
+    assert result.salvaged and len(backend.history) == 2
+    placing = backend.history[1][-1]["content"]
+    assert "cluster1 (Billing)" in placing and "cluster3 (Other)" in placing and '<text id="5">' in placing
+    assert any("left clusters 2, 3 empty" in n for n in result.notes)
+
+
+def test_a_hollow_unnamed_answer_goes_back_once_and_the_next_one_wins() -> None:
+    backend = ScriptedBackend([answer([[1, 2, 3, 4, 5], [], []]), answer([[1, 3, 5], [2, 4]])])
+    result = ClusteringAgent(backend, prompt="paper").cluster(TEXTS, "by issue")
+    assert result.labels == [1, 2, 1, 2, 1] and result.attempts == 2 and not result.salvaged
+    assert "you declared 3 clusters but cluster2, cluster3 have no items" in backend.history[1][-1]["content"]
+
+
+def test_a_hollow_answer_is_kept_when_the_re_asks_give_nothing_better() -> None:
+    backend = ScriptedBackend([answer([[1, 2, 3, 4, 5], [], []]), "no idea", "still no idea"])
+    result = ClusteringAgent(backend, prompt="paper", max_reasks=2, salvage=False).cluster(TEXTS, "by issue")
+    assert covers_every_text_once(result, 5) and result.n_clusters == 1
+    assert result.attempts == 3
+    assert any("left clusters 2, 3 empty after 3 attempts" in n for n in result.notes)
+
+
+def test_one_empty_cluster_of_three_is_not_hollow() -> None:
+    backend = ScriptedBackend([answer([[1, 3, 5], [2, 4], []], ["Billing", "Login", "Other"])])
+    result = ClusteringAgent(backend).cluster(TEXTS, "by issue")
+    assert result.attempts == 1 and result.labels == [1, 2, 1, 2, 1]
+    assert len(backend.history) == 1
+
+
+def test_without_re_asks_a_hollow_answer_is_the_answer() -> None:
+    backend = ScriptedBackend([answer([[1, 2, 3, 4, 5], []])])
+    result = ClusteringAgent(backend, prompt="paper", max_reasks=0).cluster(TEXTS, "by issue")
+    assert result.n_clusters == 1 and result.attempts == 1 and len(backend.history) == 1
+
+
+def test_without_salvage_a_hollow_named_answer_stands_with_a_note() -> None:
+    backend = ScriptedBackend([answer([[1, 2, 3, 4, 5], []], ["All", "None"])])
+    result = ClusteringAgent(backend, salvage=False).cluster(TEXTS, "by issue")
+    assert result.n_clusters == 1 and len(backend.history) == 1
+    assert any("left clusters 2 empty" in n for n in result.notes)
+
+
+def test_a_hollow_placement_of_a_hollow_answer_asks_about_each_text_alone() -> None:
+    backend = ScriptedBackend([
+        items_reply(2, ["Billing", "Login"], [1, 1, 1, 1, 1]),
+        "1: cluster1\n2: cluster1\n3: cluster1\n4: cluster1\n5: cluster1",  # the batch collapses too
+        "1", "2", "1", "2", "1",  # one short question per text
+    ], constraint_kinds=("grammar", "choice"))
+    result = ClusteringAgent(backend).cluster(TEXTS, "by issue")
+    assert result.labels == [1, 2, 1, 2, 1] and len(backend.history) == 7
+    assert any("asked about alone" in n for n in result.notes)

@@ -126,3 +126,11 @@ def test_violations_describe_indices_for_a_reask() -> None:
 def test_n_items_must_be_positive() -> None:
     with pytest.raises(ValueError, match="n_items"):
         parse_answer(VALID, 0)
+
+
+def test_a_comma_before_to_is_not_a_range() -> None:
+    # "20, to 23" does not write 21 or 22: the lenient reader takes 20 and 23 and invents nothing
+    parsed = parse_answer("<answer>Total clusters: 1\ncluster1: [1, 20,  to 23]</answer>", 30, strict=False)
+    assert parsed.clusters[0].items == [1, 20, 23]
+    assert parse_answer("<answer>Total clusters: 1\ncluster1: [20 to 23]</answer>", 30,
+                        strict=False).clusters[0].items == [20, 21, 22, 23]

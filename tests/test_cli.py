@@ -113,6 +113,18 @@ def test_offline_default_without_server(tmp_path) -> None:
     assert result["method"] == "embed" and 2 <= result["n_clusters"] <= 6
     assert all(c["name"] and c["description"] for c in result["clusters"])
     assert (tmp_path / ".cache" / "cluster-r1").exists()  # embeddings cached under the user's cache
+    # stderr is not a terminal here: live progress is a few plain lines per stage, ending at the total
+    for line in ("embedding: 15/15", "choosing k: ", "naming: "):
+        assert line in proc.stderr, proc.stderr
+    assert "embedding: 0/15" in proc.stderr
+
+
+def test_offline_default_is_silent_with_quiet(tmp_path) -> None:
+    out = tmp_path / "out.json"
+    proc = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "-o", str(out), "--max-k", "6", "-q",
+                   env_extra={"HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and out.exists()
 
 
 def test_auto_falls_back_to_embeddings_when_the_model_gives_nothing_usable(fake_server) -> None:

@@ -160,3 +160,23 @@ def test_readme_example_default_finds_the_three_root_causes(cache_dir: Path) -> 
     result = embed_cluster(texts, "cluster these support tickets by root cause", cache_dir=cache_dir)
     assert result.n_clusters == 3  # measured: 3, V 0.68 (the uncentred silhouette chose 2, V 0.32)
     assert v_measure_score(gold, result.labels) > 0.6
+
+
+def test_progress_hears_every_long_stage_in_order(clinc3: tuple[list[str], list[str]], tmp_path: Path) -> None:
+    texts, _ = clinc3
+    events: list[tuple[str, int, int, str]] = []
+    embed_cluster(texts, "Cluster the requests by domain", cache_dir=tmp_path,
+                  progress=lambda stage, done, total, detail: events.append((stage, done, total, detail)))
+    stages = list(dict.fromkeys(e[0] for e in events))
+    assert stages == ["embedding", "choosing k", "naming"]
+    for stage in stages:
+        seen = [e for e in events if e[0] == stage]
+        assert seen[0][1] == 0, "each stage starts at 0"
+        assert seen[-1][1] == seen[-1][2] > 0, "and ends at its total"
+        assert all(a[1] <= b[1] for a, b in zip(seen, seen[1:])), "counts never go back"
+    assert max(e[2] for e in events if e[0] == "embedding") == len(texts)
+    # a second run reads the cache: nothing left to encode, so the embedding stage counts 0 of 0
+    events.clear()
+    embed_cluster(texts, "Cluster the requests by domain", cache_dir=tmp_path,
+                  progress=lambda stage, done, total, detail: events.append((stage, done, total, detail)))
+    assert not [e for e in events if e[0] == "embedding" and e[2] > 0]

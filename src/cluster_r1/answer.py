@@ -220,8 +220,12 @@ def _read_range(token: str, n: int) -> tuple[int, int] | None | str:
 
 
 def _tokens(raw: str) -> list[str]:
-    """Split an item list on commas, semicolons and spaces (a spaced dash separates two items)."""
-    return [t for t in re.split(r"[,;\s]+", raw) if t]
+    """Split an item list on commas, semicolons and spaces (a spaced dash separates two items).
+
+    A comma or semicolon stays as its own token ``","``, so that "20, to 23" is not read as the
+    range "20 to 23" (only digits, "to", digits with spaces alone between them are).
+    """
+    return [t for t in re.split(r"\s+|([,;])", raw) if t]
 
 
 def _read_items(raw: str, n: int, budget: _Budget, *, strict: bool) -> tuple[list[int], list[str], list[str]]:
@@ -247,7 +251,7 @@ def _read_items(raw: str, n: int, budget: _Budget, *, strict: bool) -> tuple[lis
     while j < len(toks):
         tok = toks[j].strip(".()#'\"")
         j += 1
-        if not tok or tok.lower() in _FILLER or tok in ("-", "\u2013", "\u2014"):
+        if not tok or tok in ",;" or tok.lower() in _FILLER or tok in ("-", "\u2013", "\u2014"):
             continue
         if is_digits(tok):
             # "3 to 5": a range written out in words

@@ -166,6 +166,4 @@ def _embed(
             embed_options=options,
             on_event=on_event,
         )
-    if on_event is not None:
-        on_event(f"embedding {len(texts)} texts")
     return embed_cluster(texts, instruction, n_clusters=n_clusters, **options)

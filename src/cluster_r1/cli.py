@@ -238,7 +238,6 @@ def _cluster(args: argparse.Namespace) -> int:
         min_k=args.min_k,
         max_k=args.max_k,
         cache_dir=False if args.no_cache else None,
-        progress=not args.quiet and console.is_terminal,
     )
     if args.assist or args.llm_names:
         embed_options.update(assist=args.assist, llm_names=args.llm_names)
@@ -250,6 +249,7 @@ def _cluster(args: argparse.Namespace) -> int:
     scale = ScaleOptions(assign=args.assign, max_window_items=args.window_items)
     keep: dict = {}
     with StageProgress(console, quiet=args.quiet) as progress:
+        embed_options["progress"] = progress
         result = cluster_texts(
             texts,
             args.instruction,
@@ -263,6 +263,7 @@ def _cluster(args: argparse.Namespace) -> int:
             progress=progress,
             keep=keep,
         )
+    embed_options.pop("progress")
     if args.save:
         from .scale.saved import model_from_result, save
 

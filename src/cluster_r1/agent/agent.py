@@ -193,7 +193,20 @@ class ClusteringAgent:
             max_reasks=self.max_reasks, temperature=temperature, seed=seed, max_tokens=self.max_tokens,
             form=form, constraint=constraint, event=self._event,
         )
+        if out.accepted is not None and out.hollow is not None and self.salvage:
+            # the model named its clusters but did not use them: place every text into them
+            run.notes.append(f"the answer named {len(out.accepted.clusters)} clusters and left clusters "
+                             f"{fmt_items(list(out.hollow.indices))} empty; every text was placed into the named "
+                             "clusters by a follow-up question")
+            assignment, names = salvage(
+                self.backend, texts, instruction, out.accepted, run, temperature=temperature, seed=seed, limit=limit,
+                constrained=self.constrain != "off", event=self._event, place_all=True,
+            )
+            return self._result(texts, out.accepted, run, salvaged=True, repaired=True, attempts=out.attempts,
+                                assignment=assignment, names=names)
         if out.accepted is not None:
+            if out.hollow is not None:
+                run.notes.append(f"the answer left clusters {fmt_items(list(out.hollow.indices))} empty")
             return self._result(texts, out.accepted, run, repaired=out.repaired, attempts=out.attempts)
         if not self.salvage:
             last = parse_answer(run.outputs[-1], len(texts), strict=True)

@@ -9,6 +9,15 @@ partition but whose format slipped is accepted as *repaired* (unless strict). Ot
 the exact violations go back to the model, at most ``max_reasks`` times. A reply cut
 off by the length limit inside its reasoning holds no answer: the re-ask tells the
 model to stop reasoning and answer.
+
+Beyond App. D, an answer that leaves at least half of the clusters it declared empty is
+*hollow* (:func:`hollow`): its reasoning and its assignment disagree, typically a small model
+writing ``cluster1`` down the whole list after naming several clusters (or after a text told
+it to). When it named at least two clusters it is returned marked ``hollow``, so that the agent
+places every text into those named clusters by follow-up questions (:mod:`.salvage`: each text
+shown beside its number, an easier question than the whole partition). Without names the empty
+clusters go back to the model while re-asks remain; the first complete answer that is not
+hollow wins, else the first hollow one.
 """
 
 from __future__ import annotations
@@ -35,9 +44,12 @@ from ..answer import (
 )
 from ..backends.base import Backend, Completion, Message, generate
 from ..prompts import REASK, REASK_ITEMS
-from .state import Run
+from .state import Run, fmt_items
 
-__all__ = ["Outcome", "answer", "placed_once", "complete_content"]
+__all__ = ["Outcome", "answer", "placed_once", "complete_content", "hollow", "HOLLOW"]
+
+#: The violation kind of a hollow answer (:func:`hollow`); not an App. D rule.
+HOLLOW = "hollow"
 
 
 @dataclass
@@ -48,6 +60,7 @@ class Outcome:
     best: ParsedAnswer | None
     repaired: bool
     attempts: int
+    hollow: Violation | None = None  # set when ``accepted`` named clusters it left empty (:func:`hollow`)
 
 
 def placed_once(parsed: ParsedAnswer) -> int:
@@ -63,6 +76,22 @@ def complete_content(parsed: ParsedAnswer) -> bool:
     """The lenient parse holds a full partition: every item once, nothing out of range."""
     bad = {MISSING, DUPLICATE, OUT_OF_RANGE, NO_CLUSTERS, TRUNCATED}
     return bool(parsed.clusters) and not (parsed.kinds() & bad)
+
+
+def hollow(parsed: ParsedAnswer) -> Violation | None:
+    """The clusters an answer declares but leaves empty, when they are at least half of those it declares.
+
+    Declared: the most of its ``Total clusters`` and its cluster lines. None when fewer than
+    two clusters are declared or more than half of them hold items.
+    """
+    declared = max(parsed.total or 0, len(parsed.clusters))
+    used = {k for k, c in enumerate(parsed.clusters, start=1) if c.items}
+    if declared < 2 or 2 * len(used) > declared:
+        return None
+    empty = tuple(k for k in range(1, declared + 1) if k not in used)
+    listed = ", ".join(f"cluster{k}" for k in empty)
+    return Violation(HOLLOW, empty, f"you declared {declared} clusters but {listed} have no items: "
+                     "put each item in the cluster it belongs to by your own reasoning")
 
 
 def problems(strict: ParsedAnswer, lenient: ParsedAnswer, completion: Completion) -> list[Violation]:
@@ -97,6 +126,8 @@ def answer(
     """Ask, validate, re-ask; every reply is recorded in ``run`` (and, as read, in ``run.answers``)."""
     messages: list[Message] = [{"role": "user", "content": prompt}]
     best: ParsedAnswer | None = None
+    kept: Outcome | None = None  # the first usable answer that was hollow
+    kept_note = ""
     reask = REASK_ITEMS if form == "items" else REASK
     for attempt in range(max_reasks + 1):
         event(f"asking {getattr(backend, 'model', '') or 'the model'} (attempt {attempt + 1})")
@@ -107,19 +138,41 @@ def answer(
         text = (items_to_lists(completion.text, n, names=names) or completion.text) if form == "items" else completion.text
         run.answers.append(text)
         strict_parse = parse_answer(text, n, strict=True, names=names, truncated=cut)
+        usable: Outcome | None = None
+        lenient = strict_parse
         if strict_parse.valid:
-            return Outcome(strict_parse, strict_parse, repaired=attempt > 0, attempts=attempt + 1)
-        lenient = parse_answer(text, n, strict=False, truncated=cut)
-        if best is None or placed_once(lenient) >= placed_once(best):
-            best = lenient
-        if complete_content(lenient) and not strict:
-            run.notes.append("format repaired: " + "; ".join(str(v) for v in strict_parse.violations))
-            return Outcome(lenient, lenient, repaired=True, attempts=attempt + 1)
-        found = problems(strict_parse, lenient, completion)
+            usable = Outcome(strict_parse, strict_parse, repaired=attempt > 0, attempts=attempt + 1)
+        else:
+            lenient = parse_answer(text, n, strict=False, truncated=cut)
+            if best is None or placed_once(lenient) >= placed_once(best):
+                best = lenient
+            if complete_content(lenient) and not strict:
+                usable = Outcome(lenient, lenient, repaired=True, attempts=attempt + 1)
+        empty = hollow(lenient) if usable is not None else None
+        if usable is not None and empty is None:
+            if usable.repaired and not strict_parse.valid:
+                run.notes.append("format repaired: " + "; ".join(str(v) for v in strict_parse.violations))
+            return usable
+        if usable is not None and sum(1 for c in lenient.clusters if c.name) >= 2:
+            if usable.repaired and not strict_parse.valid:
+                run.notes.append("format repaired: " + "; ".join(str(v) for v in strict_parse.violations))
+            return Outcome(usable.accepted, usable.best, usable.repaired, usable.attempts, hollow=empty)
+        if usable is not None:
+            if kept is None:
+                kept, kept_note = usable, "" if strict_parse.valid else "; ".join(map(str, strict_parse.violations))
+            found = [empty]
+        else:
+            found = problems(strict_parse, lenient, completion)
         event(f"answer invalid: {found[0]}")
         if attempt < max_reasks:
             messages = messages + [
                 {"role": "assistant", "content": completion.text},
                 {"role": "user", "content": reask.format(problems=describe_violations(found), n_texts=n)},
             ]
+    if kept is not None:  # every usable answer was hollow: the first one stands
+        if kept_note:
+            run.notes.append("format repaired: " + kept_note)
+        run.notes.append(f"the model's answer left clusters {fmt_items(list(hollow(kept.accepted).indices))} empty "
+                         f"after {max_reasks + 1} attempts; the first such answer was kept")
+        return Outcome(kept.accepted, kept.best, repaired=kept.repaired, attempts=max_reasks + 1)
     return Outcome(None, best, repaired=False, attempts=max_reasks + 1)

@@ -120,8 +120,12 @@ def salvage(
     limit: int | None,
     constrained: bool = True,
     event: Callable[[str], None] = lambda message: None,
+    place_all: bool = False,
 ) -> tuple[list[int], list[str]]:
-    """(1-based cluster per text, cluster names): every text placed exactly once."""
+    """(1-based cluster per text, cluster names): every text placed exactly once.
+
+    ``place_all``: keep none of ``best``'s placements, place every text into its named clusters
+    (a hollow answer: the names stand, the assignment does not)."""
     n = len(texts)
     counts: dict[int, int] = {}
     for c in best.clusters:
@@ -129,6 +133,8 @@ def salvage(
             counts[i] = counts.get(i, 0) + 1
     keep = [[i for i in c.items if counts[i] == 1] for c in best.clusters]
     nonempty = [(c.name, items) for c, items in zip(best.clusters, keep) if items]
+    if place_all:
+        nonempty = [(c.name, []) for c in best.clusters if c.name]
     if len(nonempty) < 2:
         # Nothing usable (at most one group found): ask only for the groups, then place every text.
         proposed = propose_groups(backend, texts, instruction, run, temperature=temperature, seed=seed, limit=limit,
@@ -163,6 +169,12 @@ def salvage(
                                     seed=seed, constraint=constraint))
         for i, k in parse_placements(reply, batch, len(names)).items():
             assignment[i - 1] = k
+    batched = {assignment[i - 1] for i in todo} - {None}
+    if place_all and len(todo) >= 3 and len(names) >= 2 and len(batched) == 1:
+        # the batch wrote one cluster down the whole list again: ask about each text alone
+        run.notes.append("the batched placement put every text in one cluster; each text was asked about alone")
+        for i in todo:
+            assignment[i - 1] = None
     todo = [i for i in todo if assignment[i - 1] is None]
     if todo:
         clusters = describe_clusters(texts, names, assignment)

@@ -92,13 +92,15 @@ def categories_cluster(
     seed: int = 0,
     embed: Callable[[Sequence[str]], np.ndarray] | None = None,
     on_event: Callable[[str], None] | None = None,
+    progress: Callable[[str, int, int, str], None] | None = None,
 ) -> Clustering:
     """Propose categories, pick one per text, place unanswered texts by embedding similarity.
 
     ``categories``: the user's own category names (``"Name"`` or ``"Name: description"``
     strings, or :class:`Category`), used instead of the model's proposal; at least 2, distinct.
     ``embed`` maps texts to L2-normalised vectors (default: the bundled MiniLM, no
-    instruction template); it is used only when some reply names no category.
+    instruction template); it is used only when some reply names no category. ``progress(stage,
+    done, total, detail)`` hears the model calls (texts placed, calls and tokens so far).
     """
     texts = list(texts)
     start = time.perf_counter()
@@ -117,8 +119,8 @@ def categories_cluster(
         )
         origin = f"{len(cats)} categories proposed from {min(sample_size, len(texts))} sampled texts"
     log.info("categories: %s", [c.name for c in cats])
-    progress = (lambda i, n: on_event(f"placing text {i}/{n}")) if on_event else None
-    picks = pick_categories(backend, texts, instruction, cats, seed=seed, on_progress=progress, _tally=tally)
+    picks = pick_categories(backend, texts, instruction, cats, seed=seed, _tally=tally,
+                            on_progress=_reporter("placing texts (model)", "placing text", tally, progress, on_event))
     notes = [f"assist=categories: {origin}"]
     missing = [i for i, p in enumerate(picks) if p is None]
     if missing:
@@ -189,6 +191,7 @@ def llm_names(
     max_texts: int = 8,
     max_chars: int = 200,
     fallback: Sequence[tuple[str, str]] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
     _tally: Tally | None = None,
 ) -> list[tuple[str, str]]:
     """(name, description) per group of 0-based indices (put representatives first).
@@ -208,7 +211,25 @@ def llm_names(
             out.append((name[:80], desc[:300]))
         else:
             out.append(tuple(fallback[g]) if fallback is not None else (f"cluster {g + 1}", ""))
+        if on_progress is not None:
+            on_progress(g + 1, len(groups))
     return out
+
+
+def _reporter(
+    stage: str, event: str, tally: Tally, progress: Callable[[str, int, int, str], None] | None,
+    on_event: Callable[[str], None] | None,
+) -> Callable[[int, int], None] | None:
+    """``on_progress(done, total)`` for a model stage: to ``progress`` (with calls and tokens) when given,
+    else a line to ``on_event``, else None."""
+    if progress is not None:
+        def report(done: int, total: int) -> None:
+            progress(stage, done, total,
+                     f"{tally.calls} calls, {tally.prompt_tokens + tally.completion_tokens:,} tokens")
+        return report
+    if on_event is not None:
+        return lambda done, total: on_event(f"{event} {done}/{total}")
+    return None
 
 
 def assisted_cluster(
@@ -239,30 +260,35 @@ def assisted_cluster(
     texts = list(texts)
     if categories is not None and assist != "categories":
         raise ConfigError("categories are for assist='categories': add it, or drop the categories")
+    report = (embed_options or {}).get("progress")
+    report = report if callable(report) else None
     if assist == "categories":
         return categories_cluster(
-            texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed, on_event=on_event
+            texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed, on_event=on_event,
+            progress=report,
         )
     start = time.perf_counter()
     tally = Tally()
     inputs, template, method = texts, (embed_options or {}).get("template", "auto"), "embed"
     options = {k: v for k, v in (embed_options or {}).items() if k != "template"}
     if assist == "answers":
-        progress = (lambda i, n: on_event(f"answering for text {i}/{n}")) if on_event else None
-        inputs = short_answers(backend, texts, instruction, seed=seed, on_progress=progress, _tally=tally)
+        inputs = short_answers(backend, texts, instruction, seed=seed, _tally=tally,
+                               on_progress=_reporter("short answers (model)", "answering for text", tally, report,
+                                                     on_event))
         template, method = "none", "embed+answers"
         options["view"] = "semantic"  # the answers are what the instruction asked for: embed their meaning
     est = EmbeddingClusterer(instruction=instruction, n_clusters=n_clusters, template=template, **options).fit(inputs)
     result = est.result_
     if names:
-        if on_event:
+        if on_event and report is None:
             on_event(f"naming {result.n_clusters} clusters")
         groups = []
         for c, reps in zip(result.clusters, est.representatives_):
             members = [i - 1 for i in c.items]
             groups.append(list(dict.fromkeys(list(reps) + members)))
         fallback = [(c.name, c.description) for c in result.clusters]
-        named = llm_names(backend, texts, instruction, groups, fallback=fallback, _tally=tally)
+        named = llm_names(backend, texts, instruction, groups, fallback=fallback, _tally=tally,
+                          on_progress=_reporter("naming (model)", "naming cluster", tally, report, on_event))
         for c, (name, desc) in zip(result.clusters, named):
             c.name, c.description = name, desc
         method += "+names"

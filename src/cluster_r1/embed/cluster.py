@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -157,10 +158,24 @@ def _silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
     return float(s.mean())
 
 
+#: ``progress(stage, done, total, detail)``, as :data:`cluster_r1.report.progress.ProgressFn`.
+Progress = Callable[[str, int, int, str], None]
+
+#: The stage name the k scan reports progress under.
+K_STAGE = "choosing k"
+
+
+def _no_progress(stage: str, done: int, total: int, detail: str = "") -> None:
+    return None
+
+
 def _silhouette_scan(
-    fit_x: np.ndarray, score_x: np.ndarray, ks: list[int], random_state: int, n_init: int | str
+    fit_x: np.ndarray, score_x: np.ndarray, ks: list[int], random_state: int, n_init: int | str,
+    progress: Progress = _no_progress,
 ) -> tuple[dict[int, float], dict[int, np.ndarray]]:
-    """K-means on ``fit_x`` per candidate k, each scored by cosine silhouette on ``score_x`` (unit rows)."""
+    """K-means on ``fit_x`` per candidate k, each scored by cosine silhouette on ``score_x`` (unit rows).
+
+    ``progress`` hears each scored k (total: the candidates planned, refinements included)."""
     # cosine distances once, not once per candidate k
     dist = np.clip(1.0 - score_x @ score_x.T, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
@@ -175,6 +190,7 @@ def _silhouette_scan(
         labels = _kmeans(fit_x, k, random_state, minibatch_above=len(fit_x) + 1, n_init=n_init, init=init)
         scores[k] = _silhouette(dist, labels)
         fits[k] = labels
+        progress(K_STAGE, len(scores), max(planned, len(scores)), f"k={k}")
 
     # coarse to fine above COARSE_FROM_K: every COARSE_STEP-th candidate, then the skipped ones around
     # the best two (silhouette peaks at small k can be one candidate wide, so those are all scored)
@@ -184,6 +200,9 @@ def _silhouette_scan(
         coarse = small + ks[len(small) :: COARSE_STEP]
         if coarse[-1] != ks[-1]:
             coarse.append(ks[-1])
+    # the refinement scores at most 2 * (2 * COARSE_STEP - 2) skipped neighbours of the best two
+    planned = len(ks) if coarse is ks else min(len(ks), len(coarse) + 4 * (COARSE_STEP - 1))
+    progress(K_STAGE, 0, planned, "")
     for k in coarse:
         score(k)
     if coarse is not ks:
@@ -192,17 +211,18 @@ def _silhouette_scan(
             for k in ks[max(0, i - COARSE_STEP + 1) : i + COARSE_STEP]:
                 if k not in scores:
                     score(k)
+    progress(K_STAGE, len(scores), len(scores), "")
     return scores, fits
 
 
 def _select_silhouette(
-    x: np.ndarray, ks: list[int], random_state: int, n_init: int | str = "auto"
+    x: np.ndarray, ks: list[int], random_state: int, n_init: int | str = "auto", progress: Progress = _no_progress,
 ) -> tuple[dict[int, float], dict[int, np.ndarray]]:
     """Silhouette (cosine) per candidate k, and each candidate's labels."""
-    return _silhouette_scan(x, x, ks, random_state, n_init)
+    return _silhouette_scan(x, x, ks, random_state, n_init, progress)
 
 
-def _select_bic(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, float]:
+def _select_bic(x: np.ndarray, ks: list[int], random_state: int, progress: Progress = _no_progress) -> dict[int, float]:
     z = _pca(x, random_state)
     scores = {}
     with warnings.catch_warnings():
@@ -210,6 +230,7 @@ def _select_bic(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, fl
         for k in ks:
             gmm = GaussianMixture(n_components=k, covariance_type="diag", random_state=random_state).fit(z)
             scores[k] = -float(gmm.bic(z))  # higher is better, like silhouette
+            progress(K_STAGE, len(scores), len(ks), f"k={k}")
     return scores
 
 
@@ -235,9 +256,11 @@ def _umap(x: np.ndarray, random_state: int) -> np.ndarray:
         return model.fit_transform(x).astype(np.float32)
 
 
-def _select_umap(x: np.ndarray, ks: list[int], random_state: int, n_init: int | str) -> tuple[dict[int, float], dict[int, np.ndarray]]:
+def _select_umap(
+    x: np.ndarray, ks: list[int], random_state: int, n_init: int | str, progress: Progress = _no_progress,
+) -> tuple[dict[int, float], dict[int, np.ndarray]]:
     """K-means per candidate k on a UMAP projection of ``x``; each k scored by cosine silhouette of the centred ``x``."""
-    return _silhouette_scan(_umap(x, random_state), _centred(x), ks, random_state, n_init)
+    return _silhouette_scan(_umap(x, random_state), _centred(x), ks, random_state, n_init, progress)
 
 
 def _best(scores: dict[int, float]) -> int:
@@ -260,8 +283,11 @@ def cluster_embeddings(
     centred: bool | None = None,
     n_init: int | str = "auto",
     reduce: str | None = None,
+    progress: Progress | None = None,
 ) -> ClusterFit:
     """Cluster the rows of ``x`` (unit-norm embeddings). See the module docstring for the algorithms.
+
+    ``progress(stage, done, total, detail)``, when given, hears the k scan (stage :data:`K_STAGE`).
 
     ``max_k`` defaults to ``min(n, max(10, 2 * sqrt(n)), 100)``; bounds are checked by the caller
     (:func:`cluster_r1.embed.embed_cluster`), here they are only clipped to ``n``.
@@ -298,7 +324,7 @@ def cluster_embeddings(
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
         return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
-                    distance_threshold, min_cluster_size, centred, n_init, reduce)
+                    distance_threshold, min_cluster_size, centred, n_init, reduce, progress or _no_progress)
 
 
 def _fit(
@@ -315,6 +341,7 @@ def _fit(
     centred: bool = False,
     n_init: int | str = "auto",
     reduce: str | None = None,
+    progress: Progress = _no_progress,
 ) -> ClusterFit:
     n = len(x)
     x_in = x  # centres are reported in the input space even when a method clusters centred vectors
@@ -349,11 +376,11 @@ def _fit(
             ks = [c for c in _candidates(min_k, max_k) if (algorithm == "gmm" or 2 <= c <= len(xs) - 1)]
             if len(ks) > 1:
                 if algorithm == "kmeans" and reduce == "umap":
-                    scores, fits = _select_umap(xs, ks, random_state, n_init=n_init)
+                    scores, fits = _select_umap(xs, ks, random_state, n_init=n_init, progress=progress)
                 elif algorithm == "kmeans":
-                    scores, fits = _select_silhouette(xs, ks, random_state, n_init=n_init)
+                    scores, fits = _select_silhouette(xs, ks, random_state, n_init=n_init, progress=progress)
                 else:
-                    scores = _select_bic(xs, ks, random_state)
+                    scores = _select_bic(xs, ks, random_state, progress=progress)
                 k = _best(scores)
             else:
                 k = ks[0] if ks else min_k

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ from .views import Route, route_instruction, view_embedder
 __all__ = ["EmbeddingClusterer", "embed_cluster", "embed_for_clustering", "check_inputs"]
 
 logger = logging.getLogger(__name__)
+
+#: The stage name naming reports progress under.
+NAME_STAGE = "naming"
 
 
 def check_inputs(texts: Any, n_clusters: int | None, min_k: int, max_k: int | None) -> list[str]:
@@ -56,7 +59,7 @@ def embed_for_clustering(
     k_free: bool = True,
     mix: bool = False,
     cache_dir: str | Path | bool | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[str, int, int, str], None] = False,
 ) -> np.ndarray:
     """The vectors :class:`EmbeddingClusterer` clusters: :func:`embed_texts`, except with ``mix=True``.
 
@@ -96,7 +99,9 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     ``view``: ``"semantic"`` clusters the encoder's vectors, ``"style"`` the texts' form
     (:class:`~cluster_r1.embed.style.StyleEmbedder`); ``"auto"`` (default) routes by the instruction
     when no ``embedder`` is given (:func:`~cluster_r1.embed.views.route_instruction`), else semantic.
-    ``route_`` is the :class:`~cluster_r1.embed.views.Route` taken.
+    ``route_`` is the :class:`~cluster_r1.embed.views.Route` taken. ``progress``: ``True`` shows a
+    tqdm bar while embedding; a callable ``progress(stage, done, total, detail)`` hears every long
+    stage (loading the encoder, embedding, choosing k, naming), as the CLI's live progress does.
     """
 
     def __init__(
@@ -111,7 +116,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         algorithm: str = "auto",
         random_state: int = PAPER_RANDOM_STATE,
         cache_dir: str | Path | bool | None = None,
-        progress: bool = False,
+        progress: bool | Callable[[str, int, int, str], None] = False,
         mix: bool = False,
         reduce: str | None = None,
         centred: bool | None = None,
@@ -137,7 +142,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         if self.view != "auto":
             return Route(self.view, "given")
         if self.embedder is None and self.instruction.strip():
-            return route_instruction(self.instruction)
+            return route_instruction(self.instruction, cache_dir=self.cache_dir)
         return Route("semantic", "given")
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -183,16 +188,23 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
                 random_state=self.random_state,
                 **({"reduce": self.reduce} if self.reduce is not None else {}),
                 **({"centred": self.centred} if self.centred is not None else {}),
+                **({"progress": self.progress} if callable(self.progress) else {}),
             )
             labels, centers, scores = fit.labels, fit.centers, fit.scores
             how = "given" if self.n_clusters is not None else ("chosen" if scores else "the only candidate")
             notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters} ({how})")
             notes.extend(fit.notes)
+        report = self.progress if callable(self.progress) else None
+        k_found = int(labels.max()) + 1
+        if report is not None:
+            report(NAME_STAGE, 0, k_found, "")
         reps = representatives(x, labels, centers)
         if getattr(self._embedder, "family", None) == "style":
             names, descriptions = form_names(texts, labels, reps=reps)  # word keywords say nothing about form
         else:
             names, descriptions = name_clusters(texts, labels, reps=reps)
+        if report is not None:
+            report(NAME_STAGE, k_found, k_found, "")
         # Clustering numbers clusters by first appearance; keep names aligned with that order.
         order = list(dict.fromkeys(labels.tolist()))
         self.result_: Clustering = Clustering.from_labels(
@@ -238,7 +250,7 @@ def embed_cluster(
     algorithm: str = "auto",
     random_state: int = PAPER_RANDOM_STATE,
     cache_dir: str | Path | bool | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[str, int, int, str], None] = False,
     mix: bool = False,
     reduce: str | None = None,
     centred: bool | None = None,

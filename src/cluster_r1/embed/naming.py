@@ -1,53 +1,118 @@
 """Readable cluster names and one-line descriptions from class-based TF-IDF keywords.
 
 c-TF-IDF (as in BERTopic): all texts of a cluster form one document; a term's weight is its
-within-cluster frequency times ``log(1 + mean words per cluster / term frequency overall)``.
-English stop words are removed. Representative texts are those closest to the centroid.
+share of the cluster's term occurrences (each text counting a term once) times
+``log(1 + mean occurrences per cluster / the term's occurrences overall)``. Stop words, bare
+numbers, one-text terms and corpus boilerplate are not candidates (:func:`class_tfidf_keywords`).
+Representative texts are those closest to the centroid.
 
 >>> names, descs = name_clusters(["cheap flights to paris", "flights to rome", "pizza recipe", "pasta recipe"],
 ...                              [0, 0, 1, 1], n_words=2)
 >>> names
-['flights / cheap', 'recipe / pasta']
+['flights / cheap', 'recipe / pizza']
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 __all__ = ["class_tfidf_keywords", "representatives", "name_clusters"]
 
 logger = logging.getLogger(__name__)
 
 
+#: Contractions folded before tokenising, so that "don't" gives no "don": n't -> " not", 's/'re/... dropped.
+_CONTRACTION = re.compile(r"(?i)n['’]t\b|['’](?:s|re|ve|ll|d|m)\b")
+#: Words of two or more letters: no bare numbers ("100", "2pm"), no underscores, any script.
+_WORD = re.compile(r"(?u)\b[^\W\d_]{2,}\b")
+#: A term in more than this share of all texts is the corpus's boilerplate ("@user", a hashtag), not a name.
+MAX_CORPUS_SHARE = 0.5
+#: Two terms whose words agree on this many first letters are one candidate (inflections, plurals).
+STEM_LETTERS = 5
+
+
+def _stems(term: str) -> set[str]:
+    """A term's words, a plural "s" dropped, cut to their first five letters ("atms" and "atm",
+    "card expiring" and "card expire" share theirs)."""
+    return {(w[:-1] if len(w) > 3 and w.endswith("s") else w)[:STEM_LETTERS] for w in term.split()}
+
+
+def _fold(text: str) -> str:
+    return _CONTRACTION.sub(lambda m: " not" if m.group(0)[0] in "nN" else "", text).lower()
+
+
+def _terms(text: str) -> list[str]:
+    """The candidate terms of one text: its words and its two-word phrases, none across a stop word.
+
+    scikit-learn's bigrams are formed after stop words are removed, so "charged twice for my
+    subscription" would give "twice subscription", a phrase nobody wrote; here a stop word ends a run.
+
+    >>> _terms("I was charged twice for my subscription; don't refund")
+    ['charged', 'twice', 'charged twice', 'subscription', 'refund']
+    """
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*_WORD.findall(_fold(text)), ""]:
+        if word and word not in ENGLISH_STOP_WORDS:
+            run.append(word)
+            continue
+        out.extend(run)
+        out.extend(f"{a} {b}" for a, b in zip(run, run[1:]))
+        run = []
+    return out
+
+
 def class_tfidf_keywords(texts: Sequence[str], labels: Sequence[int], *, top_n: int = 5) -> list[list[str]]:
-    """Top ``top_n`` c-TF-IDF terms (unigrams and bigrams) per cluster ``0..k-1``."""
+    """Top ``top_n`` c-TF-IDF terms (unigrams and bigrams) per cluster ``0..k-1``.
+
+    A term counts once per text (a text repeating a word does not make it the cluster's);
+    candidates are words of two or more letters, English stop words and bare numbers out, in at
+    least two of the cluster's texts (one for a cluster of two) and in at most
+    :data:`MAX_CORPUS_SHARE` of all texts (when there are several clusters). Ties are broken by
+    the number of the cluster's texts holding the term, then two-word phrases before single words,
+    then order of appearance, never by the alphabet. A cluster whose texts leave no candidate falls back to any term it has.
+    """
     labels = np.asarray(labels)
     k = int(labels.max()) + 1 if len(labels) else 0
-    docs = [" ".join(texts[i] for i in np.flatnonzero(labels == c)) for c in range(k)]
-    vectorizer = CountVectorizer(stop_words="english", ngram_range=(1, 2), max_features=50000)
+    vectorizer = CountVectorizer(analyzer=_terms, binary=True, max_features=50000)
     try:
-        counts = vectorizer.fit_transform(docs).astype(np.float64)
+        present = vectorizer.fit_transform(texts).astype(np.float64)
     except ValueError:  # empty vocabulary: only stop words, digits or symbols
         return [[] for _ in range(k)]
     terms = vectorizer.get_feature_names_out()
-    tf = counts.multiply(1.0 / np.maximum(counts.sum(axis=1), 1)).tocsr()
-    freq = np.asarray(counts.sum(axis=0)).ravel()
-    avg_words = counts.sum() / max(k, 1)
-    weights = tf.multiply(np.log1p(avg_words / np.maximum(freq, 1))).tocsr()
+    member = csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    df = (member @ present).toarray()  # texts of each cluster holding each term
+    sizes = np.bincount(labels, minlength=k)
+    freq = df.sum(axis=0)
+    weights = df / np.maximum(df.sum(axis=1, keepdims=True), 1) * np.log1p(df.sum() / max(k, 1) / np.maximum(freq, 1))
+    by_term = present.tocsc()
+    by_term.sort_indices()
+    first = np.where(np.diff(by_term.indptr) > 0, by_term.indices[np.minimum(by_term.indptr[:-1], by_term.nnz - 1)],
+                     len(labels))  # the first text holding each term
+    n_words = np.array([t.count(" ") + 1 for t in terms])
+    common = freq > MAX_CORPUS_SHARE * len(labels) if k > 1 else np.zeros(len(terms), dtype=bool)
     out = []
     for c in range(k):
-        row = weights.getrow(c)
-        order = np.argsort(-row.data, kind="stable")
+        held = df[c] > 0
+        good = np.flatnonzero(held & (df[c] >= min(2, max(1, sizes[c] - 1))) & ~common)
+        cand = good if len(good) else np.flatnonzero(held)
+        order = cand[np.lexsort((first[cand], -n_words[cand], -df[c][cand], -weights[c][cand]))]
         words: list[str] = []
-        for j in row.indices[order]:
+        stems: list[set[str]] = []
+        for j in order:
             term = str(terms[j])
-            if any(term in w or w in term for w in words):  # skip "card" after "lost card"
+            stem = _stems(term)
+            # skip "card" after "lost card", "activating" after "activate"
+            if any(stem <= s or s <= stem for s in stems):
                 continue
             words.append(term)
+            stems.append(stem)
             if len(words) == top_n:
                 break
         out.append(words)

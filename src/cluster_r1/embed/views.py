@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from .embedders import Embedder, default_embedder
+from .embedders import Embedder, default_embedder, embed_texts
 
 __all__ = ["VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction", "view_embedder"]
 
@@ -76,15 +76,19 @@ def first_clause(instruction: str) -> str:
     return _CLAUSE_END.split(instruction.strip(), maxsplit=1)[0].strip()
 
 
-def route_instruction(instruction: str, embedder: Embedder | None = None) -> Route:
-    """``style`` when ``instruction`` is about form by :data:`ROUTE_MARGIN`, else ``semantic`` (offline)."""
+def route_instruction(instruction: str, embedder: Embedder | None = None, *, cache_dir: object = None) -> Route:
+    """``style`` when ``instruction`` is about form by :data:`ROUTE_MARGIN`, else ``semantic`` (offline).
+
+    The descriptions and the instruction are embedded through the embedding cache (``cache_dir`` as
+    in :func:`~cluster_r1.embed.embed_texts`), so that a run whose texts are all cached never loads
+    the encoder.
+    """
     if not instruction.strip():
         return Route("semantic", "similarity", 0.0)
     model = embedder if embedder is not None else default_embedder()
     prototypes = [*VIEW_PROTOTYPES["style"], *VIEW_PROTOTYPES["semantic"]]
     queries = list(dict.fromkeys(q for q in (instruction.strip(), first_clause(instruction)) if q))
-    x = np.asarray(model.encode([*prototypes, *queries]), dtype=np.float32)
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x = embed_texts([*prototypes, *queries], "", embedder=model, template="none", cache_dir=cache_dir)  # type: ignore[arg-type]
     n_style = len(VIEW_PROTOTYPES["style"])
     sims = x[len(prototypes) :] @ x[: len(prototypes)].T
     margin = float(np.max(sims[:, :n_style].max(axis=1) - sims[:, n_style:].max(axis=1)))

@@ -128,10 +128,10 @@ def embed_corpus(
     embedder, view = options.get("embedder"), options.get("view", "auto")
     template = options.get("template", "auto")
     route = Route(view, "given") if view != "auto" else (
-        route_instruction(instruction) if embedder is None and instruction.strip() else Route("semantic", "given"))
+        route_instruction(instruction, cache_dir=options.get("cache_dir")) if embedder is None and instruction.strip() else Route("semantic", "given"))
     model = get_embedder(view_embedder(route.view, embedder))
     raw = embed_for_clustering(texts, instruction, embedder=model, template=template,
-                               cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
+                               cache_dir=options.get("cache_dir"), progress=options.get("progress", False))
     mean = raw.mean(axis=0)
     x = raw - mean
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
