@@ -23,7 +23,7 @@ hollow wins, else the first hollow one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..answer import (
@@ -60,7 +60,7 @@ class Outcome:
     best: ParsedAnswer | None
     repaired: bool
     attempts: int
-    hollow: Violation | None = None  # set when ``accepted`` named clusters it left empty (:func:`hollow`)
+    hollow: Violation | None = None  # set when ``accepted`` named the clusters it left empty (:func:`hollow`)
 
 
 def placed_once(parsed: ParsedAnswer) -> int:
@@ -126,7 +126,7 @@ def answer(
     """Ask, validate, re-ask; every reply is recorded in ``run`` (and, as read, in ``run.answers``)."""
     messages: list[Message] = [{"role": "user", "content": prompt}]
     best: ParsedAnswer | None = None
-    kept: Outcome | None = None  # the first usable answer that was hollow
+    kept: Outcome | None = None  # the first usable answer that was hollow (and not named)
     kept_note = ""
     reask = REASK_ITEMS if form == "items" else REASK
     for attempt in range(max_reasks + 1):
@@ -149,17 +149,15 @@ def answer(
             if complete_content(lenient) and not strict:
                 usable = Outcome(lenient, lenient, repaired=True, attempts=attempt + 1)
         empty = hollow(lenient) if usable is not None else None
-        if usable is not None and empty is None:
-            if usable.repaired and not strict_parse.valid:
-                run.notes.append("format repaired: " + "; ".join(str(v) for v in strict_parse.violations))
-            return usable
-        if usable is not None and sum(1 for c in lenient.clusters if c.name) >= 2:
-            if usable.repaired and not strict_parse.valid:
-                run.notes.append("format repaired: " + "; ".join(str(v) for v in strict_parse.violations))
-            return Outcome(usable.accepted, usable.best, usable.repaired, usable.attempts, hollow=empty)
+        repair = "" if strict_parse.valid else "; ".join(str(v) for v in strict_parse.violations)
+        if usable is not None and (empty is None or sum(1 for c in lenient.clusters if c.name) >= 2):
+            # not hollow; or hollow with named clusters, which the agent places every text into
+            if usable.repaired and repair:
+                run.notes.append("format repaired: " + repair)
+            return replace(usable, hollow=empty)
         if usable is not None:
             if kept is None:
-                kept, kept_note = usable, "" if strict_parse.valid else "; ".join(map(str, strict_parse.violations))
+                kept, kept_note = replace(usable, hollow=empty), repair
             found = [empty]
         else:
             found = problems(strict_parse, lenient, completion)
@@ -172,7 +170,8 @@ def answer(
     if kept is not None:  # every usable answer was hollow: the first one stands
         if kept_note:
             run.notes.append("format repaired: " + kept_note)
-        run.notes.append(f"the model's answer left clusters {fmt_items(list(hollow(kept.accepted).indices))} empty "
+        assert kept.hollow is not None
+        run.notes.append(f"the model's answer left clusters {fmt_items(list(kept.hollow.indices))} empty "
                          f"after {max_reasks + 1} attempts; the first such answer was kept")
-        return Outcome(kept.accepted, kept.best, repaired=kept.repaired, attempts=max_reasks + 1)
+        return replace(kept, attempts=max_reasks + 1, hollow=None)  # unnamed: nothing to place the texts into
     return Outcome(None, best, repaired=False, attempts=max_reasks + 1)

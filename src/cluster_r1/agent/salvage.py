@@ -131,10 +131,11 @@ def salvage(
     for c in best.clusters:
         for i in c.items:
             counts[i] = counts.get(i, 0) + 1
-    keep = [[i for i in c.items if counts[i] == 1] for c in best.clusters]
-    nonempty = [(c.name, items) for c, items in zip(best.clusters, keep) if items]
     if place_all:
-        nonempty = [(c.name, []) for c in best.clusters if c.name]
+        nonempty: list[tuple[str, list[int]]] = [(c.name, []) for c in best.clusters if c.name]
+    else:
+        keep = [[i for i in c.items if counts[i] == 1] for c in best.clusters]
+        nonempty = [(c.name, items) for c, items in zip(best.clusters, keep) if items]
     if len(nonempty) < 2:
         # Nothing usable (at most one group found): ask only for the groups, then place every text.
         proposed = propose_groups(backend, texts, instruction, run, temperature=temperature, seed=seed, limit=limit,
@@ -169,8 +170,7 @@ def salvage(
                                     seed=seed, constraint=constraint))
         for i, k in parse_placements(reply, batch, len(names)).items():
             assignment[i - 1] = k
-    batched = {assignment[i - 1] for i in todo} - {None}
-    if place_all and len(todo) >= 3 and len(names) >= 2 and len(batched) == 1:
+    if place_all and len(todo) >= 3 and len({assignment[i - 1] for i in todo} - {None}) == 1:
         # the batch wrote one cluster down the whole list again: ask about each text alone
         run.notes.append("the batched placement put every text in one cluster; each text was asked about alone")
         for i in todo:

@@ -101,7 +101,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     when no ``embedder`` is given (:func:`~cluster_r1.embed.views.route_instruction`), else semantic.
     ``route_`` is the :class:`~cluster_r1.embed.views.Route` taken. ``progress``: ``True`` shows a
     tqdm bar while embedding; a callable ``progress(stage, done, total, detail)`` hears every long
-    stage (loading the encoder, embedding, choosing k, naming), as the CLI's live progress does.
+    stage (embedding, choosing k, naming), as the CLI's live progress does.
     """
 
     def __init__(

@@ -72,11 +72,12 @@ def class_tfidf_keywords(texts: Sequence[str], labels: Sequence[int], *, top_n: 
     """Top ``top_n`` c-TF-IDF terms (unigrams and bigrams) per cluster ``0..k-1``.
 
     A term counts once per text (a text repeating a word does not make it the cluster's);
-    candidates are words of two or more letters, English stop words and bare numbers out, in at
-    least two of the cluster's texts (one for a cluster of two) and in at most
-    :data:`MAX_CORPUS_SHARE` of all texts (when there are several clusters). Ties are broken by
-    the number of the cluster's texts holding the term, then two-word phrases before single words,
-    then order of appearance, never by the alphabet. A cluster whose texts leave no candidate falls back to any term it has.
+    candidates are the words and two-word phrases of :func:`_terms` in at least two of the
+    cluster's texts (one for a cluster of two) and in at most :data:`MAX_CORPUS_SHARE` of all
+    texts (when there are several clusters); a term sharing its stems with a chosen one is
+    skipped. Ties are broken by the number of the cluster's texts holding the term, then two-word
+    phrases before single words, then order of appearance, never by the alphabet. A cluster whose
+    texts leave no candidate falls back to any term it has.
     """
     labels = np.asarray(labels)
     k = int(labels.max()) + 1 if len(labels) else 0
@@ -93,8 +94,7 @@ def class_tfidf_keywords(texts: Sequence[str], labels: Sequence[int], *, top_n: 
     weights = df / np.maximum(df.sum(axis=1, keepdims=True), 1) * np.log1p(df.sum() / max(k, 1) / np.maximum(freq, 1))
     by_term = present.tocsc()
     by_term.sort_indices()
-    first = np.where(np.diff(by_term.indptr) > 0, by_term.indices[np.minimum(by_term.indptr[:-1], by_term.nnz - 1)],
-                     len(labels))  # the first text holding each term
+    first = by_term.indices[by_term.indptr[:-1]]  # the first text holding each term (every term is in one)
     n_words = np.array([t.count(" ") + 1 for t in terms])
     common = freq > MAX_CORPUS_SHARE * len(labels) if k > 1 else np.zeros(len(terms), dtype=bool)
     out = []

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -76,7 +77,9 @@ def first_clause(instruction: str) -> str:
     return _CLAUSE_END.split(instruction.strip(), maxsplit=1)[0].strip()
 
 
-def route_instruction(instruction: str, embedder: Embedder | None = None, *, cache_dir: object = None) -> Route:
+def route_instruction(
+    instruction: str, embedder: Embedder | None = None, *, cache_dir: str | Path | bool | None = None
+) -> Route:
     """``style`` when ``instruction`` is about form by :data:`ROUTE_MARGIN`, else ``semantic`` (offline).
 
     The descriptions and the instruction are embedded through the embedding cache (``cache_dir`` as
@@ -88,7 +91,7 @@ def route_instruction(instruction: str, embedder: Embedder | None = None, *, cac
     model = embedder if embedder is not None else default_embedder()
     prototypes = [*VIEW_PROTOTYPES["style"], *VIEW_PROTOTYPES["semantic"]]
     queries = list(dict.fromkeys(q for q in (instruction.strip(), first_clause(instruction)) if q))
-    x = embed_texts([*prototypes, *queries], "", embedder=model, template="none", cache_dir=cache_dir)  # type: ignore[arg-type]
+    x = embed_texts([*prototypes, *queries], "", embedder=model, template="none", cache_dir=cache_dir)
     n_style = len(VIEW_PROTOTYPES["style"])
     sims = x[len(prototypes) :] @ x[: len(prototypes)].T
     margin = float(np.max(sims[:, :n_style].max(axis=1) - sims[:, n_style:].max(axis=1)))
