@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_tasks import TASKS, load_task  # noqa: E402
+from embed_tasks import TEN, load_task  # noqa: E402
 
 from cluster_r1.embed import cluster as C  # noqa: E402
 from cluster_r1.embed import default_embedder  # noqa: E402
@@ -34,7 +34,7 @@ def main() -> None:
     emb = default_embedder()
     fast_points = C.COARSE_POINTS
     print("| task | n | gold k | exhaustive k / V / s | fast k / V / s |\n|---|---|---|---|---|")
-    for name in TASKS:
+    for name in TEN:
         task = load_task(name, args.n)
         x = embed_for_clustering(task.texts, task.instruction, embedder=emb, cache_dir=args.cache_dir)
         cells = []

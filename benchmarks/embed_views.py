@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_tasks import MULTI, TASKS, load_task  # noqa: E402
+from embed_tasks import MULTI, TEN, load_task  # noqa: E402
 
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_texts  # noqa: E402
 from cluster_r1.embed.style import StyleEmbedder  # noqa: E402
@@ -107,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="texts per task")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tasks", nargs="*", default=list(TASKS))
+    parser.add_argument("--tasks", nargs="*", default=list(TEN))
     parser.add_argument("--cache-dir", default=".cache/embeddings")
     parser.add_argument("--base-url", help="an OpenAI-compatible server: add the model's route to table 1")
     parser.add_argument("--model", default="local")

@@ -97,13 +97,14 @@ def test_embed_texts_keeps_input_order_and_normalizes() -> None:
      ("sentence-transformers", False, ("sentence-transformers",)),
      ("qwen", True, ("qwen",)), ("instructor", True, ("instructor",)), ("openai", True, ("openai",))],
 )
-def test_auto_mixes_template_and_none_only_for_k_free_non_instruction_tuned(
+def test_auto_uses_plain_texts_or_mixes_only_for_k_free_non_instruction_tuned(
     family: str, k_free: bool, expected: tuple[str, ...]
 ) -> None:
     from cluster_r1.embed.templates import auto_templates
 
     assert auto_templates(family, k_free=k_free, mix=True) == expected
-    assert auto_templates(family, k_free=k_free) == expected[:1]  # default: the paper template only
+    # default: plain texts for a k-free run of a non-instruction-tuned encoder, else the paper template
+    assert auto_templates(family, k_free=k_free) == (("none",) if len(expected) == 2 else expected)
     assert get_template("auto", family).name == expected[0]  # embed_texts' "auto" is still the paper template
 
 
@@ -121,25 +122,34 @@ def test_embed_for_clustering_sums_template_and_none_vectors() -> None:
     np.testing.assert_allclose(x, expected, rtol=1e-6)
 
     # a given k (paper protocol), an explicit template or an instruction-tuned family: embed_texts unchanged
-    for kwargs, fam in (({}, "sentence-transformers"), ({"k_free": False, "mix": True}, "sentence-transformers"), ({"template": "sentence-transformers"}, "sentence-transformers"),
-                        ({}, "qwen")):
+    for kwargs, fam in (({"k_free": False}, "sentence-transformers"), ({"k_free": False, "mix": True}, "sentence-transformers"),
+                        ({"template": "sentence-transformers"}, "sentence-transformers"), ({}, "qwen")):
         emb = RecordingEmbedder(fam)
         y = embed_for_clustering(texts, "by topic", embedder=emb, cache_dir=False, **kwargs)
         np.testing.assert_allclose(y, embed_texts(texts, "by topic", embedder=emb, template=kwargs.get("template", "auto"),
                                                   cache_dir=False), rtol=1e-6)
         assert len(emb.calls) == 2  # one embed_texts call each
 
+    # the k-free default of an encoder that is not instruction-tuned: the plain texts, no prefix sent
+    emb = RecordingEmbedder("sentence-transformers")
+    y = embed_for_clustering(texts, "by topic", embedder=emb, cache_dir=False)
+    assert sorted(t for call in emb.calls for t in call[0]) == sorted(texts)
+    np.testing.assert_allclose(y, embed_texts(texts, "", embedder=emb, template="none", cache_dir=False), rtol=1e-6)
+
 
 def test_estimator_mix_reaches_the_encoder() -> None:
     from cluster_r1.embed import EmbeddingClusterer
 
     texts = ["alpha beta", "alpha gamma", "delta epsilon", "delta zeta", "eta theta"]
-    for mix, n_clusters, expect_none in ((True, None, True), (False, None, False), (True, 2, False)):
+    prefixed = {f"Clustering task: by topic. Text: {t}" for t in texts}
+    # (mix, n_clusters, raw texts sent, template texts sent): k-free runs send the raw texts, the template
+    # goes with mix (both) or a given k (the paper protocol, template only)
+    for mix, n_clusters, raw, templated in ((True, None, True, True), (False, None, True, False), (True, 2, False, True)):
         emb = RecordingEmbedder("sentence-transformers")
         est = EmbeddingClusterer(instruction="by topic", embedder=emb, cache_dir=False, mix=mix, n_clusters=n_clusters)
         est.fit(texts)
         sent = {t for call in emb.calls for t in call[0]}
-        assert (set(texts) <= sent) is expect_none  # raw texts (template "none") only with mix in a k-free run
+        assert (set(texts) <= sent, prefixed <= sent) == (raw, templated)
         assert est.get_params()["mix"] is mix
 
 

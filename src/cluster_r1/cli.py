@@ -121,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--embedder", help="sentence-transformers name or path, or openai:MODEL (default: bundled MiniLM)")
     e.add_argument("--template", default="auto", help="instruction template: auto, sentence-transformers, qwen, "
                    "instructor, openai, inbedder, none")
-    e.add_argument("--view", default="auto", choices=["auto", "semantic", "style"],
+    e.add_argument("--view", default="auto", choices=["auto", "semantic", "style", "language"],
                    help="what to cluster: 'semantic' = what texts say (the encoder), 'style' = how they are written "
-                   "(layout, capitalisation, punctuation); 'auto' (default) = chosen from the instruction")
+                   "(layout, capitalisation, punctuation), 'language' = which language they are in (letter "
+                   "sequences); 'auto' (default) = chosen from the instruction")
     e.add_argument("--algorithm", default="auto", help="kmeans (silhouette k), gmm (BIC k), agglomerative, hdbscan")
     e.add_argument("--min-k", type=_positive_int, default=2, help="smallest k to consider (default 2)")
     e.add_argument("--max-k", type=_positive_int, help="largest k to consider")

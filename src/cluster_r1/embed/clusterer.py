@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..types import Cluster, Clustering, Usage
 from .cluster import PAPER_RANDOM_STATE, cluster_embeddings
 from .embedders import Embedder, embed_texts, get_embedder
+from .language import language_names
 from .naming import name_clusters, representatives
 from .style import form_names
 from .templates import Template, auto_templates
@@ -61,18 +62,18 @@ def embed_for_clustering(
     cache_dir: str | Path | bool | None = None,
     progress: bool | Callable[[str, int, int, str], None] = False,
 ) -> np.ndarray:
-    """The vectors :class:`EmbeddingClusterer` clusters: :func:`embed_texts`, except with ``mix=True``.
+    """The vectors :class:`EmbeddingClusterer` clusters: :func:`embed_texts` under the templates of
+    :func:`~cluster_r1.embed.templates.auto_templates` when ``template="auto"``.
 
-    By default (``mix=False``) this is exactly ``embed_texts``. With ``mix=True``,
-    ``template="auto"``, a k-free run (``k_free=True``), a non-empty instruction and an encoder
-    that is not instruction-tuned (its template is the sentence-transformers one, e.g. the bundled
-    MiniLM), each text is embedded under the paper's template and with no template and the two
-    unit vectors are summed and renormalised (:func:`~cluster_r1.embed.templates.auto_templates`).
-    A given k (the paper protocol), an instruction-tuned family or an explicit template ignore ``mix``.
+    A given k (``k_free=False``, the paper protocol), an instruction-tuned family or an explicit
+    template: exactly ``embed_texts``. A k-free run of an encoder that is not instruction-tuned (its
+    template is the sentence-transformers one, e.g. the bundled MiniLM): the plain texts
+    (``template="none"``); with ``mix=True`` and a non-empty instruction, each text embedded under
+    the paper's template and with no template, the two unit vectors summed and renormalised.
     """
     model = get_embedder(embedder)
     names: tuple[str, ...] = (template,) if not isinstance(template, str) or template != "auto" else auto_templates(
-        getattr(model, "family", "sentence-transformers"), k_free=k_free and bool(instruction.strip()), mix=mix
+        getattr(model, "family", "sentence-transformers"), k_free=k_free, mix=mix and bool(instruction.strip())
     )
     parts = [embed_texts(texts, instruction, embedder=model, template=t, cache_dir=cache_dir, progress=progress)
              for t in names]
@@ -97,7 +98,8 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     extra ``umap``): choose k and cluster on a 5-d UMAP projection, see :func:`cluster_embeddings`.
     ``centred=False``: k-free K-means on the raw vectors instead of the mean-centred ones (the default).
     ``view``: ``"semantic"`` clusters the encoder's vectors, ``"style"`` the texts' form
-    (:class:`~cluster_r1.embed.style.StyleEmbedder`); ``"auto"`` (default) routes by the instruction
+    (:class:`~cluster_r1.embed.style.StyleEmbedder`), ``"language"`` their letter sequences
+    (:class:`~cluster_r1.embed.language.LanguageEmbedder`); ``"auto"`` (default) routes by the instruction
     when no ``embedder`` is given (:func:`~cluster_r1.embed.views.route_instruction`), else semantic.
     ``route_`` is the :class:`~cluster_r1.embed.views.Route` taken. ``progress``: ``True`` shows a
     tqdm bar while embedding; a callable ``progress(stage, done, total, detail)`` hears every long
@@ -163,7 +165,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.route_ = self._route()
         self._embedder = get_embedder(view_embedder(self.route_.view, self.embedder))
         model_name = str(getattr(self._embedder, "name", type(self._embedder).__name__))
-        notes: list[str] = [self.route_.note()] if self.route_.view == "style" else []
+        notes: list[str] = [self.route_.note()] if self.route_.view != "semantic" else []
         n_distinct = len(set(texts))
         if self.n_clusters is not None and self.n_clusters > n_distinct:
             raise InputError(
@@ -199,8 +201,11 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         if report is not None:
             report(NAME_STAGE, 0, k_found, "")
         reps = representatives(x, labels, centers)
-        if getattr(self._embedder, "family", None) == "style":
+        family = getattr(self._embedder, "family", None)
+        if family == "style":
             names, descriptions = form_names(texts, labels, reps=reps)  # word keywords say nothing about form
+        elif family == "language":
+            names, descriptions = language_names(texts, labels, reps=reps)  # a language's own stop words
         else:
             names, descriptions = name_clusters(texts, labels, reps=reps)
         if report is not None:

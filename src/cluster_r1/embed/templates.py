@@ -68,27 +68,31 @@ FAMILY_TEMPLATE: dict[str, str] = {
     "instructor": "instructor",
     "openai": "openai",
     "inbedder": "inbedder",
-    # The form view (embed/style.py) reads the text only: an instruction would be the same prefix on every text.
+    # The form and language views (embed/style.py, embed/language.py) read the text only: an instruction would be the same prefix on every text.
     "style": "none",
+    "language": "none",
 }
 
 
 def auto_templates(family: str = "sentence-transformers", *, k_free: bool = True, mix: bool = False) -> tuple[str, ...]:
     """Template names whose embeddings ``template="auto"`` sums for this family.
 
-    Default: one name, the App. E.1 template of ``family``. With ``mix=True``, a k-free run
-    (``k_free=True``) and a family whose template is the sentence-transformers one (not
-    instruction-tuned, e.g. the bundled MiniLM): ``("sentence-transformers", "none")``, i.e. each
-    text embedded under the paper's template and with no template, the two vectors summed. The
-    prefix alone helps when the criterion is not the texts' dominant axis and hurts when it is;
-    the sum keeps most of both, but with MiniLM it over-split coarse label sets (3 CLINC domains
-    -> 14 clusters; docs/embedding.md), so it is opt-in. A given k (``k_free=False``, the paper
-    protocol) and instruction-tuned families always get the single template.
+    A given k (``k_free=False``, the paper protocol) and instruction-tuned families (Qwen3,
+    Instructor, OpenAI, InBedder): one name, the App. E.1 template of ``family``. A k-free run of
+    a family whose template is the sentence-transformers one (not instruction-tuned, e.g. the
+    bundled MiniLM): ``("none",)``, the plain texts. The prefix is a few more words to such an
+    encoder: over the held-out family of docs/embedding.md (SLURP, TweetEval, election tweets,
+    10-K sections, Grimm tales) it cost 3-4 V at the inferred k and at the gold k, and on the
+    tuning family it won only GoalEx language, where the English prefix on French, German and
+    Spanish texts makes language the main axis whatever the instruction says (the language view,
+    ``embed/views.py``, now serves that instruction). With ``mix=True``: ``("sentence-transformers",
+    "none")``, each text embedded under the paper's template and with no template, the two
+    vectors summed (opt-in, measured in docs/embedding.md).
     """
     first = FAMILY_TEMPLATE.get(family, "sentence-transformers")
-    if k_free and mix and first == "sentence-transformers":
-        return (first, "none")
-    return (first,)
+    if not k_free or first != "sentence-transformers":
+        return (first,)
+    return (first, "none") if mix else ("none",)
 
 
 def get_template(template: str | Template, family: str = "sentence-transformers") -> Template:

@@ -1,4 +1,5 @@
-"""Which view of the texts an instruction asks for: what they say (``semantic``) or how they are written (``style``).
+"""Which view of the texts an instruction asks for: what they say (``semantic``), how they are written
+(``style``) or which language they are in (``language``).
 
 A sentence encoder that is not instruction-tuned (the bundled MiniLM) sees the instruction as a
 few more words: "cluster by writing style" still gets topic clusters. What the instruction *can*
@@ -8,12 +9,14 @@ decide is which representation to cluster:
     the sentence encoder (the default embedder, or the one given) under the instruction template;
 ``style``
     :class:`~cluster_r1.embed.style.StyleEmbedder`, the texts' form (layout, capitalisation,
-    punctuation) in any language.
+    punctuation) in any language;
+``language``
+    :class:`~cluster_r1.embed.language.LanguageEmbedder`, the texts' letter sequences.
 
 :func:`route_instruction` decides offline: the instruction's MiniLM vector against two short
-descriptions of each view (:data:`VIEW_PROTOTYPES`); ``style`` only when it is closer to the
-style descriptions by at least :data:`ROUTE_MARGIN`, otherwise ``semantic`` (the view every
-earlier release used). The margin is the larger of the whole instruction's and its first
+descriptions of each view (:data:`VIEW_PROTOTYPES`); ``style`` or ``language`` only when it is
+closer to that view's descriptions than to the semantic ones by at least :data:`ROUTE_MARGIN`
+(the larger margin wins), otherwise ``semantic`` (the view every earlier release used). The margin is the larger of the whole instruction's and its first
 clause's (up to the first punctuation mark or "ignoring", "not", "regardless", ...): the
 criterion usually comes first and qualifiers such as "ignoring what they are about" pull a
 mean-pooled vector towards the content descriptions. Asking a model server instead was measured
@@ -34,12 +37,16 @@ from .embedders import Embedder, default_embedder, embed_texts
 
 __all__ = ["VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction", "view_embedder"]
 
-VIEWS = ("auto", "semantic", "style")
+VIEWS = ("auto", "semantic", "style", "language")
 
 VIEW_PROTOTYPES: dict[str, tuple[str, ...]] = {
     "style": (
         "Cluster the texts by their writing style, format, genre or layout.",
         "Group the texts by how they are written: their form, not their content.",
+    ),
+    "language": (
+        "Cluster the texts by the language they are written in.",
+        "Group the texts by natural language: English, French, German, Spanish, Chinese.",
     ),
     "semantic": (
         "Cluster the texts by their topic, subject, meaning, intent or content.",
@@ -47,7 +54,7 @@ VIEW_PROTOTYPES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: Cosine margin (best style description minus best semantic one) from which ``style`` is chosen.
+#: Cosine margin (a view's best description minus the best semantic one) from which that view is chosen.
 #: Conservative: a missed style instruction keeps the encoder (the old behaviour); a false one
 #: would cluster by form when content was asked for. See docs/embedding.md, "Views".
 ROUTE_MARGIN = 0.08
@@ -65,7 +72,7 @@ class Route:
         why = "given"
         if self.how != "given":
             why = f"instruction closer to the {self.view} descriptions (margin {self.score or 0.0:+.2f})"
-        other = "view='semantic' / --view semantic" if self.view == "style" else "view='style' / --view style"
+        other = "view='semantic' / --view semantic" if self.view != "semantic" else "view='style' / --view style"
         return f"view={self.view} ({why}; {other} overrides)"
 
 
@@ -80,7 +87,7 @@ def first_clause(instruction: str) -> str:
 def route_instruction(
     instruction: str, embedder: Embedder | None = None, *, cache_dir: str | Path | bool | None = None
 ) -> Route:
-    """``style`` when ``instruction`` is about form by :data:`ROUTE_MARGIN`, else ``semantic`` (offline).
+    """``style`` or ``language`` when ``instruction`` asks for it by :data:`ROUTE_MARGIN`, else ``semantic`` (offline).
 
     The descriptions and the instruction are embedded through the embedding cache (``cache_dir`` as
     in :func:`~cluster_r1.embed.embed_texts`), so that a run whose texts are all cached never loads
@@ -89,27 +96,35 @@ def route_instruction(
     if not instruction.strip():
         return Route("semantic", "similarity", 0.0)
     model = embedder if embedder is not None else default_embedder()
-    prototypes = [*VIEW_PROTOTYPES["style"], *VIEW_PROTOTYPES["semantic"]]
+    views = list(VIEW_PROTOTYPES)
+    prototypes = [p for v in views for p in VIEW_PROTOTYPES[v]]
+    owner = np.array([views.index(v) for v in views for _ in VIEW_PROTOTYPES[v]])
     queries = list(dict.fromkeys(q for q in (instruction.strip(), first_clause(instruction)) if q))
     x = embed_texts([*prototypes, *queries], "", embedder=model, template="none", cache_dir=cache_dir)
-    n_style = len(VIEW_PROTOTYPES["style"])
     sims = x[len(prototypes) :] @ x[: len(prototypes)].T
-    margin = float(np.max(sims[:, :n_style].max(axis=1) - sims[:, n_style:].max(axis=1)))
-    return Route("style" if margin >= ROUTE_MARGIN else "semantic", "similarity", margin)
+    best = np.stack([sims[:, owner == i].max(axis=1) for i in range(len(views))], axis=1)  # queries x views
+    semantic = views.index("semantic")
+    margins = {v: float(np.max(best[:, i] - best[:, semantic])) for i, v in enumerate(views) if v != "semantic"}
+    view = max(margins, key=lambda v: margins[v])
+    if margins[view] >= ROUTE_MARGIN:
+        return Route(view, "similarity", margins[view])
+    return Route("semantic", "similarity", max(margins.values()))
 
 
 def view_embedder(view: str, embedder: Embedder | str | None = None) -> Embedder | str | None:
     """The embedder for ``view`` (``semantic`` keeps ``embedder``)."""
-    if view == "style":
+    if view in ("style", "language"):
         if embedder is not None:
             raise ConfigError(
-                "view 'style' brings its own embedder: drop --embedder (embedder=...), or use view 'semantic'"
+                f"view '{view}' brings its own embedder: drop --embedder (embedder=...), or use view 'semantic'"
             )
-        from .style import StyleEmbedder
+        if view == "style":
+            from .style import StyleEmbedder
 
-        return StyleEmbedder()
+            return StyleEmbedder()
+        from .language import LanguageEmbedder
+
+        return LanguageEmbedder()
     if view == "semantic":
         return embedder
     raise ConfigError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
-
-
