@@ -91,7 +91,11 @@ PHRASINGS = [
     ("group by topic", "semantic"),
     ("cluster by intent", "semantic"),
     ("by the author's stance on the target", "semantic"),
-    ("cluster by language", "semantic"),
+    ("cluster by language", "language"),
+    ("Group the texts by the language they are written in", "language"),
+    ("which language is each message in?", "language"),
+    ("Cluster by topic, whatever language the texts are in", "semantic"),
+    ("group the tickets by the programming language they mention", "semantic"),
     ("by sentiment", "semantic"),
     ("group the requests by domain", "semantic"),
     ("by the action the user wants", "semantic"),
@@ -124,7 +128,8 @@ def main() -> None:
     llm_cols = "".join(f" LLM prompt {i + 1} |" for i in range(len(LLM_PROMPTS))) if backend else ""
     print("| instruction | source | expected | route | margin |" + llm_cols
           + "\n|---|---|---|---|---:|" + ("---|" * len(LLM_PROMPTS) if backend else ""))
-    rows = [(t.instruction, f"task {key}", "style" if key == "goalex_style" else "semantic") for key, t in tasks.items()]
+    expect = {"goalex_style": "style", "goalex_language": "language"}
+    rows = [(t.instruction, f"task {key}", expect.get(key, "semantic")) for key, t in tasks.items()]
     rows += [(text, "written", view) for text, view in PHRASINGS]
     right, llm_right = 0, [0] * len(LLM_PROMPTS)
     for text, source, expected in rows:
@@ -153,7 +158,7 @@ def main() -> None:
         g_t = score_labels(task.labels, cluster_embeddings(x, n_clusters=task.k).labels).v_measure
         g_s = score_labels(task.labels, cluster_embeddings(xs, n_clusters=task.k).labels).v_measure
         cells, view = {}, ""
-        for variant, opts in (("none", {"template": "none", "view": "semantic"}), ("template", {"view": "semantic"}),
+        for variant, opts in (("none", {"template": "none", "view": "semantic"}), ("template", {"template": "sentence-transformers", "view": "semantic"}),
                               ("default", {})):
             est = EmbeddingClusterer(instruction=task.instruction, cache_dir=args.cache_dir, **opts).fit(task.texts)
             s = score_labels(task.labels, est.labels_)
