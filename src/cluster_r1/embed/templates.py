@@ -68,7 +68,8 @@ FAMILY_TEMPLATE: dict[str, str] = {
     "instructor": "instructor",
     "openai": "openai",
     "inbedder": "inbedder",
-    # The form and language views (embed/style.py, embed/language.py) read the text only: an instruction would be the same prefix on every text.
+    # The form and language views (embed/style.py, embed/language.py) read the text only: an
+    # instruction would be the same prefix on every text.
     "style": "none",
     "language": "none",
 }
@@ -82,7 +83,7 @@ def auto_templates(family: str = "sentence-transformers", *, k_free: bool = True
     a family whose template is the sentence-transformers one (not instruction-tuned, e.g. the
     bundled MiniLM): ``("none",)``, the plain texts. The prefix is a few more words to such an
     encoder: over the held-out family of docs/embedding.md (SLURP, TweetEval, election tweets,
-    10-K sections, Grimm tales) it cost 3-4 V at the inferred k and at the gold k, and on the
+    10-K sections, Grimm tales) it cost 2.5-3.7 V at the inferred k on three samples, and on the
     tuning family it won only GoalEx language, where the English prefix on French, German and
     Spanish texts makes language the main axis whatever the instruction says (the language view,
     ``embed/views.py``, now serves that instruction). With ``mix=True``: ``("sentence-transformers",

@@ -6,7 +6,8 @@ few more words: "cluster by writing style" still gets topic clusters. What the i
 decide is which representation to cluster:
 
 ``semantic``
-    the sentence encoder (the default embedder, or the one given) under the instruction template;
+    the sentence encoder (the default embedder, or the one given): the plain texts for an encoder that
+    is not instruction-tuned, under the instruction template otherwise (``embed/templates.py``);
 ``style``
     :class:`~cluster_r1.embed.style.StyleEmbedder`, the texts' form (layout, capitalisation,
     punctuation) in any language;
@@ -16,12 +17,13 @@ decide is which representation to cluster:
 :func:`route_instruction` decides offline: the instruction's MiniLM vector against two short
 descriptions of each view (:data:`VIEW_PROTOTYPES`); ``style`` or ``language`` only when it is
 closer to that view's descriptions than to the semantic ones by at least :data:`ROUTE_MARGIN`
-(the larger margin wins), otherwise ``semantic`` (the view every earlier release used). The margin is the larger of the whole instruction's and its first
-clause's (up to the first punctuation mark or "ignoring", "not", "regardless", ...): the
-criterion usually comes first and qualifiers such as "ignoring what they are about" pull a
-mean-pooled vector towards the content descriptions. Asking a model server instead was measured
-and not adopted: Qwen2.5-Coder-1.5B routed 23-27 of 32 instructions as expected with three
-prompts, the similarity 28 (``benchmarks/embed_views.py --base-url``; docs/embedding.md, "Views").
+(the larger margin wins), otherwise ``semantic`` (the view every earlier release used). A
+view's margin is the larger of the whole instruction's and its first clause's (up to the first
+punctuation mark or "ignoring", "not", "regardless", ...): the criterion usually comes first and
+qualifiers such as "ignoring what they are about" pull a mean-pooled vector towards the content
+descriptions. Asking a model server instead was measured and not adopted (before the language
+view): Qwen2.5-Coder-1.5B routed 23-27 of 32 instructions as expected with three prompts, the
+similarity 28 (``benchmarks/embed_views.py --base-url``; docs/embedding.md, "Views").
 """
 
 from __future__ import annotations

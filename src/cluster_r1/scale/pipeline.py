@@ -130,9 +130,13 @@ def embed_corpus(
     route = Route(view, "given") if view != "auto" else (
         route_instruction(instruction, cache_dir=options.get("cache_dir")) if embedder is None and instruction.strip() else Route("semantic", "given"))
     model = get_embedder(view_embedder(route.view, embedder))
-    # k_free=False: "auto" is the App. E.1 template here, as the pipeline's figures (docs/scale.md) were
-    # measured and as saved clusterers re-embed (scale/saved.py), not the offline default's plain texts
-    raw = embed_for_clustering(texts, instruction, embedder=model, template=template, k_free=False,
+    if template == "auto":
+        # what the offline default embeds (plain texts for MiniLM), named, so that a saved clusterer
+        # re-embeds new texts the same way whatever a later release's "auto" means
+        from ..embed.templates import auto_templates
+
+        template = auto_templates(getattr(model, "family", "sentence-transformers"))[0]
+    raw = embed_for_clustering(texts, instruction, embedder=model, template=template,
                                cache_dir=options.get("cache_dir"), progress=options.get("progress", False))
     mean = raw.mean(axis=0)
     x = raw - mean

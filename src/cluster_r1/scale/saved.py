@@ -109,8 +109,10 @@ def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: dict[str, A
     # the form view's embedder is the view itself; any other is named as it was saved (--embedder overrides)
     spec = options.get("embedder") or (None if model.view in ("style", "language") or not model.embedder else model.embedder)
     embedder = get_embedder(view_embedder(model.view, spec))
+    # a clusterer saved before templates were recorded by name says "auto", which then meant the App. E.1
+    # template (k_free=False gives it); newer files name the template they were fitted with
     raw = embed_for_clustering(texts, model.taxonomy.instruction, embedder=embedder, template=model.template,
-                               k_free=False, cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
+                               k_free=model.template != "auto", cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
     x = raw - model.mean
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
