@@ -97,10 +97,12 @@ def language_names(
             for w in words[i]:
                 df[w] = df.get(w, 0) + 1
         size = max(len(members), 1)
-        # words in at least half the cluster's texts when there are enough, else in two or more
-        floor = max(2, size // 2) if sum(v >= max(2, size // 2) for v in df.values()) >= top else 2
-        scored = sorted(((v / size) * np.log(n / df_all[w]), -v, w) for w, v in df.items() if v >= min(floor, size))
-        chosen = [w for _, _, w in sorted(scored, key=lambda s: (-s[0], s[1], s[2]))[:top]]
+        # candidates: words in at least half the cluster's texts when there are enough, else in two or more
+        half = max(2, size // 2)
+        floor = min(half if sum(v >= half for v in df.values()) >= top else 2, size)
+        # best score first, then the more frequent word, then the alphabet (only among exact ties)
+        ranked = sorted((-(v / size) * np.log(n / df_all[w]), -v, w) for w, v in df.items() if v >= floor)
+        chosen = [w for _, _, w in ranked[:top]]
         name = " / ".join(chosen) or "no words"
         if name in names:
             name = f"{name} ({c + 1})"
