@@ -21,15 +21,20 @@ from test_cli import EXAMPLE, run_cli
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.fixture(scope="module")
-def goalex_style() -> tuple[list[str], list[int]]:
-    """The first 120 GoalEx texts (German, French, Spanish, English) with their writing-style labels."""
-    folder = DATA / "goalex_syn" / "style"
+def first_goalex(criterion: str, n: int = 120) -> tuple[list[str], list[int]]:
+    """The first ``n`` GoalEx texts (German, French, Spanish, English) with their labels under ``criterion``."""
+    folder = DATA / "goalex_syn" / criterion
     if not (folder / "data.json").exists():
         pytest.skip(f"{folder} not found (the shared corpora are not mounted)")
-    texts = json.loads((folder / "data.json").read_text())["texts"][:120]
-    labels = json.loads((folder / "labels.json").read_text())["labels"][:120]
+    texts = json.loads((folder / "data.json").read_text())["texts"][:n]
+    labels = json.loads((folder / "labels.json").read_text())["labels"][:n]
     return texts, labels
+
+
+@pytest.fixture(scope="module")
+def goalex_style() -> tuple[list[str], list[int]]:
+    """The first 120 GoalEx texts with their writing-style labels."""
+    return first_goalex("style")
 
 
 def test_shape_keeps_form_and_drops_words() -> None:
@@ -136,12 +141,7 @@ def test_default_routes_a_style_instruction_and_says_so(goalex_style) -> None:
 @pytest.fixture(scope="module")
 def goalex_language() -> tuple[list[str], list[int]]:
     """The first 120 GoalEx texts with their language labels (English, French, German, Spanish)."""
-    folder = DATA / "goalex_syn" / "language"
-    if not (folder / "data.json").exists():
-        pytest.skip(f"{folder} not found (the shared corpora are not mounted)")
-    texts = json.loads((folder / "data.json").read_text())["texts"][:120]
-    labels = json.loads((folder / "labels.json").read_text())["labels"][:120]
-    return texts, labels
+    return first_goalex("language")
 
 
 def test_language_embedder_is_stateless_normalised_and_ignores_links_tags_and_digits() -> None:

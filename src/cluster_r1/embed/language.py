@@ -19,12 +19,13 @@ which are the language's own function words (``the / and / of``, ``le / et / les
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
 from .naming import _shorten
-from .style import _projection
+from .style import HashedNgramEmbedder
 
 __all__ = ["LanguageEmbedder", "language_names", "letters_only"]
 
@@ -40,29 +41,17 @@ def letters_only(text: str) -> str:
     return " ".join(_NOISE.sub(" ", text).lower().split())
 
 
-class LanguageEmbedder:
-    """Embedder of the language view (see the module docstring). ``name`` keys the embedding cache."""
+class LanguageEmbedder(HashedNgramEmbedder):
+    """Embedder of the language view (see the module docstring): character 1-3-grams of the words of
+    :func:`letters_only`."""
 
     name = "cluster-r1/language-chars-v1"
     family = "language"
-    max_seq_length = None
+    analyzer = "char_wb"
+    ngram_range = (1, 3)
 
-    def __init__(self, dims: int = 384, n_features: int = 2**18, density: float = 1 / 24) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        self.dims = dims
-        self._hash = HashingVectorizer(
-            analyzer="char_wb", ngram_range=(1, 3), lowercase=False, alternate_sign=False, norm=None,
-            n_features=n_features, dtype=np.float32,
-        )
-        self._project = _projection(dims, n_features, density)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        counts = self._hash.transform([letters_only(t) for t in texts])
-        counts.data = 1.0 + np.log(counts.data)  # sublinear: a long text is not just a loud one
-        x = np.asarray(self._project.transform(counts), dtype=np.float32)
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
-        return x / np.maximum(norms, 1e-12)
+    def rewrite(self, text: str) -> str:
+        return letters_only(text)
 
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -83,19 +72,13 @@ def language_names(
     labels = np.asarray(labels)
     k = int(labels.max()) + 1 if len(labels) else 0
     words = [set(_WORD.findall(letters_only(t))) for t in texts]
-    df_all: dict[str, int] = {}
-    for ws in words:
-        for w in ws:
-            df_all[w] = df_all.get(w, 0) + 1
+    df_all = Counter(w for ws in words for w in ws)
     n = max(len(texts), 1)
     names: list[str] = []
     descriptions: list[str] = []
     for c in range(k):
         members = np.flatnonzero(labels == c)
-        df: dict[str, int] = {}
-        for i in members:
-            for w in words[i]:
-                df[w] = df.get(w, 0) + 1
+        df = Counter(w for i in members for w in words[i])
         size = max(len(members), 1)
         # candidates: words in at least half the cluster's texts when there are enough, else in two or more
         half = max(2, size // 2)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .naming import _shorten
 
-__all__ = ["StyleEmbedder", "form_features", "form_names", "shape"]
+__all__ = ["HashedNgramEmbedder", "StyleEmbedder", "form_features", "form_names", "shape"]
 
 _LETTER = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
@@ -57,29 +57,50 @@ def _projection(dims: int, n_features: int, density: float):  # noqa: ANN202 - a
     )
 
 
-class StyleEmbedder:
-    """Embedder of the form view (see the module docstring). ``name`` keys the embedding cache."""
+class HashedNgramEmbedder:
+    """Character n-grams of each text as :meth:`rewrite` gives it, hashed, sublinear counts, projected by
+    the fixed sparse random projection and L2-normalised: the machinery of the form and language views.
 
-    name = "cluster-r1/style-shape-v1"
-    family = "style"
+    Subclasses set ``name`` (it keys the embedding cache), ``family``, ``analyzer`` and
+    ``ngram_range`` (scikit-learn's ``HashingVectorizer`` settings) and :meth:`rewrite`.
+    """
+
+    name = "cluster-r1/hashed-ngrams"
+    family = "hashed"
     max_seq_length = None
+    analyzer = "char"
+    ngram_range = (1, 4)
 
     def __init__(self, dims: int = 384, n_features: int = 2**18, density: float = 1 / 24) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer
 
         self.dims = dims
         self._hash = HashingVectorizer(
-            analyzer="char", ngram_range=(1, 4), lowercase=False, alternate_sign=False, norm=None,
+            analyzer=self.analyzer, ngram_range=self.ngram_range, lowercase=False, alternate_sign=False, norm=None,
             n_features=n_features, dtype=np.float32,
         )
         self._project = _projection(dims, n_features, density)
 
+    def rewrite(self, text: str) -> str:
+        """What the n-grams are taken of (the text itself here)."""
+        return text
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        counts = self._hash.transform([shape(t) for t in texts])
+        counts = self._hash.transform([self.rewrite(t) for t in texts])
         counts.data = 1.0 + np.log(counts.data)  # sublinear: a long text is not just a loud one
         x = np.asarray(self._project.transform(counts), dtype=np.float32)
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         return x / np.maximum(norms, 1e-12)
+
+
+class StyleEmbedder(HashedNgramEmbedder):
+    """Embedder of the form view (see the module docstring): character 1-4-grams of :func:`shape`."""
+
+    name = "cluster-r1/style-shape-v1"
+    family = "style"
+
+    def rewrite(self, text: str) -> str:
+        return shape(text)
 
 
 # -- names for clusters of the form view: what their texts look like, not which words they use -------------

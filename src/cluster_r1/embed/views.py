@@ -37,9 +37,11 @@ import numpy as np
 from ..errors import ConfigError
 from .embedders import Embedder, default_embedder, embed_texts
 
-__all__ = ["VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction", "view_embedder"]
+__all__ = ["VIEWS", "OWN_EMBEDDER_VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction", "view_embedder"]
 
 VIEWS = ("auto", "semantic", "style", "language")
+#: Views whose representation is their own embedder (an ``embedder`` given with them is an error).
+OWN_EMBEDDER_VIEWS = ("style", "language")
 
 VIEW_PROTOTYPES: dict[str, tuple[str, ...]] = {
     "style": (
@@ -115,7 +117,7 @@ def route_instruction(
 
 def view_embedder(view: str, embedder: Embedder | str | None = None) -> Embedder | str | None:
     """The embedder for ``view`` (``semantic`` keeps ``embedder``)."""
-    if view in ("style", "language"):
+    if view in OWN_EMBEDDER_VIEWS:
         if embedder is not None:
             raise ConfigError(
                 f"view '{view}' brings its own embedder: drop --embedder (embedder=...), or use view 'semantic'"

@@ -103,11 +103,13 @@ def load(folder: str | os.PathLike[str]) -> ScaleModel:
 def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: dict[str, Any] | None) -> np.ndarray:
     from ..embed.clusterer import embed_for_clustering
     from ..embed.embedders import get_embedder
-    from ..embed.views import view_embedder
+    from ..embed.views import OWN_EMBEDDER_VIEWS, view_embedder
 
     options = dict(embed_options or {})
-    # the form view's embedder is the view itself; any other is named as it was saved (--embedder overrides)
-    spec = options.get("embedder") or (None if model.view in ("style", "language") or not model.embedder else model.embedder)
+    # the form and language views' embedder is the view itself; any other is named as it was saved
+    # (--embedder overrides)
+    own = model.view in OWN_EMBEDDER_VIEWS
+    spec = options.get("embedder") or (None if own or not model.embedder else model.embedder)
     embedder = get_embedder(view_embedder(model.view, spec))
     # a clusterer saved before templates were recorded by name says "auto", which then meant the App. E.1
     # template (k_free=False gives it); newer files name the template they were fitted with
