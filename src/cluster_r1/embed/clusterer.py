@@ -15,11 +15,9 @@ from ..errors import InputError
 from ..types import Cluster, Clustering, Usage
 from .cluster import PAPER_RANDOM_STATE, cluster_embeddings
 from .embedders import Embedder, embed_texts, get_embedder
-from .language import language_names
-from .naming import name_clusters, representatives
-from .style import form_names
+from .naming import representatives
 from .templates import Template, auto_templates
-from .views import Route, route_instruction, view_embedder
+from .views import Route, keyword_names, route_instruction, view_embedder
 
 __all__ = ["EmbeddingClusterer", "embed_cluster", "embed_for_clustering", "check_inputs"]
 
@@ -201,13 +199,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         if report is not None:
             report(NAME_STAGE, 0, k_found, "")
         reps = representatives(x, labels, centers)
-        family = getattr(self._embedder, "family", None)
-        if family == "style":
-            names, descriptions = form_names(texts, labels, reps=reps)  # word keywords say nothing about form
-        elif family == "language":
-            names, descriptions = language_names(texts, labels, reps=reps)  # a language's own stop words
-        else:
-            names, descriptions = name_clusters(texts, labels, reps=reps)
+        names, descriptions = keyword_names(str(getattr(self._embedder, "family", None)), texts, labels, reps)
         if report is not None:
             report(NAME_STAGE, k_found, k_found, "")
         # Clustering numbers clusters by first appearance; keep names aligned with that order.

@@ -37,7 +37,8 @@ import numpy as np
 from ..errors import ConfigError
 from .embedders import Embedder, default_embedder, embed_texts
 
-__all__ = ["VIEWS", "OWN_EMBEDDER_VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction", "view_embedder"]
+__all__ = ["VIEWS", "OWN_EMBEDDER_VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction",
+           "view_embedder", "keyword_names"]
 
 VIEWS = ("auto", "semantic", "style", "language")
 #: Views whose representation is their own embedder (an ``embedder`` given with them is an error).
@@ -132,3 +133,22 @@ def view_embedder(view: str, embedder: Embedder | str | None = None) -> Embedder
     if view == "semantic":
         return embedder
     raise ConfigError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
+
+
+def keyword_names(
+    view: str, texts: list[str], labels: np.ndarray, reps: list[list[int]]
+) -> tuple[list[str], list[str]]:
+    """(name, description) per cluster as the offline default writes them for ``view`` (no model).
+
+    The form view's clusters by what the texts look like, the language view's by their languages'
+    own function words, the others by c-TF-IDF keywords.
+    """
+    from .language import language_names
+    from .naming import name_clusters
+    from .style import form_names
+
+    if view == "style":
+        return form_names(texts, labels, reps=reps)  # word keywords say nothing about form
+    if view == "language":
+        return language_names(texts, labels, reps=reps)  # a language's own stop words
+    return name_clusters(texts, labels, reps=reps)

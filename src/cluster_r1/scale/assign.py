@@ -110,10 +110,12 @@ def pick_categories(
     max_chars: int = 1500,
     seed: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
+    stop: Callable[[list[int | None]], bool] | None = None,
     _tally: Tally | None = None,
 ) -> list[int | None]:
     """One question per text (at most ``backend.concurrency`` at once); 0-based category, None where the reply
-    names no category."""
+    names no category. ``stop(picks_so_far)`` is asked after each round of questions: when it says True the
+    picks so far are returned (fewer than the texts)."""
     from ..backends.base import complete_many
 
     tally = _tally or Tally()
@@ -132,6 +134,8 @@ def pick_categories(
             picks.append(parse_pick(completion.text, categories))
         if on_progress is not None:
             on_progress(len(picks), len(texts))
+        if stop is not None and len(picks) < len(texts) and stop(picks):
+            break
     return picks
 
 
@@ -363,6 +367,20 @@ def assign_embed(x: np.ndarray, centres: np.ndarray, indices: Sequence[int], res
     best, conf = _softmax_confidence(sims)
     for i, b, c in zip(idx.tolist(), best.tolist(), conf.tolist()):
         result.labels[i], result.source[i], result.confidence[i] = int(b), "embed", float(c)
+
+
+def keep_embed(x: np.ndarray, centres: np.ndarray, topics: dict[int, int], result: Assignment) -> None:
+    """Keep the given topic of every text in ``topics`` (in place), source ``embed``, with the confidence the
+    same softmax over the cosines gives that topic."""
+    if not topics:
+        return
+    idx = np.fromiter(topics.keys(), dtype=np.int64)
+    lab = np.fromiter(topics.values(), dtype=np.int64)
+    sims = x[idx] @ centres.T
+    z = np.exp((sims - sims.max(axis=1, keepdims=True)) / 0.05)
+    conf = z[np.arange(len(idx)), lab] / z.sum(axis=1)
+    for i, t, c in zip(idx.tolist(), lab.tolist(), conf.tolist()):
+        result.labels[i], result.source[i], result.confidence[i] = int(t), "embed", float(c)
 
 
 def fit_classifier(x: np.ndarray, labelled: dict[int, int], n_topics: int, seed: int = 0) -> Any | None:

@@ -33,7 +33,8 @@ from .calls import Tally, ask
 from .propose import WindowCluster
 from .taxonomy import Taxonomy, name_key
 
-__all__ = ["CONSOLIDATE", "DESCRIBE_TOPIC", "Merged", "consolidate", "merge_clusters", "describe_topics", "summary"]
+__all__ = ["CONSOLIDATE", "DESCRIBE_TOPIC", "Merged", "consolidate", "merge_clusters", "merge_by_name", "same_names",
+           "describe_topics", "summary"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,35 @@ def merge_clusters(
                      "similarity")
     usage.add(tally.usage())
     return Merged(taxonomy, [int(t) for t in topic_of if t is not None], usage, notes)
+
+
+def same_names(named: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[int]]:
+    """Items of the same name (:func:`~.taxonomy.name_key`) are one: (distinct (name, description), index of each).
+
+    >>> same_names([("Cards", "a"), ("Transfers", "b"), ("cards.", "c")])
+    ([('Cards', 'a'), ('Transfers', 'b')], [0, 1, 0])
+    """
+    first: dict[str, int] = {}
+    distinct: list[tuple[str, str]] = []
+    index = []
+    for name, desc in named:
+        key = name_key(name) or name
+        if key not in first:
+            first[key] = len(distinct)
+            distinct.append((name, desc))
+        index.append(first[key])
+    return distinct, index
+
+
+def merge_by_name(window_clusters: Sequence[WindowCluster], instruction: str, *, max_topics: int = 100) -> Merged | None:
+    """Named clusters of the same name are one topic, and no model call; None (consolidate instead) when that
+    leaves fewer than 2 topics or more than ``max_topics``."""
+    distinct, topic_of = same_names([(c.name, c.description) for c in window_clusters])
+    if not 2 <= len(distinct) <= max_topics:
+        return None
+    taxonomy = Taxonomy.from_names(instruction, [n for n, _ in distinct], [d for _, d in distinct])
+    return Merged(taxonomy, topic_of, Usage(), [f"merge: {len(window_clusters)} named clusters, {len(distinct)} "
+                                                "distinct names, each name one topic"])
 
 
 def _by_name(items: Sequence[str], taxonomy: Taxonomy, topic_of: list, missing: list[int]) -> None:

@@ -35,19 +35,21 @@ from .assign import (
     classifier_proba,
     classify_llm,
     fit_classifier,
+    keep_embed,
 )
 from .calls import Tally
 from .discover import refine, unfit
-from .merge import describe_topics, merge_clusters
-from .propose import propose_windows
+from .merge import describe_topics, merge_by_name, merge_clusters
+from .propose import propose_named_clusters, propose_windows
 from .taxonomy import Taxonomy
 from .windows import plan_windows
 
-__all__ = ["ASSIGN_MODES", "ScaleOptions", "ScaleModel", "cluster_corpus", "default_assign", "embed_corpus"]
+__all__ = ["ASSIGN_MODES", "PROPOSE_MODES", "ScaleOptions", "ScaleModel", "cluster_corpus", "default_assign", "embed_corpus"]
 
 log = logging.getLogger(__name__)
 
 ASSIGN_MODES = ("auto", "llm", "hybrid", "embed")
+PROPOSE_MODES = ("windows", "clusters")
 #: Above this many texts, ``auto`` assigns in ``hybrid`` mode (the model labels a sample), else ``llm``.
 LLM_ASSIGN_LIMIT = 2000
 #: Assumed context window (tokens) when neither the user nor the server says.
@@ -64,6 +66,11 @@ class ScaleOptions:
     """Settings of the pipeline (every one has a default a user rarely needs to change)."""
 
     assign: str = "auto"
+    #: where the taxonomy comes from: ``windows`` (the agent on windows of representatives, then the merge)
+    #: or ``clusters`` (the offline default's embedding clusters, each named by the model; same names merged)
+    propose: str = "windows"
+    #: most topics the ``clusters`` proposal keeps without asking the model to consolidate them
+    max_named_topics: int = 100
     max_window_items: int = 40
     max_windows: int = 6
     per_cluster: int = 3
@@ -91,6 +98,8 @@ class ScaleOptions:
     def __post_init__(self) -> None:
         if self.batch not in ("auto", "always", "never"):
             raise ConfigError(f"batch={self.batch!r}: choose auto, always or never")
+        if self.propose not in PROPOSE_MODES:
+            raise ConfigError(f"propose={self.propose!r}: choose one of {', '.join(PROPOSE_MODES)}")
         if self.assign not in ASSIGN_MODES:
             raise ConfigError(f"assign={self.assign!r}: choose one of {', '.join(ASSIGN_MODES)}")
         if self.max_window_items < 4 or self.batch_items < 0 or self.max_windows < 1:
@@ -206,21 +215,31 @@ def cluster_corpus(
         u = usage.calls + tally.calls
         return f"{u} calls, {usage.prompt_tokens + usage.completion_tokens + tally.tokens:,} tokens"
 
-    progress("propose (windows)", 0, len(plan.windows), "")
-    proposal = propose_windows(backend, texts, plan.windows, instruction, agent_options=agent_opts,
-                               on_window=lambda d, t: progress("propose (windows)", d, t, calls_detail()))
+    named = opts.propose == "clusters"
+    if named:
+        progress("propose (name clusters)", 0, 1, "")
+        proposal = propose_named_clusters(
+            backend, texts, x, instruction, view=spec["view"],
+            on_cluster=lambda d, t: progress("propose (name clusters)", d, t, calls_detail()))
+    else:
+        progress("propose (windows)", 0, len(plan.windows), "")
+        proposal = propose_windows(backend, texts, plan.windows, instruction, agent_options=agent_opts,
+                                   on_window=lambda d, t: progress("propose (windows)", d, t, calls_detail()))
     usage.add(proposal.usage)
     notes.extend(proposal.notes)
     if not proposal.clusters:
         raise _no_taxonomy(proposal.notes)
     progress("merge", 0, 1, calls_detail())
-    merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, n_clusters=n_clusters,
-                            seed=opts.seed)
+    merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics) if (
+        named and n_clusters is None) else None
+    if merged is None:
+        merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, n_clusters=n_clusters,
+                                seed=opts.seed)
     usage.add(merged.usage)
     notes.extend(merged.notes)
     taxonomy = merged.taxonomy
     progress("merge", 1, 1, calls_detail())
-    if opts.describe:
+    if opts.describe and not (named and merged.usage.calls == 0):  # named clusters come with their descriptions
         progress("describe", 0, len(taxonomy), calls_detail())
         describe_topics(backend, texts, taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed, tally=tally)
         progress("describe", len(taxonomy), len(taxonomy), calls_detail())
@@ -231,8 +250,13 @@ def cluster_corpus(
     batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * opts.batch_items)
     window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
     progress("check", 0, 1, calls_detail())
-    state = _calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, opts, lengths, batch_budget,
-                       tally, notes)
+    if named and mode == "embed":
+        # the clusters are the embeddings' own (nothing the model answered in a long list to check): kept
+        state = {"trusted": True, "per_item": opts.batch == "never"}
+        keep_embed(x, centroids(x, window_topic, len(taxonomy)), window_topic, assignment)
+    else:
+        state = _calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, opts, lengths, batch_budget,
+                           tally, notes)
     progress("check", 1, 1, calls_detail())
     rest = [i for i in range(n) if not assignment.source[i]]
     _assign(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,

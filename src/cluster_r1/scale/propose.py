@@ -32,6 +32,7 @@ __all__ = [
     "propose_categories",
     "given_categories",
     "propose_windows",
+    "propose_named_clusters",
     "Proposal",
 ]
 
@@ -259,3 +260,42 @@ def propose_windows(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             found = list(pool.map(one, jobs))
     return Proposal([c for cs in found for c in cs], usage, notes)
+
+
+def propose_named_clusters(
+    backend: Backend,
+    texts: Sequence[str],
+    x: Any,
+    instruction: str,
+    *,
+    view: str = "semantic",
+    on_cluster: Callable[[int, int], None] | None = None,
+    _tally: Tally | None = None,
+) -> Proposal:
+    """The offline default's clusters of the corpus (k inferred on the vectors ``x``), each named by the model.
+
+    The embeddings decide the structure and the model names each cluster under the instruction
+    from its central texts (:func:`~cluster_r1.embed.assist.llm_names`; the offline default's
+    keyword name where a reply has none). Every text is a member of exactly one returned cluster;
+    ``window`` is 0 for all of them.
+    """
+    import numpy as np
+
+    from ..embed.assist import llm_names
+    from ..embed.cluster import cluster_embeddings
+    from ..embed.naming import representatives
+    from ..embed.views import keyword_names
+
+    tally = _tally or Tally()
+    texts = list(texts)
+    fit = cluster_embeddings(x, centred=False)  # x is centred already (embed_corpus): the offline default's input
+    labels = np.asarray(fit.labels)
+    reps = representatives(x, labels, fit.centers)
+    names, descriptions = keyword_names(view, texts, labels, reps)
+    members = [np.flatnonzero(labels == c).tolist() for c in range(len(reps))]
+    groups = [list(dict.fromkeys(list(reps[c]) + members[c])) for c in range(len(reps))]
+    named = llm_names(backend, texts, instruction, groups, fallback=list(zip(names, descriptions)),
+                      on_progress=on_cluster, _tally=tally)
+    clusters = [WindowCluster(0, name, members[c], desc) for c, (name, desc) in enumerate(named) if members[c]]
+    return Proposal(clusters, tally.usage(), [f"propose: {len(clusters)} embedding clusters (k inferred, as the "
+                                              "offline default), each named by the model"])
