@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,17 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "support_tickets.tx
 
 
 def run_cli(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = None):
+    """The CLI in a subprocess, with a cache of its own (unless ``env_extra`` names one, or a ``HOME`` whose
+    default cache the test looks at): a shared cache could answer a fake server's prompt from an earlier run
+    whose server had the same port."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLUSTER_R1_")}
     env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "cluster_r1", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
-    )
+    with tempfile.TemporaryDirectory(prefix="cluster-r1-cache-") as cache:
+        if "HOME" not in (env_extra or {}):
+            env.setdefault("CLUSTER_R1_CACHE_DIR", cache)
+        return subprocess.run(
+            [sys.executable, "-m", "cluster_r1", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+        )
 
 
 def server_args(server) -> list[str]:
