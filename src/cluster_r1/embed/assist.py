@@ -171,7 +171,7 @@ def categories_cluster(
         """Over half the replies name no category (judged from the first 32 replies on)."""
         return len(so_far) >= min(32, len(texts)) and 2 * sum(p is None for p in so_far) > len(so_far)
 
-    guided = named is not None and groups is not None
+    guided = named is not None  # the picks' categories are the named groups
     picks = pick_categories(backend, texts, instruction, cats, seed=seed, _tally=tally,
                             on_progress=_reporter("placing texts (model)", "placing text", tally, progress, on_event),
                             stop=unusable if guided else None)
@@ -272,12 +272,12 @@ def _groups_result(
     tally: Tally, start: float, notes: list[str],
 ) -> Clustering:
     """The embedding groups as the clusters, under ``names`` (one (name, description) per group)."""
+    from ..scale.merge import _distinct
+
     labels = [0] * len(texts)
     for g, members in enumerate(groups):
         for i in members:
             labels[i] = g
-    from ..scale.merge import _distinct
-
     order = list(dict.fromkeys(labels))
     return Clustering.from_labels(
         labels, names=_distinct([names[g][0] for g in order]), descriptions=[names[g][1] for g in order],
@@ -372,24 +372,15 @@ def _guide_groups(base: Any, texts: Sequence[str], *, fine: bool) -> tuple[list[
     then names more regions; groups of the same name become one category).
     """
     from .cluster import cluster_embeddings
-    from .naming import representatives
-    from .views import keyword_names
+    from .views import keyword_groups
 
     k = min(20, len(texts) // TEXTS_PER_GROUP)
     if fine and k > base.n_clusters_:
         fit = cluster_embeddings(base.embeddings_, n_clusters=k)
-        labels = np.asarray(fit.labels)
-        reps = representatives(base.embeddings_, labels, fit.centers)
-        names, descs = keyword_names(base.route_.view, list(texts), labels, reps)
-        members = [np.flatnonzero(labels == c).tolist() for c in range(len(reps))]
-        pairs = list(zip(names, descs))
-    else:
-        reps = base.representatives_
-        members = [[i - 1 for i in c.items] for c in base.result_.clusters]
-        pairs = [(c.name, c.description) for c in base.result_.clusters]
-    groups = [list(dict.fromkeys(list(r) + m)) for r, m in zip(reps, members)]
-    keep = [g for g, m in enumerate(groups) if m]
-    return [groups[g] for g in keep], [pairs[g] for g in keep]
+        return keyword_groups(base.route_.view, list(texts), base.embeddings_, np.asarray(fit.labels), fit.centers)
+    groups = [list(dict.fromkeys(list(r) + [i - 1 for i in c.items]))
+              for r, c in zip(base.representatives_, base.result_.clusters)]
+    return groups, [(c.name, c.description) for c in base.result_.clusters]
 
 
 def assisted_cluster(

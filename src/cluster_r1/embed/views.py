@@ -38,7 +38,7 @@ from ..errors import ConfigError
 from .embedders import Embedder, default_embedder, embed_texts
 
 __all__ = ["VIEWS", "OWN_EMBEDDER_VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction",
-           "view_embedder", "keyword_names"]
+           "view_embedder", "keyword_names", "keyword_groups"]
 
 VIEWS = ("auto", "semantic", "style", "language")
 #: Views whose representation is their own embedder (an ``embedder`` given with them is an error).
@@ -152,3 +152,21 @@ def keyword_names(
     if view == "language":
         return language_names(texts, labels, reps=reps)  # a language's own stop words
     return name_clusters(texts, labels, reps=reps)
+
+
+def keyword_groups(
+    view: str, texts: list[str], x: np.ndarray, labels: np.ndarray, centers: np.ndarray
+) -> tuple[list[list[int]], list[tuple[str, str]]]:
+    """Each cluster of ``labels`` as a group for a namer: (0-based members, the texts nearest its centre first;
+    its :func:`keyword_names` (name, description)). Empty clusters are left out."""
+    from .naming import representatives
+
+    reps = representatives(x, labels, centers)
+    names, descriptions = keyword_names(view, texts, labels, reps)
+    groups, pairs = [], []
+    for c, r in enumerate(reps):
+        members = np.flatnonzero(labels == c).tolist()
+        if members:
+            groups.append(list(dict.fromkeys(list(r) + members)))
+            pairs.append((names[c], descriptions[c]))
+    return groups, pairs

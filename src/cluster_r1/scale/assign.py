@@ -350,10 +350,14 @@ def centroids(x: np.ndarray, labelled: dict[int, int], n_topics: int, extra: np.
     return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
 
 
-def _softmax_confidence(sims: np.ndarray, temperature: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    z = (sims - sims.max(axis=1, keepdims=True)) / temperature
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
+def _softmax(sims: np.ndarray, temperature: float = 0.05) -> np.ndarray:
+    """Rows of cosines to topic probabilities (what every embedding placement reports as its confidence)."""
+    p = np.exp((sims - sims.max(axis=1, keepdims=True)) / temperature)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _softmax_confidence(sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = _softmax(sims)
     best = np.argmax(p, axis=1)
     return best, p[np.arange(len(p)), best]
 
@@ -376,9 +380,7 @@ def keep_embed(x: np.ndarray, centres: np.ndarray, topics: dict[int, int], resul
         return
     idx = np.fromiter(topics.keys(), dtype=np.int64)
     lab = np.fromiter(topics.values(), dtype=np.int64)
-    sims = x[idx] @ centres.T
-    z = np.exp((sims - sims.max(axis=1, keepdims=True)) / 0.05)
-    conf = z[np.arange(len(idx)), lab] / z.sum(axis=1)
+    conf = _softmax(x[idx] @ centres.T)[np.arange(len(idx)), lab]
     for i, t, c in zip(idx.tolist(), lab.tolist(), conf.tolist()):
         result.labels[i], result.source[i], result.confidence[i] = int(t), "embed", float(c)
 

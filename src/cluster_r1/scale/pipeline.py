@@ -206,16 +206,19 @@ def cluster_corpus(
     window_answer = min(answer_tokens, think // 3 + 6 * opts.max_window_items + 260)
     agent_opts["max_tokens"] = window_answer
     token_budget = max(200, context - window_answer - 900)
-    plan = plan_windows(x, lengths, max_items=opts.max_window_items, token_budget=token_budget,
-                        per_cluster=opts.per_cluster, max_windows=opts.max_windows, seed=opts.seed)
-    notes.append(f"scale: {n} texts, {plan.n_fine} fine embedding clusters, {len(plan.windows)} windows of "
-                 f"{', '.join(str(len(w)) for w in plan.windows)} representatives, assign={mode}")
+    named = opts.propose == "clusters"
+    if named:  # no windows: the offline default's clusters are named instead
+        notes.append(f"scale: {n} texts, propose=clusters, assign={mode}")
+    else:
+        plan = plan_windows(x, lengths, max_items=opts.max_window_items, token_budget=token_budget,
+                            per_cluster=opts.per_cluster, max_windows=opts.max_windows, seed=opts.seed)
+        notes.append(f"scale: {n} texts, {plan.n_fine} fine embedding clusters, {len(plan.windows)} windows of "
+                     f"{', '.join(str(len(w)) for w in plan.windows)} representatives, assign={mode}")
 
     def calls_detail() -> str:
         u = usage.calls + tally.calls
         return f"{u} calls, {usage.prompt_tokens + usage.completion_tokens + tally.tokens:,} tokens"
 
-    named = opts.propose == "clusters"
     if named:
         progress("propose (name clusters)", 0, 1, "")
         proposal = propose_named_clusters(
@@ -232,6 +235,7 @@ def cluster_corpus(
     progress("merge", 0, 1, calls_detail())
     merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics) if (
         named and n_clusters is None) else None
+    by_name = merged is not None  # the named clusters' own descriptions are the topics'
     if merged is None:
         merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, n_clusters=n_clusters,
                                 seed=opts.seed)
@@ -239,7 +243,7 @@ def cluster_corpus(
     notes.extend(merged.notes)
     taxonomy = merged.taxonomy
     progress("merge", 1, 1, calls_detail())
-    if opts.describe and not (named and merged.usage.calls == 0):  # named clusters come with their descriptions
+    if opts.describe and not by_name:
         progress("describe", 0, len(taxonomy), calls_detail())
         describe_topics(backend, texts, taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed, tally=tally)
         progress("describe", len(taxonomy), len(taxonomy), calls_detail())

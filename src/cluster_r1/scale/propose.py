@@ -283,19 +283,12 @@ def propose_named_clusters(
 
     from ..embed.assist import llm_names
     from ..embed.cluster import cluster_embeddings
-    from ..embed.naming import representatives
-    from ..embed.views import keyword_names
+    from ..embed.views import keyword_groups
 
     tally = _tally or Tally()
-    texts = list(texts)
     fit = cluster_embeddings(x, centred=False)  # x is centred already (embed_corpus): the offline default's input
-    labels = np.asarray(fit.labels)
-    reps = representatives(x, labels, fit.centers)
-    names, descriptions = keyword_names(view, texts, labels, reps)
-    members = [np.flatnonzero(labels == c).tolist() for c in range(len(reps))]
-    groups = [list(dict.fromkeys(list(reps[c]) + members[c])) for c in range(len(reps))]
-    named = llm_names(backend, texts, instruction, groups, fallback=list(zip(names, descriptions)),
-                      on_progress=on_cluster, _tally=tally)
-    clusters = [WindowCluster(0, name, members[c], desc) for c, (name, desc) in enumerate(named) if members[c]]
+    groups, names = keyword_groups(view, list(texts), x, np.asarray(fit.labels), fit.centers)
+    named = llm_names(backend, texts, instruction, groups, fallback=names, on_progress=on_cluster, _tally=tally)
+    clusters = [WindowCluster(0, name, sorted(g), desc) for g, (name, desc) in zip(groups, named)]
     return Proposal(clusters, tally.usage(), [f"propose: {len(clusters)} embedding clusters (k inferred, as the "
                                               "offline default), each named by the model"])
