@@ -89,6 +89,42 @@ def test_named_embedding_clusters_are_the_taxonomy(data, mode) -> None:
         assert model.calls["classify"] + model.calls["pick"] > 0 and "llm" in set(result.placement)
 
 
+class GenericNamer(TopicModel):
+    """Names every embedding cluster alike, as a small model does when it echoes the instruction's domain."""
+
+    def __call__(self, messages):
+        if "These texts were grouped together" in messages[-1]["content"]:
+            self.calls["name"] += 1
+            return "Name: Support Requests\nDescription: requests to support"
+        return super().__call__(messages)
+
+
+def test_one_name_for_distinct_clusters_does_not_merge_them(data) -> None:
+    texts, gold, _ = data
+    result, _, model, _ = run(data, "embed", model=GenericNamer(), propose="clusters")
+    every_text_once(result, len(texts))
+    assert v_measure_score(gold, result.labels) >= 0.9  # the embeddings' topics survive the one name
+    names = [c.name for c in result.clusters]
+    assert len(names) == len(set(names)) >= 4 and all(n.startswith("Support Requests") for n in names)
+    assert any("named like others the embeddings hold apart" in n for n in result.notes)
+
+
+def test_split_same_names_keeps_only_neighbours_together() -> None:
+    import numpy as np
+
+    from cluster_r1.scale.merge import same_names, split_same_names
+
+    c = np.array([[1.0, 0.0, 0.0], [0.98, 0.2, 0.0], [0.0, 1.0, 0.0], [0.0, 0.98, 0.2], [0.0, 0.0, 1.0]])
+    named = [("Cards", "a"), ("cards.", "b"), ("Cards", "c"), ("Transfers", "d"), ("Cards", "e")]
+    out, renamed = split_same_names(named, c, ["card / lost", "card / pin", "top up / fee", "iban", "atm / cash"])
+    assert [n for n, _ in out] == ["Cards", "cards.", "Cards (top up / fee)", "Transfers", "Cards (atm / cash)"]
+    assert [d for _, d in out] == ["a", "b", "c", "d", "e"] and renamed == 2
+    assert same_names(out)[1] == [0, 0, 1, 2, 3]  # the neighbours are one topic, the rest their own
+    unnamed = split_same_names(named, c)[0]
+    assert len({n for n, _ in unnamed[2:]}) == 3 and unnamed[4][0] == "Cards (group 3)"
+    assert split_same_names(named[:2], c[:2]) == (named[:2], 0)  # two items: nothing to compare against
+
+
 def test_named_clusters_with_a_given_k_are_consolidated(data) -> None:
     texts, _, vectors = data
     model = TopicModel()

@@ -102,6 +102,7 @@ def categories_cluster(
     groups: Sequence[Sequence[int]] | None = None,
     group_names: Sequence[tuple[str, str]] | None = None,
     pick: bool = True,
+    vectors: np.ndarray | None = None,
     embed: Callable[[Sequence[str]], np.ndarray] | None = None,
     on_event: Callable[[str], None] | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
@@ -121,7 +122,10 @@ def categories_cluster(
     of the replies name no category (judged from the first 32 on, so that unusable categories
     cost few calls), or the groups got fewer than 2 distinct names, the result is the groups
     themselves under those names, and ``notes`` say so. ``pick=False`` (with ``groups``): no
-    per-text picks; the result is the groups under the model's names.
+    per-text picks; the result is the groups under the model's names. ``vectors`` (one row per
+    text, what the groups were clustered on): groups named alike that the embeddings hold apart
+    stay apart (:func:`~cluster_r1.scale.merge.split_same_names`); without them, one name is one
+    category.
     ``embed`` maps texts to L2-normalised vectors (default: the bundled MiniLM, no instruction
     template); it places the remaining unanswered texts by similarity to the category
     descriptions. ``progress(stage, done, total, detail)`` hears the model calls (texts placed,
@@ -150,6 +154,11 @@ def categories_cluster(
         if not pick:
             return _groups_result(texts, backend, groups, named, tally, start, [
                 f"assist=categories: the {len(groups)} embedding clusters, named by the model"])
+        if vectors is not None:
+            from ..scale.merge import split_same_names
+
+            centres = np.stack([np.asarray(vectors)[g].mean(axis=0) for g in groups])
+            named = split_same_names(named, centres, [n for n, _ in group_names] if group_names else None)[0]
         cats = _categories_from_groups(backend, instruction, named, len(texts), n_clusters, max_categories, seed,
                                        tally)
         if len(cats) < 2:
@@ -442,6 +451,7 @@ def assisted_cluster(
         result = categories_cluster(
             texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed, on_event=on_event,
             progress=report, groups=groups, group_names=group_names, pick=pick,
+            vectors=base.embeddings_ if guide else None,
         )
         if not pick:
             result.notes.append(f"the instruction routes to the {view} view: its clusters are kept and named by the "

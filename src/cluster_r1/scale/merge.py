@@ -34,6 +34,7 @@ from .propose import WindowCluster
 from .taxonomy import Taxonomy, name_key
 
 __all__ = ["CONSOLIDATE", "DESCRIBE_TOPIC", "Merged", "consolidate", "merge_clusters", "merge_by_name", "same_names",
+           "split_same_names",
            "describe_topics", "summary"]
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,65 @@ def same_names(named: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]],
             distinct.append((name, desc))
         index.append(first[key])
     return distinct, index
+
+
+def split_same_names(
+    named: Sequence[tuple[str, str]], centroids: np.ndarray, alt: Sequence[str] | None = None
+) -> tuple[list[tuple[str, str]], int]:
+    """Names given alike to items the embeddings hold apart, made distinct: (named, how many were renamed).
+
+    Items named alike (:func:`~.taxonomy.name_key`) stay alike -- one topic for :func:`same_names` --
+    only where the embeddings agree: connected through pairs of which one is the other's nearest
+    item (centroid cosine). A small model gives one generic name to many distinct clusters (twelve
+    BANKING77 intents as "Banking Queries"); each group it cannot connect gets ``alt`` (the keyword
+    name, first two terms) or its number in parentheses, so that no text moves.
+
+    >>> c = np.array([[1.0, 0.0, 0.0], [0.98, 0.2, 0.0], [0.0, 0.0, 1.0], [0.0, 0.2, 0.98]])
+    >>> split_same_names([("Cards", ""), ("Cards", ""), ("Cards", ""), ("Transfers", "")], c,
+    ...                  ["card / lost", "card / pin", "top up", "iban"])[0]
+    [('Cards', ''), ('Cards', ''), ('Cards (top up)', ''), ('Transfers', '')]
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    named = [(str(n), str(d)) for n, d in named]
+    c = np.asarray(centroids, dtype=np.float64)
+    if len(named) < 3 or len(c) != len(named):
+        return named, 0
+    c = c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
+    sims = c @ c.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = np.argmax(sims, axis=1)
+    by_key: dict[str, list[int]] = {}
+    for j, (name, _) in enumerate(named):
+        by_key.setdefault(name_key(name) or name, []).append(j)
+    out, renamed, used = list(named), 0, {name_key(n) for n, _ in named}
+    for members in by_key.values():
+        if len(members) < 2:
+            continue
+        ids = np.asarray(members)
+        link = nearest[ids][:, None] == ids[None, :]
+        _, part_of = connected_components(csr_matrix(link), directed=False)
+        parts: dict[int, list[int]] = {}
+        for j, p in zip(members, part_of.tolist()):
+            parts.setdefault(p, []).append(j)
+        if len(parts) < 2:
+            continue
+        for k, part in enumerate(sorted(parts.values(), key=lambda p: p[0])):
+            if k == 0:
+                continue  # the first group keeps the name
+            base = named[part[0]][0]
+            tag = " / ".join(str(alt[part[0]]).split(" / ")[:2]) if alt is not None else ""
+            name = f"{base} ({tag})" if tag else f"{base} (group {k + 1})"
+            n = k + 1
+            while name_key(name) in used:
+                n += 1
+                name = f"{base} ({tag}, {n})" if tag else f"{base} (group {n})"
+            used.add(name_key(name))
+            for j in part:
+                out[j] = (name, named[j][1])
+            renamed += len(part)
+    return out, renamed
 
 
 def merge_by_name(window_clusters: Sequence[WindowCluster], instruction: str, *, max_topics: int = 100) -> Merged | None:

@@ -276,19 +276,27 @@ def propose_named_clusters(
 
     The embeddings decide the structure and the model names each cluster under the instruction
     from its central texts (:func:`~cluster_r1.embed.assist.llm_names`; the offline default's
-    keyword name where a reply has none). Every text is a member of exactly one returned cluster;
-    ``window`` is 0 for all of them.
+    keyword name where a reply has none). Names given alike to clusters the embeddings hold apart
+    are made distinct (:func:`~.merge.split_same_names`), so that only neighbours merge by name.
+    Every text is a member of exactly one returned cluster; ``window`` is 0 for all of them.
     """
     import numpy as np
 
     from ..embed.assist import llm_names
     from ..embed.cluster import cluster_embeddings
     from ..embed.views import keyword_groups
+    from .merge import split_same_names  # merge imports this module
 
     tally = _tally or Tally()
     fit = cluster_embeddings(x, centred=False)  # x is centred already (embed_corpus): the offline default's input
     groups, names = keyword_groups(view, list(texts), x, np.asarray(fit.labels), fit.centers)
     named = llm_names(backend, texts, instruction, groups, fallback=names, on_progress=on_cluster, _tally=tally)
+    centres = np.stack([np.asarray(x)[g].mean(axis=0) for g in groups])
+    named, renamed = split_same_names(named, centres, [n for n, _ in names])
     clusters = [WindowCluster(0, name, sorted(g), desc) for g, (name, desc) in zip(groups, named)]
-    return Proposal(clusters, tally.usage(), [f"propose: {len(clusters)} embedding clusters (k inferred, as the "
-                                              "offline default), each named by the model"])
+    notes = [f"propose: {len(clusters)} embedding clusters (k inferred, as the offline default), each named by the "
+             "model"]
+    if renamed:
+        notes.append(f"propose: {renamed} clusters named like others the embeddings hold apart kept apart, their "
+                     "keyword names added")
+    return Proposal(clusters, tally.usage(), notes)
