@@ -29,10 +29,24 @@ def test_every_algorithm_finds_separated_blobs_without_k(algorithm: str) -> None
     np.testing.assert_allclose(np.linalg.norm(fit.centers, axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("algorithm", ["kmeans", "gmm", "agglomerative"])
+@pytest.mark.parametrize("algorithm", ["kmeans", "gmm", "agglomerative", "spectral"])
 def test_n_clusters_forces_k(algorithm: str) -> None:
     x, _ = blobs(200)
     assert cluster_embeddings(x, n_clusters=6, algorithm=algorithm).n_clusters == 6
+
+
+def test_spectral_finds_a_small_group_and_keeps_empty_rows_apart() -> None:
+    x, y = blobs(600, k=3, spread=0.08)
+    small = np.flatnonzero(y == 2)[:25]  # a group of 25 beside two of ~200
+    keep = np.concatenate([np.flatnonzero(y != 2), small])
+    x, y = x[keep], y[keep]
+    x = np.vstack([x, np.zeros((6, x.shape[1]), dtype=np.float32)])  # texts the embedder read nothing in
+    y = np.concatenate([y, np.full(6, 3)])
+    for sample_size in (2000, 300):  # all points in the graph; a subsample, the rest by nearest centre
+        fit = cluster_embeddings(x, algorithm="spectral", sample_size=sample_size)
+        assert fit.n_clusters == 4 and v_measure_score(y, fit.labels) > 0.95, (sample_size, fit.scores)
+        assert len(set(fit.labels[-6:].tolist())) == 1 and fit.labels[-6] not in set(fit.labels[:-6].tolist())
+    assert set(cluster_embeddings(x, algorithm="spectral").scores) <= set(range(2, 11))  # eigengaps scored
 
 
 def test_bounds_are_respected() -> None:

@@ -125,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what to cluster: 'semantic' = what texts say (the encoder), 'style' = how they are written "
                    "(layout, capitalisation, punctuation), 'language' = which language they are in (letter "
                    "sequences); 'auto' (default) = chosen from the instruction")
-    e.add_argument("--algorithm", default="auto", help="kmeans (silhouette k), gmm (BIC k), agglomerative, hdbscan")
+    e.add_argument("--algorithm", default="auto",
+                   help="kmeans (silhouette k), gmm (BIC k), agglomerative, hdbscan, spectral (eigengap k); "
+                   "auto: kmeans, spectral for the language view")
     e.add_argument("--min-k", type=_positive_int, default=2, help="smallest k to consider (default 2)")
     e.add_argument("--max-k", type=_positive_int, help="largest k to consider")
     e.add_argument("--no-cache", action="store_true",

@@ -11,7 +11,13 @@ With ``n_clusters`` given, K-means / GaussianMixture run exactly as App. E.1 doe
   fit is the paper's full-covariance GaussianMixture while ``n * k * dim**2 <= FULL_GMM_BUDGET``
   (a few hundred texts), else that diagonal PCA model;
 * ``agglomerative``: average-linkage cosine tree cut at ``distance_threshold``;
-* ``hdbscan``: scikit-learn HDBSCAN; its noise points join the nearest cluster.
+* ``hdbscan``: scikit-learn HDBSCAN; its noise points join the nearest cluster;
+* ``spectral``: scikit-learn SpectralClustering on the symmetrised graph of each point's
+  ``SPECTRAL_NEIGHBOURS`` nearest neighbours, k at the largest gap among the normalised
+  Laplacian's smallest eigenvalues (eigengap); rows that are all zeros (texts with nothing the
+  embedder reads, such as a link alone) are one cluster of their own. The language view's
+  k-free default: a language that a few percent of the texts are written in is a weakly linked
+  part of the graph, which K-means splits the majority before it separates (docs/embedding.md).
 
 K-means (k-free), agglomerative and HDBSCAN see mean-centred embeddings: an instruction template adds the
 same prefix to every text, which pulls all vectors together and makes any fixed distance
@@ -40,12 +46,12 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["ClusterFit", "cluster_embeddings", "ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
+__all__ = ["ClusterFit", "cluster_embeddings", "nearest_centre", "ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
 
 logger = logging.getLogger(__name__)
 
 PAPER_RANDOM_STATE = 43
-ALGORITHMS = ("kmeans", "gmm", "agglomerative", "hdbscan")
+ALGORITHMS = ("kmeans", "gmm", "agglomerative", "hdbscan", "spectral")
 #: What ``algorithm="auto"`` means without ``n_clusters`` (chosen on benchmarks/embed_quality.py).
 DEFAULT_ALGORITHM = "kmeans"
 #: Largest n * k * dim^2 fitted with the paper's full-covariance GMM (about 10 s on one core).
@@ -57,6 +63,8 @@ MAX_CANDIDATES = 30
 #: the best two (about half the K-means work; docs/embedding.md, Speed). Smaller scans are cheap and
 #: stay exhaustive.
 COARSE_ABOVE, COARSE_STEP, COARSE_POINTS, COARSE_FROM_K = 12, 3, 1000, 20
+#: Neighbours per point in the ``spectral`` graph, and the most clusters its eigengap considers.
+SPECTRAL_NEIGHBOURS, SPECTRAL_MAX_K = 10, 10
 
 
 @dataclass
@@ -85,10 +93,23 @@ def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _nearest(x: np.ndarray, centers: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """The most similar centre of each row. A zero centre (the cluster of rows the embedder read
+    nothing in) takes exactly the zero rows."""
     out = np.empty(len(x), dtype=np.int64)
+    empty = np.flatnonzero(np.linalg.norm(centers, axis=1) < 1e-6)
     for s in range(0, len(x), chunk):
-        out[s : s + chunk] = np.argmax(x[s : s + chunk] @ centers.T, axis=1)
+        sims = x[s : s + chunk] @ centers.T
+        if len(empty):
+            sims[:, empty] = -np.inf
+        out[s : s + chunk] = np.argmax(sims, axis=1)
+    if len(empty) and len(empty) < len(centers):
+        out[np.linalg.norm(x, axis=1) < 1e-6] = empty[0]
     return out
+
+
+def nearest_centre(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """0-based index of the nearest of ``centers`` for each row of ``x`` (see :func:`_nearest`)."""
+    return _nearest(np.asarray(x, dtype=np.float32), np.asarray(centers, dtype=np.float32))
 
 
 def _candidates(min_k: int, max_k: int) -> list[int]:
@@ -327,6 +348,53 @@ def cluster_embeddings(
                     distance_threshold, min_cluster_size, centred, n_init, reduce, progress or _no_progress)
 
 
+def _spectral(
+    xs: np.ndarray, n_clusters: int | None, min_k: int, max_k: int, random_state: int
+) -> tuple[np.ndarray, int, dict[int, float], int | None]:
+    """Spectral clustering of the rows of ``xs`` on their kNN graph.
+
+    (labels, k, eigengap per candidate k, the label of the all-zero rows or None): those rows
+    form one cluster of their own and stay out of the graph.
+    """
+    from scipy.sparse import identity
+    from scipy.sparse.csgraph import laplacian
+    from scipy.sparse.linalg import eigsh
+    from sklearn.cluster import SpectralClustering
+    from sklearn.neighbors import kneighbors_graph
+
+    zero = np.linalg.norm(xs, axis=1) < 1e-6
+    rows = np.flatnonzero(~zero)
+    labels = np.zeros(len(xs), dtype=np.int64)
+    gaps: dict[int, float] = {}
+    if len(rows) < 3:  # nothing to cut: what the embedder read, and what it did not
+        labels[zero] = int(len(rows) > 0)
+        k = int(labels.max()) + 1
+        return labels, k, gaps, (k - 1 if zero.any() else None)
+    extra = int(zero.any())
+    graph = kneighbors_graph(xs[rows], min(SPECTRAL_NEIGHBOURS, len(rows) - 1), include_self=False)
+    graph = 0.5 * (graph + graph.T)
+    if n_clusters is None:
+        top = min(SPECTRAL_MAX_K, max_k - extra, len(rows) - 2)
+        k = max(min(min_k, top), 1) if top < 2 else 2
+        if top >= 2:
+            # the smallest eigenvalues of the normalised Laplacian L are 1 minus the largest of I - L
+            lap = laplacian(graph, normed=True)
+            ev = np.sort(1.0 - eigsh(identity(len(rows)) - lap, k=top + 1, which="LA", return_eigenvectors=False))
+            gaps = {c: float(ev[c] - ev[c - 1]) for c in range(max(2, min_k), top + 1)}
+            if gaps:
+                k = max(gaps, key=lambda c: gaps[c])
+    else:
+        k = max(1, min(n_clusters - extra, len(rows) - 1))
+    if k > 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected": the point of it
+            labels[rows] = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=random_state,
+                                              assign_labels="kmeans").fit_predict(graph)
+    labels[zero] = k
+    labels, k = _relabel(labels)
+    return labels, k, gaps, (k - 1 if zero.any() else None)
+
+
 def _fit(
     x: np.ndarray,
     n_clusters: int | None,
@@ -416,6 +484,14 @@ def _fit(
             notes.append(f"agglomerative threshold gave {k} clusters; clamped to {clamped} (min_k/max_k)")
             sub, k = _relabel(AgglomerativeClustering(n_clusters=clamped, metric="cosine", linkage="average").fit_predict(xc))
         labels = sub if n <= sample_size else _nearest(x, _centers(xs, sub, k))
+    elif algorithm == "spectral":
+        sub, k, scores, empty = _spectral(xs, n_clusters, min_k, max_k, random_state)
+        labels = sub
+        if n > sample_size:  # the rest join the nearest cluster; rows with nothing read, the empty one
+            labels = _nearest(x, _centers(xs, sub, k))  # the empty cluster's centre is zero: it takes the zero rows
+            zero = np.linalg.norm(x, axis=1) < 1e-6
+            if empty is None and zero.any():
+                labels[zero] = k  # none in the subsample: a cluster of their own
     else:  # hdbscan
         size = min_cluster_size or max(5, len(xs) // 200)
         raw = HDBSCAN(min_cluster_size=min(size, len(xs)), copy=True).fit_predict(_centred(xs))

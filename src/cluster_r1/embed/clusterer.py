@@ -13,11 +13,11 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from ..errors import InputError
 from ..types import Cluster, Clustering, Usage
-from .cluster import PAPER_RANDOM_STATE, cluster_embeddings
+from .cluster import PAPER_RANDOM_STATE, cluster_embeddings, nearest_centre
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import representatives
 from .templates import Template, auto_templates
-from .views import Route, keyword_names, route_instruction, view_embedder
+from .views import Route, keyword_names, route_instruction, view_algorithm, view_embedder
 
 __all__ = ["EmbeddingClusterer", "embed_cluster", "embed_for_clustering", "check_inputs"]
 
@@ -182,7 +182,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
             fit = cluster_embeddings(
                 x,
                 n_clusters=self.n_clusters,
-                algorithm=self.algorithm,
+                algorithm=view_algorithm(self.route_.view, self.algorithm, self.n_clusters),
                 min_k=min(self.min_k, max_k),
                 max_k=max_k,
                 random_state=self.random_state,
@@ -232,7 +232,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         texts = list(X)
         if not texts:
             return np.zeros(0, dtype=np.int64)
-        return np.argmax(self._embed(texts) @ self.centers_.T, axis=1)
+        return nearest_centre(self._embed(texts), self.centers_)
 
 
 def embed_cluster(

@@ -86,12 +86,14 @@ def language_names(
         # best score first, then the more frequent word, then the alphabet (only among exact ties)
         ranked = sorted((-(v / size) * np.log(n / df_all[w]), -v, w) for w, v in df.items() if v >= floor)
         chosen = [w for _, _, w in ranked[:top]]
-        name = " / ".join(chosen) or "no words"
+        wordless = len(members) > 0 and not any(words[i] for i in members)
+        name = " / ".join(chosen) or ("no words (links, tags or digits only)" if wordless else "no shared words")
         if name in names:
             name = f"{name} ({c + 1})"
         names.append(name)
         share = ", ".join(f"{w!r} in {df[w] / size:.0%}" for w in chosen)
-        desc = f"{len(members)} texts in one language by their letters; {share or 'no shared words'}"
+        desc = (f"{len(members)} texts with no words to tell a language by" if wordless else
+                f"{len(members)} texts in one language by their letters; {share or 'no shared words'}")
         if reps and reps[c]:
             desc += f"; e.g. \"{_shorten(texts[reps[c][0]])}\""
         descriptions.append(desc)

@@ -38,7 +38,7 @@ from ..errors import ConfigError
 from .embedders import Embedder, default_embedder, embed_texts
 
 __all__ = ["VIEWS", "OWN_EMBEDDER_VIEWS", "VIEW_PROTOTYPES", "ROUTE_MARGIN", "Route", "first_clause", "route_instruction",
-           "view_embedder", "keyword_names", "keyword_groups"]
+           "view_embedder", "view_algorithm", "keyword_names", "keyword_groups"]
 
 VIEWS = ("auto", "semantic", "style", "language")
 #: Views whose representation is their own embedder (an ``embedder`` given with them is an error).
@@ -133,6 +133,19 @@ def view_embedder(view: str, embedder: Embedder | str | None = None) -> Embedder
     if view == "semantic":
         return embedder
     raise ConfigError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
+
+
+#: What ``algorithm="auto"`` means without a given k, per view (the others: the module default, K-means).
+#: Languages are few and often uneven (a few percent of the texts in another language), which
+#: spectral clustering on the neighbour graph separates and K-means does not (docs/embedding.md).
+VIEW_ALGORITHMS = {"language": "spectral"}
+
+
+def view_algorithm(view: str, algorithm: str = "auto", n_clusters: int | None = None) -> str:
+    """The clustering algorithm for ``view``: ``algorithm`` unless it is ``auto`` and k is left free."""
+    if algorithm != "auto" or n_clusters is not None:
+        return algorithm
+    return VIEW_ALGORITHMS.get(view, "auto")
 
 
 def keyword_names(

@@ -284,11 +284,12 @@ def propose_named_clusters(
 
     from ..embed.assist import llm_names
     from ..embed.cluster import cluster_embeddings
-    from ..embed.views import keyword_groups
+    from ..embed.views import keyword_groups, view_algorithm
     from .merge import split_same_names  # merge imports this module
 
     tally = _tally or Tally()
-    fit = cluster_embeddings(x, centred=False)  # x is centred already (embed_corpus): the offline default's input
+    # x is centred already (embed_corpus): the offline default's input and algorithm
+    fit = cluster_embeddings(x, algorithm=view_algorithm(view), centred=False)
     groups, names = keyword_groups(view, list(texts), x, np.asarray(fit.labels), fit.centers)
     named = llm_names(backend, texts, instruction, groups, fallback=names, on_progress=on_cluster, _tally=tally)
     centres = np.stack([np.asarray(x)[g].mean(axis=0) for g in groups])
