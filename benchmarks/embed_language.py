@@ -9,7 +9,7 @@ clustered with k left free by
 * ``kmeans``: the earlier default (silhouette-chosen k on the centred vectors);
 * ``kmeans + empty``: the same, with the texts the view reads nothing in (a link or hashtags
   alone: all-zero vectors) as one cluster of their own;
-* ``spectral``: the current default for this view (``algorithm="spectral"``: the 10-nearest-
+* ``spectral``: the current default for this view (``algorithm="spectral"``: the 5-nearest-
   neighbour graph, k at the largest eigengap, all-zero rows one cluster).
 
 Tuning family: GoalEx language (four languages, balanced) at 300 and 800 texts, and uneven

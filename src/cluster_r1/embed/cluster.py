@@ -64,7 +64,7 @@ MAX_CANDIDATES = 30
 #: stay exhaustive.
 COARSE_ABOVE, COARSE_STEP, COARSE_POINTS, COARSE_FROM_K = 12, 3, 1000, 20
 #: Neighbours per point in the ``spectral`` graph, and the most clusters its eigengap considers.
-SPECTRAL_NEIGHBOURS, SPECTRAL_MAX_K = 10, 10
+SPECTRAL_NEIGHBOURS, SPECTRAL_MAX_K = 5, 10
 
 
 @dataclass
