@@ -47,6 +47,8 @@ def test_spectral_finds_a_small_group_and_keeps_empty_rows_apart() -> None:
         assert fit.n_clusters == 4 and v_measure_score(y, fit.labels) > 0.95, (sample_size, fit.scores)
         assert len(set(fit.labels[-6:].tolist())) == 1 and fit.labels[-6] not in set(fit.labels[:-6].tolist())
     assert set(cluster_embeddings(x, algorithm="spectral").scores) <= set(range(2, 11))  # eigengaps scored
+    for k in (1, 2, 5):  # a given k counts the empty rows' cluster
+        assert cluster_embeddings(x, algorithm="spectral", n_clusters=k).n_clusters == k
 
 
 def test_bounds_are_respected() -> None:

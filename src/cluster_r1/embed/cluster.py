@@ -363,9 +363,11 @@ def _spectral(
     from sklearn.neighbors import kneighbors_graph
 
     zero = np.linalg.norm(xs, axis=1) < 1e-6
-    rows = np.flatnonzero(~zero)
     labels = np.zeros(len(xs), dtype=np.int64)
     gaps: dict[int, float] = {}
+    if n_clusters == 1:
+        return labels, 1, gaps, None
+    rows = np.flatnonzero(~zero)
     if len(rows) < 3:  # nothing to cut: what the embedder read, and what it did not
         labels[zero] = int(len(rows) > 0)
         k = int(labels.max()) + 1
