@@ -49,6 +49,10 @@ def test_spectral_finds_a_small_group_and_keeps_empty_rows_apart() -> None:
     assert set(cluster_embeddings(x, algorithm="spectral").scores) <= set(range(2, 11))  # eigengaps scored
     for k in (1, 2, 5):  # a given k counts the empty rows' cluster
         assert cluster_embeddings(x, algorithm="spectral", n_clusters=k).n_clusters == k
+    # repeated texts are one point of the graph: cliques of copies do not become clusters of their own
+    few, groups = blobs(45, k=3, spread=0.08)
+    fit = cluster_embeddings(np.repeat(few, 30, axis=0), algorithm="spectral", sample_size=5000)
+    assert fit.n_clusters == 3 and v_measure_score(np.repeat(groups, 30), fit.labels) == 1.0
 
 
 def test_bounds_are_respected() -> None:

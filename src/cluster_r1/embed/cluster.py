@@ -368,30 +368,37 @@ def _spectral(
     if n_clusters == 1:
         return labels, 1, gaps, None
     rows = np.flatnonzero(~zero)
-    if len(rows) < 3:  # nothing to cut: what the embedder read, and what it did not
-        labels[zero] = int(len(rows) > 0)
-        k = int(labels.max()) + 1
-        return labels, k, gaps, (k - 1 if zero.any() else None)
+    # identical rows (repeated texts, retweets) are one point of the graph: a clique of copies would
+    # be a component of its own and flatten the eigengap
+    points, copy_of = np.unique(xs[rows], axis=0, return_inverse=True)
+    copy_of = copy_of.reshape(-1)
+    m = len(points)
+    if m < 3:  # nothing to cut: what the embedder read, and what it did not
+        labels[rows] = copy_of if m == 2 and n_clusters != 1 else 0
+        labels[zero] = int(labels.max()) + 1 if len(rows) else 0
+        labels, k = _relabel(labels)
+        return labels, k, gaps, (k - 1 if zero.any() and len(rows) else None)
     extra = int(zero.any())
-    graph = kneighbors_graph(xs[rows], min(SPECTRAL_NEIGHBOURS, len(rows) - 1), include_self=False)
+    graph = kneighbors_graph(points, min(SPECTRAL_NEIGHBOURS, m - 1), include_self=False)
     graph = 0.5 * (graph + graph.T)
     if n_clusters is None:
-        top = min(SPECTRAL_MAX_K, max_k - extra, len(rows) - 2)
-        k = max(min(min_k, top), 1) if top < 2 else 2
+        top = min(SPECTRAL_MAX_K, max_k - extra, m - 2)
+        k = 2
         if top >= 2:
             # the smallest eigenvalues of the normalised Laplacian L are 1 minus the largest of I - L
             lap = laplacian(graph, normed=True)
-            ev = np.sort(1.0 - eigsh(identity(len(rows)) - lap, k=top + 1, which="LA", return_eigenvectors=False))
+            ev = np.sort(1.0 - eigsh(identity(m) - lap, k=top + 1, which="LA", return_eigenvectors=False))
             gaps = {c: float(ev[c] - ev[c - 1]) for c in range(max(2, min_k), top + 1)}
             if gaps:
                 k = max(gaps, key=lambda c: gaps[c])
     else:
-        k = max(1, min(n_clusters - extra, len(rows) - 1))
+        k = max(1, min(n_clusters - extra, m - 1))
     if k > 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected": the point of it
-            labels[rows] = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=random_state,
-                                              assign_labels="kmeans").fit_predict(graph)
+            found = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=random_state,
+                                       assign_labels="kmeans").fit_predict(graph)
+        labels[rows] = found[copy_of]
     labels[zero] = k
     labels, k = _relabel(labels)
     return labels, k, gaps, (k - 1 if zero.any() else None)
