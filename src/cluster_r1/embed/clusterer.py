@@ -182,7 +182,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
             fit = cluster_embeddings(
                 x,
                 n_clusters=self.n_clusters,
-                algorithm=view_algorithm(self.route_.view, self.algorithm, self.n_clusters),
+                algorithm=view_algorithm(self.route_.view, self.algorithm, self.n_clusters, len(texts)),
                 min_k=min(self.min_k, max_k),
                 max_k=max_k,
                 random_state=self.random_state,

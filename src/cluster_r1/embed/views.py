@@ -135,15 +135,19 @@ def view_embedder(view: str, embedder: Embedder | str | None = None) -> Embedder
     raise ConfigError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
 
 
-#: What ``algorithm="auto"`` means without a given k, per view (the others: the module default, K-means).
-#: Languages are few and often uneven (a few percent of the texts in another language), which
-#: spectral clustering on the neighbour graph separates and K-means does not (docs/embedding.md).
+#: What ``algorithm="auto"`` means without a given k, per view, from ``VIEW_ALGORITHM_MIN_TEXTS``
+#: texts on (the others, and fewer texts: the module default, K-means). Languages are few and
+#: often uneven (a few percent of the texts in another language), which spectral clustering on
+#: the neighbour graph separates and K-means does not; a graph of a handful of texts says
+#: little, and there K-means was better (ReasonCluster-Open's 5-11-tweet examples; docs/embedding.md).
 VIEW_ALGORITHMS = {"language": "spectral"}
+VIEW_ALGORITHM_MIN_TEXTS = 100
 
 
-def view_algorithm(view: str, algorithm: str = "auto", n_clusters: int | None = None) -> str:
-    """The clustering algorithm for ``view``: ``algorithm`` unless it is ``auto`` and k is left free."""
-    if algorithm != "auto" or n_clusters is not None:
+def view_algorithm(view: str, algorithm: str = "auto", n_clusters: int | None = None, n_texts: int | None = None) -> str:
+    """The clustering algorithm for ``view``: ``algorithm`` unless it is ``auto``, k is left free and
+    there are enough texts (``n_texts`` None: enough)."""
+    if algorithm != "auto" or n_clusters is not None or (n_texts is not None and n_texts < VIEW_ALGORITHM_MIN_TEXTS):
         return algorithm
     return VIEW_ALGORITHMS.get(view, "auto")
 

@@ -289,7 +289,7 @@ def propose_named_clusters(
 
     tally = _tally or Tally()
     # x is centred already (embed_corpus): the offline default's input and algorithm
-    fit = cluster_embeddings(x, algorithm=view_algorithm(view), centred=False)
+    fit = cluster_embeddings(x, algorithm=view_algorithm(view, n_texts=len(texts)), centred=False)
     groups, names = keyword_groups(view, list(texts), x, np.asarray(fit.labels), fit.centers)
     named = llm_names(backend, texts, instruction, groups, fallback=names, on_progress=on_cluster, _tally=tally)
     centres = np.stack([np.asarray(x)[g].mean(axis=0) for g in groups])
