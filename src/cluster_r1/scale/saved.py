@@ -26,7 +26,7 @@ from ..backends.base import Backend
 from ..errors import ConfigError, InputError
 from ..io import write_atomic
 from ..types import Clustering
-from .assign import Assignment, batch_size, centroids, classify_llm
+from .assign import Assignment, batch_size, centroids, classify_llm, own_similarity
 from .calls import Tally
 from .pipeline import ScaleModel
 from .taxonomy import OTHER, Taxonomy
@@ -116,11 +116,16 @@ def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: dict[str, A
     raw = embed_for_clustering(texts, model.taxonomy.instruction, embedder=embedder, template=model.template,
                                k_free=model.template != "auto", cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
     x = raw - model.mean
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x[np.linalg.norm(raw, axis=1) < 1e-6] = 0.0  # as embed_corpus: nothing read stays nothing
+    return x.astype(np.float32)
 
 
 def _classify(model: ScaleModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(topic position, confidence) per row: the saved classifier, else the nearest centroid."""
+    """(topic position, confidence) per row: the saved classifier, else the nearest centroid. A text the
+    view read nothing in goes to the topic of such texts (a zero centroid) where there is one."""
+    from ..embed.cluster import nearest_centre
+
     k = len(model.taxonomy)
     clf = model.classifier
     if clf:
@@ -132,16 +137,23 @@ def _classify(model: ScaleModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
-        best = np.argmax(p, axis=1)
-        topics = classes[best]
+        top = np.argmax(p, axis=1)
+        topics = classes[top]
         ok = topics < k
-        return np.where(ok, topics, 0), np.where(ok, p[np.arange(len(p)), best], 0.0)
-    sims = x @ model.centres.T
-    best = np.argmax(sims, axis=1)
-    z = (sims - sims.max(axis=1, keepdims=True)) / 0.05
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    return best, p[np.arange(len(p)), best]
+        best, conf = np.where(ok, topics, 0), np.where(ok, p[np.arange(len(p)), top], 0.0)
+    else:
+        sims = x @ model.centres.T
+        best = nearest_centre(x, model.centres)
+        z = (sims - sims.max(axis=1, keepdims=True)) / 0.05
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        conf = p[np.arange(len(p)), best]
+    empty = np.flatnonzero(np.linalg.norm(model.centres, axis=1) < 1e-6)
+    zero = np.linalg.norm(x, axis=1) < 1e-6
+    if len(empty) and zero.any():
+        best, conf = best.copy(), conf.copy()
+        best[zero], conf[zero] = empty[0], 1.0
+    return best, conf
 
 
 def place(
@@ -173,7 +185,7 @@ def place(
     best, conf = _classify(model, x)
     result = Assignment([int(b) for b in best], ["classifier" if model.classifier else "embed"] * len(texts),
                         [float(c) for c in conf])
-    sims = np.einsum("ij,ij->i", x, model.centres[best])
+    sims = own_similarity(x, model.centres[best])
     tally = Tally(keep_replies=False)
     if mode in ("llm", "hybrid") and backend is not None:
         from ..agent.state import estimate_tokens
