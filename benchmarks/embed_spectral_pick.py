@@ -7,9 +7,9 @@
 On the tasks of both families routed to the semantic view (plain MiniLM vectors, as the default
 embeds them), V x100 / k found of: the default's k-free K-means; spectral clustering on the
 10-nearest-neighbour graph with k at the eigengap up to ``max_k`` (the language view's settings
-are 5 neighbours and at most 10 clusters; this script sets the lead's on the module); and, per
-corpus, whichever of the two partitions has the higher cosine silhouette on the mean-centred
-vectors (no labels). docs/embedding.md, "A lead not yet adopted".
+are 5 neighbours and at most 10 clusters); and ``algorithm="best-silhouette"``: per corpus,
+whichever of the two partitions has the higher cosine silhouette on the mean-centred vectors (no
+labels). docs/embedding.md, "A lead not yet adopted".
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import silhouette_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,17 +31,12 @@ from cluster_r1.embed.views import route_instruction  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
 
 
-def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
-    return float(silhouette_score(x, labels, metric="cosine")) if len(set(labels.tolist())) > 1 else -1.0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    clustering.SPECTRAL_NEIGHBOURS, clustering.SPECTRAL_MAX_K = 10, 100  # the lead's settings
     print("| family | task | gold k | K-means | spectral | better silhouette |")
     print("|---|---|---:|---:|---:|---:|")
     means = []
@@ -53,12 +47,12 @@ def main() -> None:
             if route_instruction(task.instruction).view != "semantic":
                 continue
             x = embed_texts(task.texts, "", template="none")
-            centred = x - x.mean(axis=0)
-            centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
 
-            fits = {"kmeans": clustering.cluster_embeddings(x),
-                    "spectral": clustering.cluster_embeddings(x, algorithm="spectral")}
-            fits["pick"] = max(fits.values(), key=lambda f: silhouette(centred, f.labels))  # ties: K-means (first)
+            best = clustering.cluster_embeddings(x, algorithm="best-silhouette")
+            spectral = best if best.algorithm == "best-silhouette (spectral)" else clustering._fit(
+                x, None, "spectral", 2, None, clustering.PAPER_RANDOM_STATE, 2000, 20000, 0.9, None,
+                spectral=(clustering.BEST_SILHOUETTE_NEIGHBOURS, 10**9))
+            fits = {"kmeans": clustering.cluster_embeddings(x), "spectral": spectral, "pick": best}
             cells = []
             for key, fit in fits.items():
                 v = 100 * score_labels(task.labels, fit.labels.tolist()).v_measure

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cluster_r1.embed import ALGORITHMS, cluster_embeddings, name_clusters
+from cluster_r1.errors import ConfigError
 from cluster_r1.metrics import v_measure_score
 
 
@@ -53,6 +54,25 @@ def test_spectral_finds_a_small_group_and_keeps_empty_rows_apart() -> None:
     few, groups = blobs(45, k=3, spread=0.08)
     fit = cluster_embeddings(np.repeat(few, 30, axis=0), algorithm="spectral", sample_size=5000)
     assert fit.n_clusters == 3 and v_measure_score(np.repeat(groups, 30), fit.labels) == 1.0
+
+
+def test_best_silhouette_keeps_the_partition_that_separates_better() -> None:
+    from sklearn.metrics import silhouette_score
+
+    from cluster_r1.embed.cluster import _centred
+
+    x, y = blobs(500, k=5, spread=0.12)
+    fit = cluster_embeddings(x, algorithm="best-silhouette")
+    assert fit.algorithm in ("best-silhouette (kmeans)", "best-silhouette (spectral)")
+    chosen, other = fit.notes[-1].split(" over ")
+    assert chosen.startswith(f"best-silhouette: {fit.algorithm[17:-1]} (k={fit.n_clusters},")
+    # the note's silhouettes are the two partitions' on the centred vectors, the chosen one the higher
+    s_chosen, s_other = (float(part.rsplit(" ", 1)[-1].rstrip(")")) for part in (chosen, other))
+    assert s_chosen >= s_other
+    assert abs(silhouette_score(_centred(x), fit.labels, metric="cosine") - s_chosen) < 1e-3
+    assert v_measure_score(y, fit.labels) > 0.9
+    with pytest.raises(ConfigError, match="best-silhouette chooses its own k"):
+        cluster_embeddings(x, algorithm="best-silhouette", n_clusters=5)
 
 
 def test_bounds_are_respected() -> None:

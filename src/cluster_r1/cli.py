@@ -126,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(layout, capitalisation, punctuation), 'language' = which language they are in (letter "
                    "sequences); 'auto' (default) = chosen from the instruction")
     e.add_argument("--algorithm", default="auto",
-                   help="kmeans (silhouette k), gmm (BIC k), agglomerative, hdbscan, spectral (eigengap k); "
-                   "auto: kmeans, spectral for the language view")
+                   help="kmeans (silhouette k), gmm (BIC k), agglomerative, hdbscan, spectral (eigengap k), "
+                   "best-silhouette (kmeans or spectral, whichever separates better); auto: kmeans, spectral "
+                   "for the language view")
     e.add_argument("--min-k", type=_positive_int, default=2, help="smallest k to consider (default 2)")
     e.add_argument("--max-k", type=_positive_int, help="largest k to consider")
     e.add_argument("--no-cache", action="store_true",

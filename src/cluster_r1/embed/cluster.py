@@ -17,7 +17,10 @@ With ``n_clusters`` given, K-means / GaussianMixture run exactly as App. E.1 doe
   Laplacian's smallest eigenvalues (eigengap); rows that are all zeros (texts with nothing the
   embedder reads, such as a link alone) are one cluster of their own. The language view's
   k-free default: a language that a few percent of the texts are written in is a weakly linked
-  part of the graph, which K-means splits the majority before it separates (docs/embedding.md).
+  part of the graph, which K-means splits the majority before it separates (docs/embedding.md);
+* ``best-silhouette``: k-free K-means and spectral clustering (10 neighbours, k up to ``max_k``),
+  the partition with the higher cosine silhouette on the mean-centred vectors (a measured lead
+  for the semantic view, not the default: docs/embedding.md).
 
 K-means (k-free), agglomerative and HDBSCAN see mean-centred embeddings: an instruction template adds the
 same prefix to every text, which pulls all vectors together and makes any fixed distance
@@ -51,7 +54,7 @@ __all__ = ["ClusterFit", "cluster_embeddings", "nearest_centre", "ALGORITHMS", "
 logger = logging.getLogger(__name__)
 
 PAPER_RANDOM_STATE = 43
-ALGORITHMS = ("kmeans", "gmm", "agglomerative", "hdbscan", "spectral")
+ALGORITHMS = ("kmeans", "gmm", "agglomerative", "hdbscan", "spectral", "best-silhouette")
 #: What ``algorithm="auto"`` means without ``n_clusters`` (chosen on benchmarks/embed_quality.py).
 DEFAULT_ALGORITHM = "kmeans"
 #: Largest n * k * dim^2 fitted with the paper's full-covariance GMM (about 10 s on one core).
@@ -65,6 +68,8 @@ MAX_CANDIDATES = 30
 COARSE_ABOVE, COARSE_STEP, COARSE_POINTS, COARSE_FROM_K = 12, 3, 1000, 20
 #: Neighbours per point in the ``spectral`` graph, and the most clusters its eigengap considers.
 SPECTRAL_NEIGHBOURS, SPECTRAL_MAX_K = 5, 10
+#: Neighbours of the spectral candidate in ``best-silhouette`` (its k may reach ``max_k``).
+BEST_SILHOUETTE_NEIGHBOURS = 10
 
 
 @dataclass
@@ -344,12 +349,46 @@ def cluster_embeddings(
     # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
+        if resolved == "best-silhouette":
+            if n_clusters is not None:
+                raise ConfigError("best-silhouette chooses its own k: drop n_clusters or use algorithm='kmeans'")
+            return _best_silhouette(x, min_k, max_k, random_state, sample_size, minibatch_above,
+                                    progress or _no_progress)
         return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
                     distance_threshold, min_cluster_size, centred, n_init, reduce, progress or _no_progress)
 
 
+def _best_silhouette(
+    x: np.ndarray, min_k: int, max_k: int | None, random_state: int, sample_size: int, minibatch_above: int,
+    progress: Progress,
+) -> ClusterFit:
+    """k-free K-means and spectral clustering (``BEST_SILHOUETTE_NEIGHBOURS`` neighbours, eigengap k up to
+    ``max_k``); the partition with the higher cosine silhouette on the mean-centred (sub)sample."""
+    from sklearn.metrics import silhouette_score
+
+    fits = [
+        _fit(x, None, "kmeans", min_k, max_k, random_state, sample_size, minibatch_above, 0.9, None, True,
+             progress=progress),
+        _fit(x, None, "spectral", min_k, max_k, random_state, sample_size, minibatch_above, 0.9, None,
+             spectral=(BEST_SILHOUETTE_NEIGHBOURS, 10**9)),
+    ]
+    rng = np.random.default_rng(random_state)
+    n = len(x)
+    sample = np.sort(rng.choice(n, size=sample_size, replace=False)) if n > sample_size else np.arange(n)
+    xc = _centred(x[sample])
+    scores = [float(silhouette_score(xc, f.labels[sample], metric="cosine")) if len(np.unique(f.labels[sample])) > 1
+              else -1.0 for f in fits]
+    best = fits[int(np.argmax(scores))]  # ties: K-means
+    best.notes.append(f"best-silhouette: {best.algorithm} (k={best.n_clusters}, cosine silhouette "
+                      f"{max(scores):.3f}) over {fits[1 - int(np.argmax(scores))].algorithm} "
+                      f"(k={fits[1 - int(np.argmax(scores))].n_clusters}, {min(scores):.3f})")
+    best.algorithm = f"best-silhouette ({best.algorithm})"
+    return best
+
+
 def _spectral(
-    xs: np.ndarray, n_clusters: int | None, min_k: int, max_k: int, random_state: int
+    xs: np.ndarray, n_clusters: int | None, min_k: int, max_k: int, random_state: int,
+    neighbours: int = SPECTRAL_NEIGHBOURS, cap: int = SPECTRAL_MAX_K,
 ) -> tuple[np.ndarray, int, dict[int, float], int | None]:
     """Spectral clustering of the rows of ``xs`` on their kNN graph.
 
@@ -379,10 +418,10 @@ def _spectral(
         labels, k = _relabel(labels)
         return labels, k, gaps, (k - 1 if zero.any() and len(rows) else None)
     extra = int(zero.any())
-    graph = kneighbors_graph(points, min(SPECTRAL_NEIGHBOURS, m - 1), include_self=False)
+    graph = kneighbors_graph(points, min(neighbours, m - 1), include_self=False)
     graph = 0.5 * (graph + graph.T)
     if n_clusters is None:
-        top = min(SPECTRAL_MAX_K, max_k - extra, m - 2)
+        top = min(cap, max_k - extra, m - 2)
         k = 2
         if top >= 2:
             # the smallest eigenvalues of the normalised Laplacian L are 1 minus the largest of I - L
@@ -419,6 +458,7 @@ def _fit(
     n_init: int | str = "auto",
     reduce: str | None = None,
     progress: Progress = _no_progress,
+    spectral: tuple[int, int] = (SPECTRAL_NEIGHBOURS, SPECTRAL_MAX_K),
 ) -> ClusterFit:
     n = len(x)
     x_in = x  # centres are reported in the input space even when a method clusters centred vectors
@@ -494,7 +534,7 @@ def _fit(
             sub, k = _relabel(AgglomerativeClustering(n_clusters=clamped, metric="cosine", linkage="average").fit_predict(xc))
         labels = sub if n <= sample_size else _nearest(x, _centers(xs, sub, k))
     elif algorithm == "spectral":
-        sub, k, scores, empty = _spectral(xs, n_clusters, min_k, max_k, random_state)
+        sub, k, scores, empty = _spectral(xs, n_clusters, min_k, max_k, random_state, *spectral)
         labels = sub
         if n > sample_size:  # the rest join the nearest cluster; rows with nothing read, the empty one
             labels = _nearest(x, _centers(xs, sub, k))  # the empty cluster's centre is zero: it takes the zero rows
