@@ -49,7 +49,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["ClusterFit", "cluster_embeddings", "nearest_centre", "ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
+__all__ = ["ClusterFit", "cluster_embeddings", "empty_rows", "nearest_centre", "ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,18 +97,30 @@ def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64), len(uniq)
 
 
+def empty_rows(x: np.ndarray) -> np.ndarray:
+    """Which rows are all zeros: texts the embedder read nothing in (the language view's links alone)."""
+    return np.linalg.norm(np.asarray(x), axis=1) < 1e-6
+
+
+def _subsample(n: int, size: int, random_state: int) -> np.ndarray:
+    """The sorted row indices that k is chosen on: all ``n`` rows, or ``size`` of them drawn at ``random_state``."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, size=size, replace=False))
+
+
 def _nearest(x: np.ndarray, centers: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """The most similar centre of each row. A zero centre (the cluster of rows the embedder read
     nothing in) takes exactly the zero rows."""
     out = np.empty(len(x), dtype=np.int64)
-    empty = np.flatnonzero(np.linalg.norm(centers, axis=1) < 1e-6)
+    empty = np.flatnonzero(empty_rows(centers))
     for s in range(0, len(x), chunk):
         sims = x[s : s + chunk] @ centers.T
         if len(empty):
             sims[:, empty] = -np.inf
         out[s : s + chunk] = np.argmax(sims, axis=1)
     if len(empty) and len(empty) < len(centers):
-        out[np.linalg.norm(x, axis=1) < 1e-6] = empty[0]
+        out[empty_rows(x)] = empty[0]
     return out
 
 
@@ -372,16 +384,14 @@ def _best_silhouette(
         _fit(x, None, "spectral", min_k, max_k, random_state, sample_size, minibatch_above, 0.9, None,
              spectral=(BEST_SILHOUETTE_NEIGHBOURS, 10**9)),
     ]
-    rng = np.random.default_rng(random_state)
-    n = len(x)
-    sample = np.sort(rng.choice(n, size=sample_size, replace=False)) if n > sample_size else np.arange(n)
+    sample = _subsample(len(x), sample_size, random_state)  # the rows both fits chose k on
     xc = _centred(x[sample])
     scores = [float(silhouette_score(xc, f.labels[sample], metric="cosine")) if len(np.unique(f.labels[sample])) > 1
               else -1.0 for f in fits]
-    best = fits[int(np.argmax(scores))]  # ties: K-means
+    chosen = int(np.argmax(scores))  # ties: K-means
+    best, other = fits[chosen], fits[1 - chosen]
     best.notes.append(f"best-silhouette: {best.algorithm} (k={best.n_clusters}, cosine silhouette "
-                      f"{max(scores):.3f}) over {fits[1 - int(np.argmax(scores))].algorithm} "
-                      f"(k={fits[1 - int(np.argmax(scores))].n_clusters}, {min(scores):.3f})")
+                      f"{scores[chosen]:.3f}) over {other.algorithm} (k={other.n_clusters}, {scores[1 - chosen]:.3f})")
     best.algorithm = f"best-silhouette ({best.algorithm})"
     return best
 
@@ -401,7 +411,7 @@ def _spectral(
     from sklearn.cluster import SpectralClustering
     from sklearn.neighbors import kneighbors_graph
 
-    zero = np.linalg.norm(xs, axis=1) < 1e-6
+    zero = empty_rows(xs)
     labels = np.zeros(len(xs), dtype=np.int64)
     gaps: dict[int, float] = {}
     if n_clusters == 1:
@@ -413,7 +423,7 @@ def _spectral(
     copy_of = copy_of.reshape(-1)
     m = len(points)
     if m < 3:  # nothing to cut: what the embedder read, and what it did not
-        labels[rows] = copy_of if m == 2 and n_clusters != 1 else 0
+        labels[rows] = copy_of if m == 2 else 0
         labels[zero] = int(labels.max()) + 1 if len(rows) else 0
         labels, k = _relabel(labels)
         return labels, k, gaps, (k - 1 if zero.any() and len(rows) else None)
@@ -475,8 +485,7 @@ def _fit(
     max_k = min(max_k, n)
     min_k = min(min_k, max_k)
 
-    rng = np.random.default_rng(random_state)
-    sample = np.sort(rng.choice(n, size=sample_size, replace=False)) if n > sample_size else np.arange(n)
+    sample = _subsample(n, sample_size, random_state)
     xs = x[sample]
     scores: dict[int, float] = {}
     notes: list[str] = []
@@ -538,7 +547,7 @@ def _fit(
         labels = sub
         if n > sample_size:  # the rest join the nearest cluster; rows with nothing read, the empty one
             labels = _nearest(x, _centers(xs, sub, k))  # the empty cluster's centre is zero: it takes the zero rows
-            zero = np.linalg.norm(x, axis=1) < 1e-6
+            zero = empty_rows(x)
             if empty is None and zero.any():
                 labels[zero] = k  # none in the subsample: a cluster of their own
     else:  # hdbscan

@@ -342,9 +342,10 @@ def agreement(a: Sequence[Any], b: Sequence[Any]) -> float:
 def own_similarity(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Cosine of each row of ``x`` with the matching row of ``centres``; 1 where both are zero (a text the
     view read nothing in, in the cluster of such texts)."""
+    from ..embed.cluster import empty_rows
+
     sims = np.einsum("ij,ij->i", x, centres)
-    both = (np.linalg.norm(x, axis=1) < 1e-6) & (np.linalg.norm(centres, axis=1) < 1e-6)
-    return np.where(both, 1.0, sims)
+    return np.where(empty_rows(x) & empty_rows(centres), 1.0, sims)
 
 
 def centroids(x: np.ndarray, labelled: dict[int, int], n_topics: int, extra: np.ndarray | None = None) -> np.ndarray:

@@ -123,6 +123,17 @@ class ScaleModel:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def centre_rows(raw: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``raw - mean``, each row renormalised: the pipeline's vectors (a saved clusterer's new texts too).
+    A row the view read nothing in (:func:`~cluster_r1.embed.cluster.empty_rows`) stays zero."""
+    from ..embed.cluster import empty_rows
+
+    x = raw - mean
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x[empty_rows(raw)] = 0.0
+    return x.astype(np.float32)
+
+
 def embed_corpus(
     texts: Sequence[str], instruction: str, *, embed_options: dict[str, Any] | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
@@ -149,11 +160,9 @@ def embed_corpus(
     raw = embed_for_clustering(texts, instruction, embedder=model, template=template,
                                cache_dir=options.get("cache_dir"), progress=options.get("progress", False))
     mean = raw.mean(axis=0)
-    x = raw - mean
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    x[np.linalg.norm(raw, axis=1) < 1e-6] = 0.0  # nothing the view read (a link alone) stays nothing
+    x = centre_rows(raw, mean)
     name = str(getattr(model, "name", embedder or "minilm"))
-    return x.astype(np.float32), mean.astype(np.float32), {"embedder": name, "view": route.view,
+    return x, mean.astype(np.float32), {"embedder": name, "view": route.view,
                                                            "template": str(template)}
 
 

@@ -28,7 +28,7 @@ from ..io import write_atomic
 from ..types import Clustering
 from .assign import Assignment, batch_size, centroids, classify_llm, own_similarity
 from .calls import Tally
-from .pipeline import ScaleModel
+from .pipeline import ScaleModel, centre_rows
 from .taxonomy import OTHER, Taxonomy
 
 __all__ = ["FORMAT", "save", "load", "place", "model_from_result"]
@@ -115,16 +115,13 @@ def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: dict[str, A
     # template (k_free=False gives it); newer files name the template they were fitted with
     raw = embed_for_clustering(texts, model.taxonomy.instruction, embedder=embedder, template=model.template,
                                k_free=model.template != "auto", cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
-    x = raw - model.mean
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    x[np.linalg.norm(raw, axis=1) < 1e-6] = 0.0  # as embed_corpus: nothing read stays nothing
-    return x.astype(np.float32)
+    return centre_rows(raw, model.mean)
 
 
 def _classify(model: ScaleModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(topic position, confidence) per row: the saved classifier, else the nearest centroid. A text the
-    view read nothing in goes to the topic of such texts (a zero centroid) where there is one."""
-    from ..embed.cluster import nearest_centre
+    view read nothing in goes to the topic of such texts (a zero centroid), confidence 1, where there is one."""
+    from ..embed.cluster import empty_rows, nearest_centre
 
     k = len(model.taxonomy)
     clf = model.classifier
@@ -148,10 +145,9 @@ def _classify(model: ScaleModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
         conf = p[np.arange(len(p)), best]
-    empty = np.flatnonzero(np.linalg.norm(model.centres, axis=1) < 1e-6)
-    zero = np.linalg.norm(x, axis=1) < 1e-6
-    if len(empty) and zero.any():
-        best, conf = best.copy(), conf.copy()
+    empty = np.flatnonzero(empty_rows(model.centres))
+    zero = empty_rows(x)
+    if len(empty) and zero.any():  # the classifier sees only its intercepts there, the centroids a tie
         best[zero], conf[zero] = empty[0], 1.0
     return best, conf
 
