@@ -3,13 +3,16 @@
     .venv/bin/python benchmarks/embed_spectral_pick.py --n 300 --seed 0
     .venv/bin/python benchmarks/embed_spectral_pick.py --n 300 --seed 1
     .venv/bin/python benchmarks/embed_spectral_pick.py --n 800 --seed 0
+    .venv/bin/python benchmarks/embed_spectral_pick.py --sizes 12,24,48,100,200   # random subsamples
 
 On the tasks of both families routed to the semantic view (plain MiniLM vectors, as the default
 embeds them), V x100 / k found of: the default's k-free K-means; spectral clustering on the
 10-nearest-neighbour graph with k at the eigengap up to ``max_k`` (the language view's settings
 are 5 neighbours and at most 10 clusters); and ``algorithm="best-silhouette"``: per corpus,
 whichever of the two partitions has the higher cosine silhouette on the mean-centred vectors (no
-labels). docs/embedding.md, "A lead not yet adopted".
+labels). With ``--sizes``, the two are compared on random subsamples of each size (three
+samples of seeds 0-2 per task, the default's k range for that size): mean V x100 per family and size.
+docs/embedding.md, "A lead not yet adopted".
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sizes", default=None, help="comma-separated subsample sizes: K-means vs best-silhouette")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
+    if args.sizes:
+        return subsamples([int(s) for s in args.sizes.split(",")])
     print("| family | task | gold k | K-means | spectral | better silhouette |")
     print("|---|---|---:|---:|---:|---:|")
     means = []
@@ -61,6 +67,30 @@ def main() -> None:
             print(f"| {family} | {name} | {len(set(task.labels))} | " + " | ".join(cells) + " |", flush=True)
         means.append(f"| {family} | **mean V** | | " + " | ".join(f"**{np.mean(v):.1f}**" for v in scores.values()) + " |")
     print("\n".join(means))
+
+
+def subsamples(sizes: list[int]) -> None:
+    """K-means vs best-silhouette on random subsamples of each semantic-view task (seeds 0-2)."""
+    print("| family | " + " | ".join(f"{n} texts" for n in sizes) + " |\n|---|" + "---|" * len(sizes))
+    for family in ("tuning", "held-out"):
+        v: dict[int, dict[str, list[float]]] = {n: {"kmeans": [], "pick": []} for n in sizes}
+        for name in FAMILIES[family]:
+            for seed in (0, 1, 2):
+                task = TASKS[name](300, seed)
+                if route_instruction(task.instruction).view != "semantic":
+                    break
+                rng = np.random.default_rng(seed)
+                for n in (n for n in sizes if n <= len(task.texts)):
+                    idx = rng.choice(len(task.texts), n, replace=False)
+                    x = embed_texts([task.texts[i] for i in idx], "", template="none")
+                    max_k = int(min(n, max(10, round(2 * np.sqrt(n))), 100))
+                    gold = [task.labels[i] for i in idx]
+                    for key, algorithm in (("kmeans", "auto"), ("pick", "best-silhouette")):
+                        fit = clustering.cluster_embeddings(x, algorithm=algorithm, max_k=max_k)
+                        v[n][key].append(100 * score_labels(gold, fit.labels.tolist()).v_measure)
+        print(f"| {family}: K-means / better silhouette (samples) | " + " | ".join(
+            f"{np.mean(v[n]['kmeans']):.1f} / {np.mean(v[n]['pick']):.1f} ({len(v[n]['pick'])})" for n in sizes) + " |",
+            flush=True)
 
 
 if __name__ == "__main__":

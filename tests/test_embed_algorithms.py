@@ -260,3 +260,18 @@ def test_small_scans_stay_exhaustive() -> None:
     x, _ = blobs(500, k=6, spread=0.2)
     fit = cluster_embeddings(x, algorithm="kmeans", max_k=30)
     assert set(fit.scores) == set(range(2, 31))
+
+
+@pytest.mark.parametrize("algorithm", ["hdbscan", "best-silhouette", "no-such-algorithm"])
+def test_estimator_refuses_a_bad_algorithm_before_embedding(algorithm: str) -> None:
+    from cluster_r1.embed import EmbeddingClusterer
+
+    class Unreachable:
+        name = "unreachable"
+
+        def encode(self, texts):  # noqa: ANN001, ANN201
+            raise AssertionError("embedded before the algorithm was checked")
+
+    est = EmbeddingClusterer(embedder=Unreachable(), algorithm=algorithm, n_clusters=2, view="semantic", cache_dir=False)
+    with pytest.raises(ConfigError, match="--algorithm kmeans|unknown algorithm"):
+        est.fit(["a b", "c d", "e f", "g h"])

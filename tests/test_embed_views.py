@@ -102,6 +102,8 @@ def test_style_view_separates_writing_styles_that_minilm_cannot(goalex_style) ->
         ("cluster by language", "language"),
         ("Cluster by topic, whatever language the texts are in", "semantic"),
         ("group the tickets by the programming language they mention", "semantic"),
+        ("group by programming language", "semantic"),  # routed to the language view before its prototype
+        ("Cluster the code snippets by programming language", "semantic"),
         ("Cluster these support tickets by root cause", "semantic"),
         ("Cluster the tweets by the author's stance (favor, against, none)", "semantic"),
         ("by sentiment", "semantic"),

@@ -49,12 +49,14 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["ClusterFit", "cluster_embeddings", "empty_rows", "nearest_centre", "ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
+__all__ = ["ClusterFit", "check_algorithm", "cluster_embeddings", "empty_rows", "nearest_centre", "ALGORITHMS", "K_FREE_ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
 
 logger = logging.getLogger(__name__)
 
 PAPER_RANDOM_STATE = 43
 ALGORITHMS = ("kmeans", "gmm", "agglomerative", "hdbscan", "spectral", "best-silhouette")
+#: Algorithms that choose their own k (a given ``n_clusters`` is an error, not ignored).
+K_FREE_ALGORITHMS = ("hdbscan", "best-silhouette")
 #: What ``algorithm="auto"`` means without ``n_clusters`` (chosen on benchmarks/embed_quality.py).
 DEFAULT_ALGORITHM = "kmeans"
 #: Largest n * k * dim^2 fitted with the paper's full-covariance GMM (about 10 s on one core).
@@ -362,12 +364,21 @@ def cluster_embeddings(
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
         if resolved == "best-silhouette":
-            if n_clusters is not None:
-                raise ConfigError("best-silhouette chooses its own k: drop n_clusters or use algorithm='kmeans'")
+            check_algorithm(resolved, n_clusters)
             return _best_silhouette(x, min_k, max_k, random_state, sample_size, minibatch_above,
                                     progress or _no_progress)
         return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
                     distance_threshold, min_cluster_size, centred, n_init, reduce, progress or _no_progress)
+
+
+def check_algorithm(algorithm: str, n_clusters: int | None) -> None:
+    """:class:`ConfigError` for an unknown ``algorithm``, or a given k for one that chooses its own
+    (:data:`K_FREE_ALGORITHMS`); callers check before embedding, so that a bad pair costs nothing."""
+    if algorithm != "auto" and algorithm not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {algorithm!r}: use 'auto' or one of {list(ALGORITHMS)}")
+    if n_clusters is not None and algorithm in K_FREE_ALGORITHMS:
+        raise ConfigError(f"{algorithm} chooses its own k: drop n_clusters (--n-clusters) or use "
+                          "algorithm='kmeans' (--algorithm kmeans)")
 
 
 def _best_silhouette(
@@ -474,10 +485,7 @@ def _fit(
     x_in = x  # centres are reported in the input space even when a method clusters centred vectors
     if algorithm == "auto":
         algorithm = "kmeans" if n_clusters is not None else DEFAULT_ALGORITHM
-    if algorithm not in ALGORITHMS:
-        raise ConfigError(f"unknown algorithm {algorithm!r}: use 'auto' or one of {list(ALGORITHMS)}")
-    if n_clusters is not None and algorithm == "hdbscan":
-        raise ConfigError("hdbscan chooses its own k: drop n_clusters or use algorithm='kmeans'")
+    check_algorithm(algorithm, n_clusters)
     if n_clusters is not None and not 1 <= n_clusters <= n:
         raise InputError(f"n_clusters={n_clusters} but there are {n} texts: pass 1 <= n_clusters <= {n}")
     if max_k is None:

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from ..errors import InputError
 from ..types import Cluster, Clustering, Usage
-from .cluster import PAPER_RANDOM_STATE, cluster_embeddings, nearest_centre
+from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, nearest_centre
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import representatives
 from .templates import Template, auto_templates
@@ -159,6 +159,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
 
     def fit(self, X: Sequence[str], y: Any = None) -> EmbeddingClusterer:
         texts = check_inputs(X, self.n_clusters, self.min_k, self.max_k)
+        check_algorithm(self.algorithm, self.n_clusters)  # before embedding: a bad pair costs nothing
         start = time.perf_counter()
         self.route_ = self._route()
         self._embedder = get_embedder(view_embedder(self.route_.view, self.embedder))
