@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cluster_r1.backends import ScriptedBackend
@@ -463,3 +464,34 @@ def test_agreement_is_beyond_chance() -> None:
     assert agreement([0] * 16, [0] * 16) == 0.0  # one topic for everything both ways: no evidence
     assert agreement([0] * 15 + [1], [0] * 16) < 0.75  # raw 94%, but only the constant answer agrees
     assert agreement([0, 1] * 8, [1, 0] * 8) < 0
+
+
+@pytest.mark.parametrize(("n", "length", "max_windows"), [(3000, 14, 6), (1024, 80, 6), (300, 14, 4), (100, 14, 6),
+                                                         (1024, 400, 6), (54, 1700, 6), (500, 3000, 3)])
+def test_plan_windows_keeps_to_its_bounds(n: int, length: int, max_windows: int) -> None:
+    from cluster_r1.scale.windows import plan_windows
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    lengths = (rng.integers(length // 2, length * 3 // 2 + 1, size=n)).tolist()
+    plan = plan_windows(x, lengths, max_items=40, token_budget=6000, max_windows=max_windows)
+    assert 1 <= len(plan.windows) <= max_windows
+    shown = [i for w in plan.windows for i in w]
+    assert len(shown) == len(set(shown))  # no text twice
+    for w in plan.windows:
+        assert len(w) <= 40 and (sum(lengths[i] for i in w) <= 6000 or len(w) == 1)
+    # every fine cluster is in a window or listed as unshown, never both
+    seen = {int(plan.fine_labels[i]) for i in shown}
+    assert seen.isdisjoint(plan.unshown) and seen | set(plan.unshown) == set(range(plan.n_fine))
+    if length * 3 <= 6000 // 13 and n // 3 >= 13 * max_windows:  # short texts, many: full windows, none left out
+        assert len(plan.windows) == max_windows and not plan.unshown
+
+
+def test_plan_windows_leaves_out_what_fits_no_window() -> None:
+    from cluster_r1.scale.windows import plan_windows
+
+    x = np.eye(12)
+    lengths = [5000] * 12  # one text per window at most
+    plan = plan_windows(x, lengths, token_budget=6000, max_windows=2, n_fine=6)
+    assert [len(w) for w in plan.windows] == [1, 1] and len(plan.unshown) == 4

@@ -224,7 +224,9 @@ def cluster_corpus(
         plan = plan_windows(x, lengths, max_items=opts.max_window_items, token_budget=token_budget,
                             per_cluster=opts.per_cluster, max_windows=opts.max_windows, seed=opts.seed)
         notes.append(f"scale: {n} texts, {plan.n_fine} fine embedding clusters, {len(plan.windows)} windows of "
-                     f"{', '.join(str(len(w)) for w in plan.windows)} representatives, assign={mode}")
+                     f"{', '.join(str(len(w)) for w in plan.windows)} representatives, assign={mode}"
+                     + (f"; {len(plan.unshown)} fine clusters fit no window (their texts are assigned as every "
+                        "other)" if plan.unshown else ""))
 
     def calls_detail() -> str:
         u = usage.calls + tally.calls
