@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from embed_tasks import FAMILIES, TASKS  # noqa: E402
 
 from cluster_r1.embed import embed_texts  # noqa: E402
+from cluster_r1.embed.cluster import default_max_k  # noqa: E402
 from cluster_r1.embed.views import route_instruction  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
 
@@ -63,7 +64,7 @@ def main() -> None:
                 x = x - x.mean(axis=0)
                 x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
                 n = len(x)
-                ks = list(range(2, int(min(n, max(10, round(2 * np.sqrt(n))), 100)) + 1))
+                ks = list(range(2, default_max_k(n) + 1))
                 rng = np.random.default_rng(0)
                 subsets = [rng.choice(n, int(0.8 * n), replace=False) for _ in range(4)]
                 labels, sil, stab = {}, {}, {}

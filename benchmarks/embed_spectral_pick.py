@@ -83,10 +83,9 @@ def subsamples(sizes: list[int]) -> None:
                 for n in (n for n in sizes if n <= len(task.texts)):
                     idx = rng.choice(len(task.texts), n, replace=False)
                     x = embed_texts([task.texts[i] for i in idx], "", template="none")
-                    max_k = int(min(n, max(10, round(2 * np.sqrt(n))), 100))
                     gold = [task.labels[i] for i in idx]
                     for key, algorithm in (("kmeans", "auto"), ("pick", "best-silhouette")):
-                        fit = clustering.cluster_embeddings(x, algorithm=algorithm, max_k=max_k)
+                        fit = clustering.cluster_embeddings(x, algorithm=algorithm)  # the default k range for n
                         v[n][key].append(100 * score_labels(gold, fit.labels.tolist()).v_measure)
         print(f"| {family}: K-means / better silhouette (samples) | " + " | ".join(
             f"{np.mean(v[n]['kmeans']):.1f} / {np.mean(v[n]['pick']):.1f} ({len(v[n]['pick'])})" for n in sizes) + " |",

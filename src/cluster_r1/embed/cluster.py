@@ -49,7 +49,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["ClusterFit", "check_algorithm", "cluster_embeddings", "empty_rows", "nearest_centre", "ALGORITHMS", "K_FREE_ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
+__all__ = ["ClusterFit", "check_algorithm", "cluster_embeddings", "default_max_k", "empty_rows", "nearest_centre", "ALGORITHMS", "K_FREE_ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,11 @@ def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
     """Map labels to 0..k-1 (dropping empty ids)."""
     uniq, inverse = np.unique(labels, return_inverse=True)
     return inverse.astype(np.int64), len(uniq)
+
+
+def default_max_k(n: int) -> int:
+    """The largest k a k-free fit of ``n`` texts considers unless told: ``min(n, max(10, 2 sqrt n), 100)``."""
+    return int(min(n, max(10, round(2 * np.sqrt(n))), 100))
 
 
 def empty_rows(x: np.ndarray) -> np.ndarray:
@@ -347,6 +352,7 @@ def cluster_embeddings(
     there for each candidate k, k is chosen by the cosine silhouette of the mean-centred vectors,
     and points outside the subsample join the nearest centroid (docs/embedding.md, Quality).
     """
+    check_algorithm(algorithm, n_clusters)
     x = np.asarray(x, dtype=np.float32)
     if reduce not in (None, "umap"):
         raise ConfigError(f"unknown reduce={reduce!r}: use None or 'umap'")
@@ -364,7 +370,6 @@ def cluster_embeddings(
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
         if resolved == "best-silhouette":
-            check_algorithm(resolved, n_clusters)
             return _best_silhouette(x, min_k, max_k, random_state, sample_size, minibatch_above,
                                     progress or _no_progress)
         return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
@@ -485,11 +490,10 @@ def _fit(
     x_in = x  # centres are reported in the input space even when a method clusters centred vectors
     if algorithm == "auto":
         algorithm = "kmeans" if n_clusters is not None else DEFAULT_ALGORITHM
-    check_algorithm(algorithm, n_clusters)
     if n_clusters is not None and not 1 <= n_clusters <= n:
         raise InputError(f"n_clusters={n_clusters} but there are {n} texts: pass 1 <= n_clusters <= {n}")
     if max_k is None:
-        max_k = int(min(n, max(10, round(2 * np.sqrt(n))), 100))
+        max_k = default_max_k(n)
     max_k = min(max_k, n)
     min_k = min(min_k, max_k)
 

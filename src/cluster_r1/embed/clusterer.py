@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from ..errors import InputError
 from ..types import Cluster, Clustering, Usage
-from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, nearest_centre
+from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, default_max_k, nearest_centre
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import representatives
 from .templates import Template, auto_templates
@@ -179,7 +179,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         else:
             max_k = n_distinct if self.max_k is None else min(self.max_k, n_distinct)
             if self.max_k is None:
-                max_k = min(max_k, int(min(len(texts), max(10, round(2 * np.sqrt(len(texts)))), 100)))
+                max_k = min(max_k, default_max_k(len(texts)))
             fit = cluster_embeddings(
                 x,
                 n_clusters=self.n_clusters,
