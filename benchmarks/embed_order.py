@@ -1,12 +1,20 @@
-"""How much the offline default's clusters depend on the order of the input texts (prints a table).
+"""Whether the offline default's clusters depend on the order of the input texts (prints a table).
 
     .venv/bin/python benchmarks/embed_order.py [--n 300] [--orders 4]
 
 On the tasks of both families routed to the semantic view (plain MiniLM vectors, as the default
 embeds them), k-free K-means as the default runs it (``random_state=43``) on the texts in their
-order and in ``--orders - 1`` seeded permutations: k and V x100 per order, with one K-means run per
-candidate k (the default) and with three (``n_init=3``). The same texts in another order are, for
-K-means, another initialisation; docs/embedding.md, "Order of the texts".
+order and in ``--orders - 1`` seeded permutations, three ways, in one process:
+
+* ``input order, 1 run``: the earlier default (rows fitted as given, one K-means run per
+  candidate k; :func:`~cluster_r1.embed.cluster.canonical_order` replaced by the identity), for
+  which another order was another initialisation;
+* ``canonical, 1 run``: rows fitted in their canonical order, ``n_init=1``;
+* ``default``: as shipped (canonical order, ``DEFAULT_N_INIT`` runs per k on scans of up to
+  ``RESTARTS_UP_TO`` points).
+
+k and V x100 per order, then each family's mean V and mean spread of V across orders;
+docs/embedding.md, "Order of the texts".
 """
 
 from __future__ import annotations
@@ -22,10 +30,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from embed_tasks import FAMILIES, TASKS  # noqa: E402
 
+import cluster_r1.embed.cluster as cl  # noqa: E402
 from cluster_r1.embed import embed_texts  # noqa: E402
-from cluster_r1.embed.cluster import cluster_embeddings  # noqa: E402
 from cluster_r1.embed.views import route_instruction  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
+
+WAYS = ("input order, 1 run", "canonical, 1 run", "default")
+
+
+def fit(x: np.ndarray, way: str) -> cl.ClusterFit:
+    if way == WAYS[0]:
+        canonical, cl.canonical_order = cl.canonical_order, lambda rows: np.arange(len(rows))
+        try:
+            return cl.cluster_embeddings(x, n_init=1)
+        finally:
+            cl.canonical_order = canonical
+    return cl.cluster_embeddings(x, n_init=1) if way == WAYS[1] else cl.cluster_embeddings(x)
 
 
 def main() -> None:
@@ -34,10 +54,10 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=4)
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    print("| family | task | gold k | k per order (1 run) | V per order (1 run) | k per order (3 runs) | V per order (3 runs) |")
-    print("|---|---|---:|---|---|---|---|")
-    means: dict[tuple[str, int], list[float]] = {}
-    spread: dict[tuple[str, int], list[float]] = {}
+    print("| family | task | gold k | " + " | ".join(f"k per order ({w}) | V per order ({w})" for w in WAYS) + " |")
+    print("|---|---|---:|" + "---|---|" * len(WAYS))
+    means: dict[tuple[str, str], list[float]] = {}
+    spread: dict[tuple[str, str], list[float]] = {}
     for family in ("tuning", "held-out"):
         for name in FAMILIES[family]:
             task = TASKS[name](args.n, 0)
@@ -45,21 +65,23 @@ def main() -> None:
                 continue
             x = embed_texts(task.texts, "", template="none")
             cells = []
-            for n_init in (1, 3):
+            for way in WAYS:
                 ks, vs = [], []
                 for s in range(args.orders):
                     order = np.random.default_rng(s).permutation(len(x)) if s else np.arange(len(x))
-                    fit = cluster_embeddings(x[order], n_init=n_init)
-                    ks.append(fit.n_clusters)
-                    vs.append(100 * score_labels([task.labels[i] for i in order], fit.labels.tolist()).v_measure)
-                means.setdefault((family, n_init), []).append(float(np.mean(vs)))
-                spread.setdefault((family, n_init), []).append(float(np.max(vs) - np.min(vs)))
+                    found = fit(x[order], way)
+                    ks.append(found.n_clusters)
+                    vs.append(100 * score_labels([task.labels[i] for i in order], found.labels.tolist()).v_measure)
+                means.setdefault((family, way), []).append(float(np.mean(vs)))
+                spread.setdefault((family, way), []).append(float(np.max(vs) - np.min(vs)))
                 cells += [" / ".join(map(str, ks)), " / ".join(f"{v:.1f}" for v in vs)]
             print(f"| {family} | {name} | {len(set(task.labels))} | " + " | ".join(cells) + " |", flush=True)
-    print("\n| family | mean V, 1 run | mean V, 3 runs | mean V range across orders, 1 run | 3 runs |\n|---|---:|---:|---:|---:|")
+    print("\n| family | " + " | ".join(f"mean V ({w})" for w in WAYS) + " | "
+          + " | ".join(f"V range across orders ({w})" for w in WAYS) + " |")
+    print("|---|" + "---:|" * (2 * len(WAYS)))
     for family in ("tuning", "held-out"):
-        print(f"| {family} | {np.mean(means[family, 1]):.1f} | {np.mean(means[family, 3]):.1f} | "
-              f"{np.mean(spread[family, 1]):.1f} | {np.mean(spread[family, 3]):.1f} |")
+        print(f"| {family} | " + " | ".join(f"{np.mean(means[family, w]):.1f}" for w in WAYS) + " | "
+              + " | ".join(f"{np.mean(spread[family, w]):.1f}" for w in WAYS) + " |")
 
 
 if __name__ == "__main__":

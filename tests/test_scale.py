@@ -110,6 +110,32 @@ def test_one_name_for_distinct_clusters_does_not_merge_them(data) -> None:
     assert any("named like others the embeddings hold apart" in n for n in result.notes)
 
 
+class DistinctNamer(TopicModel):
+    """Gives every embedding cluster a name of its own, so that nothing merges by name."""
+
+    def __call__(self, messages):
+        if "These texts were grouped together" in messages[-1]["content"]:
+            self.calls["name"] += 1
+            return f"Name: Group {self.calls['name']}\nDescription: group {self.calls['name']}"
+        return super().__call__(messages)
+
+
+def test_named_clusters_are_the_offline_defaults_partition(data) -> None:
+    # the same vectors, k selection and row order as `embed_cluster`: naming adds names, not another partition
+    from sklearn.metrics import adjusted_rand_score
+
+    from cluster_r1.embed import embed_cluster
+
+    texts, _, _ = data
+    result, _, model, _ = run(data, "embed", model=DistinctNamer(), propose="clusters", discover_rounds=0)
+    offline = embed_cluster(texts, "by issue")
+    assert model.calls["name"] == offline.n_clusters == result.n_clusters
+    assert adjusted_rand_score(offline.labels, result.labels) == 1.0
+    shuffled = list(reversed(texts))  # and in another order, the same clusters of the same texts
+    again = embed_cluster(shuffled, "by issue")
+    assert adjusted_rand_score(offline.labels, list(reversed(again.labels))) == 1.0
+
+
 def test_split_same_names_keeps_only_neighbours_together() -> None:
     import numpy as np
 

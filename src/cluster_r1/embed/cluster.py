@@ -3,10 +3,11 @@
 With ``n_clusters`` given, K-means / GaussianMixture run exactly as App. E.1 does
 (scikit-learn defaults, ``random_state=43``). Without it, each algorithm picks k:
 
-* ``kmeans``: silhouette (cosine) of K-means over ``min_k..max_k`` on a subsample of the
-  mean-centred vectors (``centred=False``: the raw vectors, the earlier default; ``n_init=3``:
-  a measured variant; ``reduce="umap"``: K-means on a 5-d UMAP projection, k still chosen by
-  cosine silhouette, optional extra ``umap``);
+* ``kmeans``: silhouette (cosine) of K-means (the best of ``DEFAULT_N_INIT`` runs on scans of up
+  to ``RESTARTS_UP_TO`` points) over ``min_k..max_k`` on a subsample of the
+  mean-centred vectors (``centred=False``: the raw vectors, the earlier default; ``n_init=1``: one
+  run per k, the earlier default; ``reduce="umap"``: K-means on a 5-d UMAP projection, k still
+  chosen by cosine silhouette, optional extra ``umap``);
 * ``gmm``: lowest BIC of a diagonal GMM on a 32-d PCA projection of a subsample; the final
   fit is the paper's full-covariance GaussianMixture while ``n * k * dim**2 <= FULL_GMM_BUDGET``
   (a few hundred texts), else that diagonal PCA model;
@@ -25,6 +26,11 @@ With ``n_clusters`` given, K-means / GaussianMixture run exactly as App. E.1 doe
 K-means (k-free), agglomerative and HDBSCAN see mean-centred embeddings: an instruction template adds the
 same prefix to every text, which pulls all vectors together and makes any fixed distance
 threshold meaningless; centring removes that shared offset.
+
+Without ``n_clusters`` the result does not depend on the order of the rows: every algorithm sees
+them in one canonical order (:func:`canonical_order`) and the labels are mapped back, so the same
+texts shuffled give the same clusters with the same ids. With ``n_clusters`` the rows are fitted as
+given (App. E.1 exactly).
 
 k is chosen on at most ``sample_size`` points; the final fit sees every point
 (K-means switches to MiniBatchKMeans above ``minibatch_above`` points; the other
@@ -49,7 +55,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["ClusterFit", "check_algorithm", "cluster_embeddings", "default_max_k", "empty_rows", "nearest_centre", "ALGORITHMS", "K_FREE_ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
+__all__ = ["ClusterFit", "canonical_order", "check_algorithm", "cluster_embeddings", "default_max_k", "default_n_init", "empty_rows", "mean_row", "nearest_centre", "ALGORITHMS", "K_FREE_ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,11 @@ ALGORITHMS = ("kmeans", "gmm", "agglomerative", "hdbscan", "spectral", "best-sil
 K_FREE_ALGORITHMS = ("hdbscan", "best-silhouette")
 #: What ``algorithm="auto"`` means without ``n_clusters`` (chosen on benchmarks/embed_quality.py).
 DEFAULT_ALGORITHM = "kmeans"
+#: K-means runs per candidate k (and for the final fit) in k-free selection on at most
+#: RESTARTS_UP_TO points, the best inertia kept: one run's k-means++ start decides k on flat
+#: silhouette curves (docs/embedding.md, "Order of the texts"). Larger scans keep one run: three
+#: cost 2.3 s more at 10,000 texts, past the speed target's margin (docs/embedding.md, Speed).
+DEFAULT_N_INIT, RESTARTS_UP_TO = 3, 1000
 #: Largest n * k * dim^2 fitted with the paper's full-covariance GMM (about 10 s on one core).
 FULL_GMM_BUDGET = 2e9
 #: Most k values tried by silhouette/BIC; wider ranges are searched on a spread-out grid.
@@ -87,8 +98,12 @@ class ClusterFit:
 
 
 def _centers(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    centers = np.zeros((k, x.shape[1]), dtype=np.float32)
-    np.add.at(centers, labels, x)
+    from scipy.sparse import csr_matrix
+
+    # the one-hot (k x n) product: np.add.at took 0.4 s on 100k x 384 rows, this about a tenth
+    labels = np.asarray(labels)
+    onehot = csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    centers = np.asarray(onehot @ np.asarray(x, dtype=np.float32), dtype=np.float32)
     norms = np.linalg.norm(centers, axis=1, keepdims=True)
     return centers / np.maximum(norms, 1e-12)
 
@@ -99,6 +114,12 @@ def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64), len(uniq)
 
 
+def default_n_init(n_scanned: int) -> int | str:
+    """K-means runs per candidate k when k is chosen on ``n_scanned`` points: :data:`DEFAULT_N_INIT`
+    up to :data:`RESTARTS_UP_TO` points, else scikit-learn's one ("auto")."""
+    return DEFAULT_N_INIT if n_scanned <= RESTARTS_UP_TO else "auto"
+
+
 def default_max_k(n: int) -> int:
     """The largest k a k-free fit of ``n`` texts considers unless told: ``min(n, max(10, 2 sqrt n), 100)``."""
     return int(min(n, max(10, round(2 * np.sqrt(n))), 100))
@@ -107,6 +128,15 @@ def default_max_k(n: int) -> int:
 def empty_rows(x: np.ndarray) -> np.ndarray:
     """Which rows are all zeros: texts the embedder read nothing in (the language view's links alone)."""
     return np.linalg.norm(np.asarray(x), axis=1) < 1e-6
+
+
+def canonical_order(x: np.ndarray) -> np.ndarray:
+    """A row order that depends on the rows' values only: ascending projection onto a fixed random
+    direction (identical rows keep their input order, which cannot change a partition of them)."""
+    x = np.asarray(x)
+    direction = np.random.default_rng(PAPER_RANDOM_STATE).standard_normal(x.shape[1])
+    key = np.concatenate([x[i : i + 8192].astype(np.float64) @ direction for i in range(0, len(x), 8192)] or [[]])
+    return np.argsort(key, kind="stable")
 
 
 def _subsample(n: int, size: int, random_state: int) -> np.ndarray:
@@ -228,11 +258,22 @@ def _silhouette_scan(
     large = len(fit_x) > COARSE_POINTS and len(ks) > COARSE_ABOVE
     # large scans seed each K-means with k-means++ on float64 rows (scikit-learn computes float32
     # distances in upcast chunks) and run Lloyd on float32: about 45 % less time than KMeans(k).fit
-    fit_64 = fit_x.astype(np.float64) if large and n_init == "auto" else None
+    fit_64 = fit_x.astype(np.float64) if large else None
+    runs = 1 if n_init == "auto" else int(n_init)
 
     def score(k: int) -> None:
-        init = kmeans_plusplus(fit_64, k, random_state=random_state)[0].astype(fit_x.dtype) if fit_64 is not None else None
-        labels = _kmeans(fit_x, k, random_state, minibatch_above=len(fit_x) + 1, n_init=n_init, init=init)
+        if fit_64 is None:
+            labels = _kmeans(fit_x, k, random_state, minibatch_above=len(fit_x) + 1, n_init=n_init)
+        else:  # ``runs`` seeded starts, the lowest inertia kept (as KMeans(n_init=runs) does)
+            best = None
+            for run in range(runs):
+                init = kmeans_plusplus(fit_64, k, random_state=random_state + run)[0].astype(fit_x.dtype)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model = KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state).fit(fit_x)
+                if best is None or model.inertia_ < best.inertia_:
+                    best = model
+            labels = best.labels_
         scores[k] = _silhouette(dist, labels)
         fits[k] = labels
         progress(K_STAGE, len(scores), max(planned, len(scores)), f"k={k}")
@@ -279,8 +320,14 @@ def _select_bic(x: np.ndarray, ks: list[int], random_state: int, progress: Progr
     return scores
 
 
+def mean_row(x: np.ndarray) -> np.ndarray:
+    """The rows' mean, summed in float64 and stored as float32: the same for the rows in any order
+    (a float32 sum's last bits follow the order, and so would a partition of the centred rows)."""
+    return np.asarray(x).mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
 def _centred(x: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
-    z = x - (x.mean(axis=0) if mean is None else mean)
+    z = x - (mean_row(x) if mean is None else mean)
     return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
 
@@ -326,7 +373,7 @@ def cluster_embeddings(
     min_cluster_size: int | None = None,
     n_threads: int | None = 1,
     centred: bool | None = None,
-    n_init: int | str = "auto",
+    n_init: int | str | None = None,
     reduce: str | None = None,
     progress: Progress | None = None,
 ) -> ClusterFit:
@@ -344,8 +391,13 @@ def cluster_embeddings(
     ignoring them): centring mean-centres (and renormalises) the vectors before choosing k and
     fitting; it is the k-free K-means default (``centred=None``: centred unless ``reduce`` is
     set), ``centred=False`` is the earlier uncentred default. ``n_init`` is the K-means restarts
-    per candidate k and for the final fit (default one run). Measured in docs/embedding.md
-    (Quality, fourth round). ``centers`` are always in the input space.
+    per candidate k and for the final fit (default :data:`DEFAULT_N_INIT` when k is chosen on at
+    most :data:`RESTARTS_UP_TO` points, else one; ``1`` or ``"auto"``: one
+    run, the earlier default). Measured in docs/embedding.md (Quality, fourth round; Order of the
+    texts). ``centers`` are always in the input space.
+
+    Without ``n_clusters`` the rows are fitted in :func:`canonical_order` and the labels mapped back:
+    a permutation of ``x`` permutes the labels and changes nothing else.
 
     ``reduce="umap"`` (k-free K-means only; needs ``pip install "cluster-r1[umap]"``): the
     subsample is projected to 5-d with UMAP (cosine, 15 neighbours, ``random_state``), K-means runs
@@ -358,7 +410,7 @@ def cluster_embeddings(
         raise ConfigError(f"unknown reduce={reduce!r}: use None or 'umap'")
     resolved = ("kmeans" if n_clusters is not None else DEFAULT_ALGORITHM) if algorithm == "auto" else algorithm
     k_free_kmeans = n_clusters is None and resolved == "kmeans"
-    if (centred or n_init != "auto" or reduce is not None) and not k_free_kmeans:
+    if (centred or n_init is not None or reduce is not None) and not k_free_kmeans:
         raise ConfigError(
             "centred/n_init/reduce apply to k-free K-means only: drop n_clusters (the paper protocol) "
             "and use algorithm='kmeans', or leave centred, n_init and reduce unset"
@@ -366,14 +418,31 @@ def cluster_embeddings(
     if centred is None:
         # the k-free K-means default: a shared instruction prefix pulls every vector the same way
         centred = k_free_kmeans and reduce is None
+    if n_init is None:
+        n_init = default_n_init(min(len(x), sample_size)) if k_free_kmeans else "auto"
+    x_in, centre_here = x, bool(centred and k_free_kmeans)
+    if centre_here:  # centre first, so that centred input and centred=True give one partition
+        x, centred = _centred(x), False
+    # k-free: fit the rows in an order of their values, so that the input's order cannot move k or the clusters
+    order = canonical_order(x) if n_clusters is None else None
+    if order is not None:
+        x = x[order]
     # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
     with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
         if resolved == "best-silhouette":
-            return _best_silhouette(x, min_k, max_k, random_state, sample_size, minibatch_above,
-                                    progress or _no_progress)
-        return _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
-                    distance_threshold, min_cluster_size, centred, n_init, reduce, progress or _no_progress)
+            fit = _best_silhouette(x, min_k, max_k, random_state, sample_size, minibatch_above,
+                                   progress or _no_progress)
+        else:
+            fit = _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
+                       distance_threshold, min_cluster_size, centred, n_init, reduce, progress or _no_progress)
+    if order is not None:  # labels back in the caller's row order; ids are the fit's
+        labels = np.empty_like(fit.labels)
+        labels[order] = fit.labels
+        fit.labels = labels
+    if centre_here:  # centres are reported in the input space
+        fit.centers = _centers(x_in, fit.labels, fit.n_clusters)
+    return fit
 
 
 def check_algorithm(algorithm: str, n_clusters: int | None) -> None:
@@ -396,7 +465,7 @@ def _best_silhouette(
 
     fits = [
         _fit(x, None, "kmeans", min_k, max_k, random_state, sample_size, minibatch_above, 0.9, None, True,
-             progress=progress),
+             default_n_init(min(len(x), sample_size)), progress=progress),
         _fit(x, None, "spectral", min_k, max_k, random_state, sample_size, minibatch_above, 0.9, None,
              spectral=(BEST_SILHOUETTE_NEIGHBOURS, 10**9)),
     ]

@@ -141,6 +141,7 @@ def embed_corpus(
 
     The view is routed by the instruction exactly as the offline default does it.
     """
+    from ..embed.cluster import mean_row
     from ..embed.clusterer import embed_for_clustering
     from ..embed.embedders import get_embedder
     from ..embed.views import Route, route_instruction, view_embedder
@@ -159,11 +160,10 @@ def embed_corpus(
         template = auto_templates(getattr(model, "family", "sentence-transformers"))[0]
     raw = embed_for_clustering(texts, instruction, embedder=model, template=template,
                                cache_dir=options.get("cache_dir"), progress=options.get("progress", False))
-    mean = raw.mean(axis=0)
+    mean = mean_row(raw)  # as the offline default centres: the same vectors, the same clusters
     x = centre_rows(raw, mean)
     name = str(getattr(model, "name", embedder or "minilm"))
-    return x, mean.astype(np.float32), {"embedder": name, "view": route.view,
-                                                           "template": str(template)}
+    return x, mean, {"embedder": name, "view": route.view, "template": str(template)}
 
 
 def _context(backend: Backend) -> tuple[int, str]:
