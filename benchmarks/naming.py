@@ -17,7 +17,10 @@ Namers, on the same clusters: ``default`` (what the offline default writes: c-TF
 stop words, raw counts, ties in vocabulary order; kept here verbatim as the baseline); with
 ``--bertopic``, BERTopic's default representation of the same clusters (manual topic modelling:
 its c-TF-IDF with its default vectorizer, top 4 words); with ``--base-url``, the model's names
-(``--llm-names``: :func:`cluster_r1.embed.assist.llm_names` on the same clusters, central texts first).
+(``--llm-names``: :func:`cluster_r1.embed.assist.llm_names` on the same clusters, central texts first);
+with ``--variants``, two rules tried and not adopted: ``log tf`` (a term's weight in a cluster from
+1 + log of its count in each text, instead of once per text) and ``centroid`` (the default's top 15
+candidates re-ranked by the cosine of their MiniLM vectors to the cluster's mean vector, MMR 0.3).
 """
 
 from __future__ import annotations
@@ -78,6 +81,75 @@ def earlier_names(texts: list[str], labels: list[int], n_words: int = 3) -> list
     return names
 
 
+def log_tf_keywords(texts: list[str], labels: list[int], top_n: int = 5) -> list[list[str]]:
+    """The default's candidates and filters, each term weighted by 1 + log(count) in each text (not once per text)."""
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from cluster_r1.embed import naming
+
+    lab = np.asarray(labels)
+    k = int(lab.max()) + 1
+    counts = CountVectorizer(analyzer=naming._terms, max_features=50000).fit(texts)
+    terms = counts.get_feature_names_out()
+    tf = counts.transform(texts).astype(np.float64).tocsr()
+    present = tf.copy()
+    present.data[:] = 1.0
+    tf.data = 1.0 + np.log(tf.data)
+    member = csr_matrix((np.ones(len(lab)), (lab, np.arange(len(lab)))), shape=(k, len(lab)))
+    df, w = (member @ present).toarray(), (member @ tf).toarray()
+    sizes = np.bincount(lab, minlength=k)
+    weights = w / np.maximum(w.sum(axis=1, keepdims=True), 1) * np.log1p(w.sum() / k / np.maximum(w.sum(axis=0), 1))
+    common = df.sum(axis=0) > naming.MAX_CORPUS_SHARE * len(lab) if k > 1 else np.zeros(len(terms), dtype=bool)
+    n_words = np.array([t.count(" ") + 1 for t in terms])
+    out = []
+    for c in range(k):
+        good = np.flatnonzero((df[c] > 0) & (df[c] >= min(2, max(1, sizes[c] - 1))) & ~common)
+        cand = good if len(good) else np.flatnonzero(df[c] > 0)
+        words: list[str] = []
+        stems: list[set[str]] = []
+        for j in cand[np.lexsort((-n_words[cand], -df[c][cand], -weights[c][cand]))]:
+            stem = naming._stems(str(terms[j]))
+            if not any(stem <= s or s <= stem for s in stems):
+                words.append(str(terms[j]))
+                stems.append(stem)
+            if len(words) == top_n:
+                break
+        out.append(words)
+    return out
+
+
+def centroid_keywords(texts: list[str], labels: list[int], encode, top_n: int = 3, mmr: float = 0.3) -> list[list[str]]:
+    """The default's top 15 candidates per cluster re-ranked by cosine to the cluster's mean MiniLM vector, with MMR."""
+    from cluster_r1.embed.naming import class_tfidf_keywords
+
+    lab = np.asarray(labels)
+    cands = class_tfidf_keywords(texts, lab, top_n=15)
+    vocab = sorted({t for ws in cands for t in ws})
+    vec = dict(zip(vocab, encode(vocab))) if vocab else {}
+    x = encode(texts)
+    out = []
+    for c, ws in enumerate(cands):
+        centre = x[lab == c].mean(axis=0)
+        centre /= max(np.linalg.norm(centre), 1e-12)
+        rel = {w: float(vec[w] @ centre) for w in ws}
+        chosen: list[str] = []
+        while len(chosen) < min(top_n, len(ws)):
+            rest = [w for w in ws if w not in chosen]
+            chosen.append(max(rest, key=lambda w: (1 - mmr) * rel[w]
+                              - mmr * max((float(vec[w] @ vec[u]) for u in chosen), default=0.0)))
+        out.append(chosen)
+    return out
+
+
+def unique_names(keywords: list[list[str]], n_words: int = 3) -> list[str]:
+    names: list[str] = []
+    for c, words in enumerate(keywords):
+        name = " / ".join(words[:n_words]) or f"cluster {c + 1}"
+        names.append(name if name not in names else f"{name} ({c + 1})")
+    return names
+
+
 def gold_name(task: str, label: str) -> str:
     if task.startswith("goalex_"):
         return goalex_descriptions(task.split("_", 1)[1])[int(label)]
@@ -116,6 +188,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0", help="comma-separated samples per task (smaller corpora give all they have)")
     ap.add_argument("--tasks", default=",".join(TUNING + HELD_OUT))
     ap.add_argument("--bertopic", action="store_true", help="also BERTopic's default names (pip install bertopic)")
+    ap.add_argument("--variants", action="store_true", help="also the rules tried and not adopted (log tf, centroid)")
     ap.add_argument("--base-url", default=None, help="also the model's names (--llm-names) from this server")
     ap.add_argument("--model", default="local")
     ap.add_argument("--cache", default=None, help="response cache (SQLite) for the model's names")
@@ -142,6 +215,9 @@ def main() -> None:
             names = {"default": [c.name for c in result.clusters], "earlier": earlier_names(t.texts, labels)}
             if args.bertopic:
                 names["BERTopic"] = bertopic_names(t.texts, labels, encode(t.texts))
+            if args.variants:
+                names["log tf"] = unique_names(log_tf_keywords(t.texts, labels))
+                names["centroid"] = unique_names(centroid_keywords(t.texts, labels, encode))
             if backend is not None:
                 from cluster_r1.embed.assist import llm_names
 
