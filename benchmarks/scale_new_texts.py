@@ -1,7 +1,7 @@
 """New texts into a saved clusterer: fit on one half of a task, place the other half, compare V.
 
     python benchmarks/scale_new_texts.py --base-url http://127.0.0.1:8081/v1 --task goalex_topic --assign hybrid \
-        --cache /tmp/scale-new.sqlite
+        --cache /tmp/scale-new.sqlite [--propose clusters] [--with-model]
 
 The halves are a seeded random split. The fit is the large-corpus pipeline on the first half
 (``--assign`` mode); its saved clusterer then places the second half offline (the classifier on
@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--model", default="local")
     ap.add_argument("--task", default="goalex_topic")
     ap.add_argument("--assign", default="hybrid")
+    ap.add_argument("--propose", default="windows", help="windows or clusters (ScaleOptions.propose)")
     ap.add_argument("--cache", default=None)
     ap.add_argument("--with-model", action="store_true")
     args = ap.parse_args()
@@ -56,7 +57,7 @@ def main() -> None:
                                      context_window=16384)
         backend = CachedBackend(server, args.cache) if args.cache else server
         result, model = cluster_corpus([texts[i] for i in a], instruction, backend,
-                                       options=ScaleOptions(assign=args.assign))
+                                       options=ScaleOptions(assign=args.assign, propose=args.propose))
     fit = score_labels([gold[i] for i in a], result.labels)
     rows = [("fit (first half)", fit)]
     with tempfile.TemporaryDirectory() as tmp:

@@ -59,7 +59,8 @@ def main() -> None:
     ap.add_argument("--modes", default="llm,hybrid,embed")
     ap.add_argument("--propose", default="windows",
                     help="comma-separated proposal stages to compare: windows (the agent on windows), clusters "
-                    "(the embedding clusters named by the model)")
+                    "(the embedding clusters named by the model), auto (windows; clusters where the window answers "
+                    "fail the check: the default)")
     ap.add_argument("--n", type=int, default=0, help="use only the first N texts of each task (0: all)")
     ap.add_argument("--context-window", type=int, default=16384)
     ap.add_argument("--cache", default=None, help="response cache (SQLite): reruns and other modes reuse calls")

@@ -447,12 +447,49 @@ def test_long_answers_a_model_cannot_do_are_not_used(data) -> None:
     texts, gold, vectors = data
     model = PatternCopier()
     backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
-    result, _ = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign="llm"), vectors=vectors)
+    result, _ = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign="llm", propose="windows"),
+                               vectors=vectors)
     every_text_once(result, len(texts))
     assert any(n.startswith("window answers not used") for n in result.notes)
     assert any(n.startswith("texts are asked one at a time") for n in result.notes)
     assert set(Counter(result.placement)) == {"llm"}
     assert v_measure_score(gold, result.labels) == 1.0
+
+
+@pytest.mark.parametrize("mode", ["embed", "llm"])
+def test_auto_takes_the_named_clusters_when_window_answers_fail_the_check(data, mode) -> None:
+    texts, gold, vectors = data
+    model = PatternCopier()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, saved = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign=mode), vectors=vectors)
+    every_text_once(result, len(texts))
+    fallback = [i for i, n in enumerate(result.notes) if n.startswith("propose=auto: the window answers failed")]
+    failed = [i for i, n in enumerate(result.notes) if n.startswith("window answers not used")]
+    assert fallback and failed and failed[0] < fallback[0]  # the windows were tried and checked first
+    assert model.calls["window"] >= 2 and model.calls["name"] >= 4  # then the embedding clusters were named
+    assert saved.settings["proposed_by"] == "clusters"
+    assert v_measure_score(gold, result.labels) == 1.0
+    assert sorted(c.name for c in result.clusters) == ["billing", "bugs", "login", "shipping"]
+
+
+def test_a_saved_clusterer_discovers_as_its_fit_proposed(data, tmp_path) -> None:
+    texts, _, vectors = data
+    fit = ScriptedBackend([PatternCopier()] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    _, saved = cluster_corpus(texts, "by issue", fit, options=ScaleOptions(assign="embed"), vectors=vectors)
+    save(saved, tmp_path)
+    strange = [f"gardening: roses tip {i}" for i in range(12)] + [f"cooking: pasta recipe {i}" for i in range(12)]
+    model = PatternCopier()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    placed, grown = place(load(tmp_path), strange, backend=backend, mode="embed", discover=True)
+    every_text_once(placed, 24)
+    assert model.calls["window"] == 0 and model.calls["name"] >= 2  # named clusters, no windows this model fails
+    assert {"gardening", "cooking"} <= {t.name for t in grown.taxonomy.topics}
+
+
+def test_auto_keeps_the_windows_of_a_model_that_passes_the_check(data) -> None:
+    result, saved, model, _ = run(data, "embed")
+    assert not any(n.startswith("propose=auto") for n in result.notes)
+    assert model.calls["name"] == 0 and saved.settings["proposed_by"] == "windows"
 
 
 def test_batches_grow_with_the_repeated_listing_within_bounds() -> None:

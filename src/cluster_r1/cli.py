@@ -154,10 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how every text is placed into the taxonomy: llm (the model classifies every text), hybrid (the "
                    "model labels a sample and the uncertain texts, a classifier the rest), embed (nearest topic); "
                    "auto (default): llm up to 2,000 texts, else hybrid")
-    g.add_argument("--propose", default="windows", choices=["windows", "clusters"],
-                   help="where the taxonomy comes from: windows (default; the agent clusters windows of representative "
-                   "texts, the model merges what they found) or clusters (the embedding clusters, each named by the "
-                   "model; clusters of the same name merged)")
+    g.add_argument("--propose", default="auto", choices=["auto", "windows", "clusters"],
+                   help="where the taxonomy comes from: windows (the agent clusters windows of representative texts, "
+                   "the model merges what they found), clusters (the embedding clusters, each named by the model; "
+                   "clusters of the same name merged) or auto (default): windows, and clusters where the model's "
+                   "window answers disagree with its own one-at-a-time answers")
     g.add_argument("--window-items", type=_positive_int, default=40,
                    help="most texts the agent reads at once (default 40); more texts run the large-corpus pipeline")
     c.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")

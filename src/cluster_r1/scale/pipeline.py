@@ -50,7 +50,7 @@ __all__ = ["ASSIGN_MODES", "PROPOSE_MODES", "ScaleOptions", "ScaleModel", "clust
 log = logging.getLogger(__name__)
 
 ASSIGN_MODES = ("auto", "llm", "hybrid", "embed")
-PROPOSE_MODES = ("windows", "clusters")
+PROPOSE_MODES = ("auto", "windows", "clusters")
 #: Above this many texts, ``auto`` assigns in ``hybrid`` mode (the model labels a sample), else ``llm``.
 LLM_ASSIGN_LIMIT = 2000
 #: Assumed context window (tokens) when neither the user nor the server says.
@@ -67,9 +67,10 @@ class ScaleOptions:
     """Settings of the pipeline (every one has a default a user rarely needs to change)."""
 
     assign: str = "auto"
-    #: where the taxonomy comes from: ``windows`` (the agent on windows of representatives, then the merge)
-    #: or ``clusters`` (the offline default's embedding clusters, each named by the model; same names merged)
-    propose: str = "windows"
+    #: where the taxonomy comes from: ``windows`` (the agent on windows of representatives, then the merge),
+    #: ``clusters`` (the offline default's embedding clusters, each named by the model; same names merged) or
+    #: ``auto``: windows, and the clusters where this model's window answers fail the check against its single answers
+    propose: str = "auto"
     #: most topics the ``clusters`` proposal keeps without asking the model to consolidate them
     max_named_topics: int = 100
     max_window_items: int = 40
@@ -232,49 +233,71 @@ def cluster_corpus(
         u = usage.calls + tally.calls
         return f"{u} calls, {usage.prompt_tokens + usage.completion_tokens + tally.tokens:,} tokens"
 
-    if named:
-        progress("propose (name clusters)", 0, 1, "")
-        proposal = propose_named_clusters(
-            backend, texts, x, instruction, view=spec["view"],
-            on_cluster=lambda d, t: progress("propose (name clusters)", d, t, calls_detail()))
-    else:
-        progress("propose (windows)", 0, len(plan.windows), "")
-        proposal = propose_windows(backend, texts, plan.windows, instruction, agent_options=agent_opts,
-                                   on_window=lambda d, t: progress("propose (windows)", d, t, calls_detail()))
-    usage.add(proposal.usage)
-    notes.extend(proposal.notes)
-    if not proposal.clusters:
-        raise _no_taxonomy(proposal.notes)
-    progress("merge", 0, 1, calls_detail())
-    merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics) if (
-        named and n_clusters is None) else None
-    by_name = merged is not None  # the named clusters' own descriptions are the topics'
-    if merged is None:
-        merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, n_clusters=n_clusters,
-                                seed=opts.seed)
-    usage.add(merged.usage)
-    notes.extend(merged.notes)
-    taxonomy = merged.taxonomy
-    progress("merge", 1, 1, calls_detail())
-    if opts.describe and not by_name:
-        progress("describe", 0, len(taxonomy), calls_detail())
-        describe_topics(backend, texts, taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed, tally=tally)
-        progress("describe", len(taxonomy), len(taxonomy), calls_detail())
+    def taxonomy_from(named: bool) -> tuple[Any, Any]:
+        """(proposal, merged): the window or named clusters, and their merge into one described taxonomy."""
+        if named:
+            progress("propose (name clusters)", 0, 1, "")
+            proposal = propose_named_clusters(
+                backend, texts, x, instruction, view=spec["view"],
+                on_cluster=lambda d, t: progress("propose (name clusters)", d, t, calls_detail()))
+        else:
+            progress("propose (windows)", 0, len(plan.windows), "")
+            proposal = propose_windows(backend, texts, plan.windows, instruction, agent_options=agent_opts,
+                                       on_window=lambda d, t: progress("propose (windows)", d, t, calls_detail()))
+        usage.add(proposal.usage)
+        notes.extend(proposal.notes)
+        if not proposal.clusters:
+            raise _no_taxonomy(proposal.notes)
+        progress("merge", 0, 1, calls_detail())
+        merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics) if (
+            named and n_clusters is None) else None
+        by_name = merged is not None  # the named clusters' own descriptions are the topics'
+        if merged is None:
+            merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, n_clusters=n_clusters,
+                                    seed=opts.seed)
+        usage.add(merged.usage)
+        notes.extend(merged.notes)
+        progress("merge", 1, 1, calls_detail())
+        if opts.describe and not by_name:
+            progress("describe", 0, len(merged.taxonomy), calls_detail())
+            describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
+                            tally=tally)
+            progress("describe", len(merged.taxonomy), len(merged.taxonomy), calls_detail())
+        return proposal, merged
 
-    assignment = Assignment.empty(n)
-    if not opts.batch_items:
-        opts = replace(opts, batch_items=batch_size(taxonomy, lengths))
-    batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * opts.batch_items)
-    window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
-    progress("check", 0, 1, calls_detail())
-    if named and mode == "embed":
-        # the clusters are the embeddings' own (nothing the model answered in a long list to check): kept
-        state = {"trusted": True, "per_item": opts.batch == "never"}
-        keep_embed(x, centroids(x, window_topic, len(taxonomy)), window_topic, assignment)
-    else:
-        state = _calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, opts, lengths, batch_budget,
-                           tally, notes)
-    progress("check", 1, 1, calls_detail())
+    def check(named: bool, taxonomy: Taxonomy, window_topic: dict[int, int], run_opts: ScaleOptions,
+              batch_budget: int) -> tuple[Assignment, dict[str, Any]]:
+        """The labels the checks gave, and what they decided (``trusted``: window answers kept; ``per_item``)."""
+        assignment = Assignment.empty(n)
+        progress("check", 0, 1, calls_detail())
+        if named and mode == "embed":
+            # the clusters are the embeddings' own (nothing the model answered in a long list to check): kept
+            state = {"trusted": True, "per_item": opts.batch == "never"}
+            keep_embed(x, centroids(x, window_topic, len(taxonomy)), window_topic, assignment)
+        else:
+            state = _calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, run_opts, lengths,
+                               batch_budget, tally, notes)
+        progress("check", 1, 1, calls_detail())
+        return assignment, state
+
+    proposal, merged = taxonomy_from(named)
+    for attempt in ("first", "fallback"):
+        taxonomy = merged.taxonomy
+        run_opts = opts if opts.batch_items else replace(opts, batch_items=batch_size(taxonomy, lengths))
+        batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * run_opts.batch_items)
+        window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
+        assignment, state = check(named, taxonomy, window_topic, run_opts, batch_budget)
+        if attempt == "fallback" or named or opts.propose != "auto" or state["trusted"]:
+            break
+        # propose=auto: this model's window answers disagree with its own single answers, so the taxonomy
+        # built from them is not trusted either; the embeddings' clusters, named by the model, are used instead
+        notes.append("propose=auto: the window answers failed the check, so the taxonomy comes from the embedding "
+                     "clusters named by the model (propose=clusters)")
+        named = True
+        proposal, merged = taxonomy_from(named)
+    if opts.propose == "auto" and named:
+        state["trusted"] = False  # discovery's window answers: this model's failed the check
+    opts = run_opts
     rest = [i for i in range(n) if not assignment.source[i]]
     _assign(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,
             calls_detail, per_item=state["per_item"], view=spec["view"])
@@ -314,7 +337,7 @@ def cluster_corpus(
         taxonomy=taxonomy, centres=centroids(x, final, len(taxonomy)), mean=mean, embedder=spec["embedder"],
         view=spec["view"], template=spec["template"], assign=mode, floor=_floor(x, final, len(taxonomy)),
         settings={"instruction": instruction, "n_clusters": n_clusters, **{k: v for k, v in vars(opts).items()},
-                  "per_item": bool(state["per_item"])},
+                  "per_item": bool(state["per_item"]), "proposed_by": "clusters" if named else "windows"},
     )
     clf = fit_classifier(x, final, len(taxonomy), seed=opts.seed) if len(taxonomy) > 1 else None
     if clf is not None:
@@ -384,7 +407,9 @@ def _calibrate(
         assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
     per_item = opts.batch == "never"
     if mode in ("llm", "hybrid") and opts.batch == "auto":
-        others = [i for i in range(len(texts)) if not assignment.source[i]]
+        # texts not placed yet; where the kept window answers placed every text, any text outside the first sample
+        # (what the batch check decides is used again by discovery and a saved clusterer's new texts)
+        others = [i for i in range(len(texts)) if not assignment.source[i]] or sorted(set(range(len(texts))) - set(probe))
         sample = sorted(rng.choice(others, size=min(opts.check_size, len(others)), replace=False).tolist()) if others else []
         if sample:
             ok, share, labels = batches_agree(backend, texts, sample, taxonomy, lengths=lengths,

@@ -240,7 +240,9 @@ def _discover(
     if backend is not None:
         from .pipeline import ScaleOptions, cluster_corpus
 
-        opts = ScaleOptions(assign="auto", discover_rounds=0)  # auto: llm up to 2,000 texts, else hybrid
+        # auto: llm up to 2,000 texts, else hybrid; the taxonomy's source as the fit found it for this model
+        propose = "clusters" if model.settings.get("proposed_by") == "clusters" else "auto"
+        opts = ScaleOptions(assign="auto", propose=propose, discover_rounds=0)
         result, _ = cluster_corpus(sub, taxonomy.instruction, backend, options=opts, agent_options=agent_options,
                                    vectors=(x[pool], np.zeros(x.shape[1], dtype=np.float32),
                                             {"embedder": model.embedder, "view": model.view,
