@@ -468,6 +468,8 @@ def test_auto_takes_the_named_clusters_when_window_answers_fail_the_check(data, 
     assert fallback and failed and failed[0] < fallback[0]  # the windows were tried and checked first
     assert model.calls["window"] >= 2 and model.calls["name"] >= 4  # then the embedding clusters were named
     assert saved.settings["proposed_by"] == "clusters"
+    # batches are checked once, against the taxonomy that is used (none in embed mode)
+    assert sum(n.startswith("texts are asked") for n in result.notes) == (mode == "llm")
     assert v_measure_score(gold, result.labels) == 1.0
     assert sorted(c.name for c in result.clusters) == ["billing", "bugs", "login", "shipping"]
 

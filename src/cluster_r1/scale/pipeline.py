@@ -265,9 +265,16 @@ def cluster_corpus(
             progress("describe", len(merged.taxonomy), len(merged.taxonomy), calls_detail())
         return proposal, merged
 
-    def check(named: bool, taxonomy: Taxonomy, window_topic: dict[int, int], run_opts: ScaleOptions,
-              batch_budget: int) -> tuple[Assignment, dict[str, Any]]:
-        """The labels the checks gave, and what they decided (``trusted``: window answers kept; ``per_item``)."""
+    def check(named: bool, proposal: Any, merged: Any) -> tuple[Assignment, dict[str, Any], ScaleOptions, int]:
+        """(the labels the checks gave, what they decided, the options with the batch size, the batch token budget).
+
+        ``trusted``: the window answers were kept; ``per_item``: texts are asked one at a time. Under
+        ``propose=auto`` window answers that fail are not checked in batches: the named clusters follow.
+        """
+        taxonomy = merged.taxonomy
+        run_opts = opts if opts.batch_items else replace(opts, batch_items=batch_size(taxonomy, lengths))
+        batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * run_opts.batch_items)
+        window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
         assignment = Assignment.empty(n)
         progress("check", 0, 1, calls_detail())
         if named and mode == "embed":
@@ -276,27 +283,22 @@ def cluster_corpus(
             keep_embed(x, centroids(x, window_topic, len(taxonomy)), window_topic, assignment)
         else:
             state = _calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, run_opts, lengths,
-                               batch_budget, tally, notes)
+                               batch_budget, tally, notes, stop_untrusted=opts.propose == "auto" and not named)
         progress("check", 1, 1, calls_detail())
-        return assignment, state
+        return assignment, state, run_opts, batch_budget
 
     proposal, merged = taxonomy_from(named)
-    for attempt in ("first", "fallback"):
-        taxonomy = merged.taxonomy
-        run_opts = opts if opts.batch_items else replace(opts, batch_items=batch_size(taxonomy, lengths))
-        batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * run_opts.batch_items)
-        window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
-        assignment, state = check(named, taxonomy, window_topic, run_opts, batch_budget)
-        if attempt == "fallback" or named or opts.propose != "auto" or state["trusted"]:
-            break
-        # propose=auto: this model's window answers disagree with its own single answers, so the taxonomy
-        # built from them is not trusted either; the embeddings' clusters, named by the model, are used instead
+    assignment, state, run_opts, batch_budget = check(named, proposal, merged)
+    if opts.propose == "auto" and not named and not state["trusted"]:
+        # this model's window answers disagree with its own single answers, so the taxonomy built from them
+        # is not trusted either; the embeddings' clusters, named by the model, are used instead
         notes.append("propose=auto: the window answers failed the check, so the taxonomy comes from the embedding "
                      "clusters named by the model (propose=clusters)")
         named = True
         proposal, merged = taxonomy_from(named)
-    if opts.propose == "auto" and named:
+        assignment, state, run_opts, batch_budget = check(named, proposal, merged)
         state["trusted"] = False  # discovery's window answers: this model's failed the check
+    taxonomy = merged.taxonomy
     opts = run_opts
     rest = [i for i in range(n) if not assignment.source[i]]
     _assign(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,
@@ -378,7 +380,7 @@ def _description_vectors(taxonomy: Taxonomy, x: np.ndarray, view: str) -> np.nda
 def _calibrate(
     backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, window_topic: dict[int, int],
     assignment: Assignment, mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally,
-    notes: list[str],
+    notes: list[str], *, stop_untrusted: bool = False,
 ) -> dict[str, Any]:
     """Two checks on a small seeded sample, so that what the model cannot do reliably is not used.
 
@@ -387,7 +389,8 @@ def _calibrate(
        ``opts.trust`` agreement the window answers' assignments are not used (small models copy a
        pattern down a long answer), and the window members are placed like every other text;
     2. *batches* (``llm`` and ``hybrid``): the same for batches of texts against single texts
-       (:func:`~cluster_r1.scale.assign.batches_agree`), unless ``opts.batch`` decides.
+       (:func:`~cluster_r1.scale.assign.batches_agree`), unless ``opts.batch`` decides, or the window
+       answers failed and ``stop_untrusted`` (another taxonomy, checked again, follows).
     Every label the model gave in the checks is kept (source ``llm``).
     """
     rng = np.random.default_rng(opts.seed + 7)
@@ -406,6 +409,8 @@ def _calibrate(
     for i, t in single.items():
         assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
     per_item = opts.batch == "never"
+    if stop_untrusted and not trusted:  # another taxonomy follows: batches are checked against that one
+        return {"trusted": trusted, "per_item": per_item}
     if mode in ("llm", "hybrid") and opts.batch == "auto":
         # texts not placed yet; where the kept window answers placed every text, any text outside the first sample
         # (what the batch check decides is used again by discovery and a saved clusterer's new texts)
