@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -464,14 +465,93 @@ def test_auto_takes_the_named_clusters_when_window_answers_fail_the_check(data, 
     result, saved = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign=mode), vectors=vectors)
     every_text_once(result, len(texts))
     fallback = [i for i, n in enumerate(result.notes) if n.startswith("propose=auto: the window answers failed")]
-    failed = [i for i, n in enumerate(result.notes) if n.startswith("window answers not used")]
-    assert fallback and failed and failed[0] < fallback[0]  # the windows were tried and checked first
+    checked = [i for i, n in enumerate(result.notes) if n.startswith("propose=auto: on ")]
+    assert fallback and checked and checked[0] < fallback[0]  # the windows were tried and checked first
+    assert "failed the check in their windows" in result.notes[fallback[0]]
+    assert float(result.notes[checked[0]].split("kappa ")[1].split()[0]) < 0.6
     assert model.calls["window"] >= 2 and model.calls["name"] >= 4  # then the embedding clusters were named
+    # decided before any merge: the windows were neither consolidated nor described
+    assert model.calls["consolidate"] == 0 and model.calls["describe"] == 0
+    assert not any(n.startswith("window answers not used") for n in result.notes)
     assert saved.settings["proposed_by"] == "clusters"
     # batches are checked once, against the taxonomy that is used (none in embed mode)
     assert sum(n.startswith("texts are asked") for n in result.notes) == (mode == "llm")
     assert v_measure_score(gold, result.labels) == 1.0
     assert sorted(c.name for c in result.clusters) == ["billing", "bugs", "login", "shipping"]
+
+
+class Misdescriber(TopicModel):
+    """Reads its windows consistently, but describes each merged topic under another topic's name."""
+
+    ROTATE = {"billing": "login", "login": "shipping", "shipping": "bugs", "bugs": "billing"}
+
+    def __call__(self, messages) -> str:
+        reply = super().__call__(messages)
+        if "Describe the cluster in exactly three lines" in messages[-1]["content"]:
+            name = reply.splitlines()[0].removeprefix("Name: ").strip()
+            wrong = self.ROTATE.get(name, name)
+            return f"Name: {wrong}\nDescription: texts about {wrong}\nIncludes: texts about {wrong}"
+        return reply
+
+
+def test_auto_falls_back_after_the_merge_when_its_topics_fail_the_check(data) -> None:
+    texts, gold, vectors = data
+    model = Misdescriber()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, saved = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign="embed"), vectors=vectors)
+    every_text_once(result, len(texts))
+    assert any(n.startswith("propose=auto: on 16 sampled window texts") and "kappa 1.00" in n for n in result.notes)
+    assert any(n.startswith("window answers not used") for n in result.notes)
+    assert any("failed the check against the merged topics" in n for n in result.notes)
+    assert model.calls["describe"] >= 4 and model.calls["name"] >= 4
+    assert saved.settings["proposed_by"] == "clusters"
+    assert v_measure_score(gold, result.labels) == 1.0
+
+
+class WindowCopier(PatternCopier):
+    """Copies a cycle down its window answers only (batches are right); remembers the order of its calls."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.order: list[str] = []
+
+    def __call__(self, messages) -> str:
+        before = Counter(self.calls)
+        if "Put every text above into exactly one category" in messages[-1]["content"]:
+            reply = TopicModel.__call__(self, messages)
+        else:
+            reply = super().__call__(messages)
+        self.order += [kind for kind in self.calls if self.calls[kind] > before[kind]]
+        return reply
+
+
+class WrongPicker(WindowCopier):
+    """... and answers single questions with the category after the right one, so no check passes."""
+
+    def __call__(self, messages) -> str:
+        reply = super().__call__(messages)
+        prompt = messages[-1]["content"]
+        if "Which category does this text belong to" in prompt:
+            names = [n.strip() for n in re.findall(r"^- ([^:\n]+)", prompt.split("Text (data")[0], re.MULTILINE)]
+            if reply in names:
+                return names[(names.index(reply) + 1) % len(names)]
+        return reply
+
+
+def test_discovery_after_the_fallback_names_clusters_of_the_pool(data) -> None:
+    texts, gold, vectors = data
+    model = WrongPicker(unknown=["bugs"])  # batches say "none of these" for every bugs text: they form the pool
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, _ = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(assign="llm", batch="always"),
+                               vectors=vectors)
+    every_text_once(result, len(texts))
+    assert any("failed the check in their windows" in n for n in result.notes)
+    assert any(n.startswith("discover:") for n in result.notes)
+    first_name = model.order.index("name")
+    names_before = model.order[:first_name].count("name")
+    assert "window" not in model.order[first_name:]  # the pool's topics came from named clusters, not windows
+    assert model.order.count("name") > names_before + 4  # the corpus's clusters, then the pool's
+    assert result.usage.calls == len(model.order)
 
 
 def test_a_saved_clusterer_discovers_as_its_fit_proposed(data, tmp_path) -> None:
@@ -490,7 +570,8 @@ def test_a_saved_clusterer_discovers_as_its_fit_proposed(data, tmp_path) -> None
 
 def test_auto_keeps_the_windows_of_a_model_that_passes_the_check(data) -> None:
     result, saved, model, _ = run(data, "embed")
-    assert not any(n.startswith("propose=auto") for n in result.notes)
+    assert not any(n.startswith("propose=auto: the window answers failed") for n in result.notes)
+    assert any(n.startswith("propose=auto: on 16 sampled window texts") and "kappa 1.00" in n for n in result.notes)
     assert model.calls["name"] == 0 and saved.settings["proposed_by"] == "windows"
 
 

@@ -232,11 +232,12 @@ def split_same_names(
     return out, renamed
 
 
-def merge_by_name(window_clusters: Sequence[WindowCluster], instruction: str, *, max_topics: int = 100) -> Merged | None:
+def merge_by_name(window_clusters: Sequence[WindowCluster], instruction: str, *, max_topics: int = 100,
+                  min_topics: int = 2) -> Merged | None:
     """Named clusters of the same name are one topic, and no model call; None (consolidate instead) when that
-    leaves fewer than 2 topics or more than ``max_topics``."""
+    leaves fewer than ``min_topics`` topics or more than ``max_topics``."""
     distinct, topic_of = same_names([(c.name, c.description) for c in window_clusters])
-    if not 2 <= len(distinct) <= max_topics:
+    if not min_topics <= len(distinct) <= max_topics:
         return None
     taxonomy = Taxonomy.from_names(instruction, [n for n, _ in distinct], [d for _, d in distinct])
     return Merged(taxonomy, topic_of, Usage(), [f"merge: {len(window_clusters)} named clusters, {len(distinct)} "

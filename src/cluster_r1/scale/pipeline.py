@@ -27,10 +27,8 @@ from ..report.progress import ProgressFn, null_progress
 from ..types import Clustering, Usage
 from .assign import (
     Assignment,
-    agreement,
     assign_embed,
     batch_size,
-    batches_agree,
     centroids,
     classifier_proba,
     classify_llm,
@@ -39,6 +37,7 @@ from .assign import (
     own_similarity,
 )
 from .calls import Tally
+from .check import calibrate, check_windows
 from .discover import refine, unfit
 from .merge import describe_topics, merge_by_name, merge_clusters
 from .propose import propose_named_clusters, propose_windows
@@ -233,8 +232,8 @@ def cluster_corpus(
         u = usage.calls + tally.calls
         return f"{u} calls, {usage.prompt_tokens + usage.completion_tokens + tally.tokens:,} tokens"
 
-    def taxonomy_from(named: bool) -> tuple[Any, Any]:
-        """(proposal, merged): the window or named clusters, and their merge into one described taxonomy."""
+    def propose(named: bool) -> Any:
+        """The window clusters, or the embedding clusters named by the model."""
         if named:
             progress("propose (name clusters)", 0, 1, "")
             proposal = propose_named_clusters(
@@ -248,6 +247,10 @@ def cluster_corpus(
         notes.extend(proposal.notes)
         if not proposal.clusters:
             raise _no_taxonomy(proposal.notes)
+        return proposal
+
+    def merge(named: bool, proposal: Any) -> Any:
+        """The proposal's clusters merged into one described taxonomy."""
         progress("merge", 0, 1, calls_detail())
         merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics) if (
             named and n_clusters is None) else None
@@ -263,7 +266,11 @@ def cluster_corpus(
             describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
                             tally=tally)
             progress("describe", len(merged.taxonomy), len(merged.taxonomy), calls_detail())
-        return proposal, merged
+        return merged
+
+    def fall_back(why: str) -> None:
+        notes.append(f"propose=auto: the window answers failed the check{why}, so the taxonomy comes from the "
+                     "embedding clusters named by the model (propose=clusters)")
 
     def check(named: bool, proposal: Any, merged: Any) -> tuple[Assignment, dict[str, Any], ScaleOptions, int]:
         """(the labels the checks gave, what they decided, the options with the batch size, the batch token budget).
@@ -282,21 +289,37 @@ def cluster_corpus(
             state = {"trusted": True, "per_item": opts.batch == "never"}
             keep_embed(x, centroids(x, window_topic, len(taxonomy)), window_topic, assignment)
         else:
-            state = _calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, run_opts, lengths,
-                               batch_budget, tally, notes, stop_untrusted=opts.propose == "auto" and not named)
+            state = calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, run_opts, lengths,
+                              batch_budget, tally, notes, stop_untrusted=opts.propose == "auto" and not named)
         progress("check", 1, 1, calls_detail())
         return assignment, state, run_opts, batch_budget
 
-    proposal, merged = taxonomy_from(named)
+    proposal = propose(named)
+    fell_back = False
+    if opts.propose == "auto" and not named:
+        # before any merge: a model whose window answers disagree with its own single answers gets the embedding
+        # clusters, named by it, for a few short questions instead of a merge and a describe step on them
+        progress("check windows", 0, 1, calls_detail())
+        kappa, answered, share = check_windows(backend, texts, proposal.clusters, instruction, size=opts.check_size,
+                                        seed=opts.seed, tally=tally)
+        progress("check windows", 1, 1, calls_detail())
+        notes.append(f"propose=auto: on {answered} sampled window texts, the window answers and the model's "
+                     f"one-at-a-time answers into the same window's clusters agree with kappa {kappa:.2f} "
+                     f"({share:.0%} alike; threshold {opts.trust:.2f})")
+        if kappa < opts.trust:
+            fall_back(" in their windows")
+            named = fell_back = True
+            proposal = propose(named)
+    merged = merge(named, proposal)
     assignment, state, run_opts, batch_budget = check(named, proposal, merged)
     if opts.propose == "auto" and not named and not state["trusted"]:
-        # this model's window answers disagree with its own single answers, so the taxonomy built from them
-        # is not trusted either; the embeddings' clusters, named by the model, are used instead
-        notes.append("propose=auto: the window answers failed the check, so the taxonomy comes from the embedding "
-                     "clusters named by the model (propose=clusters)")
-        named = True
-        proposal, merged = taxonomy_from(named)
+        # their topics after the merge disagree with the model's single answers: the same fallback
+        fall_back(" against the merged topics")
+        named = fell_back = True
+        proposal = propose(named)
+        merged = merge(named, proposal)
         assignment, state, run_opts, batch_budget = check(named, proposal, merged)
+    if fell_back:
         state["trusted"] = False  # discovery's window answers: this model's failed the check
     taxonomy = merged.taxonomy
     opts = run_opts
@@ -313,7 +336,7 @@ def cluster_corpus(
             break
         progress("discover", 0, len(pool), calls_detail())
         found = _discover(backend, texts, x, lengths, pool, taxonomy, assignment, mode, opts, agent_opts, instruction,
-                          n_clusters, token_budget, batch_budget, tally, usage, notes, state, spec["view"])
+                          n_clusters, token_budget, batch_budget, tally, usage, notes, state, spec["view"], named=named)
         progress("discover", len(pool), len(pool), calls_detail())
         if not found:
             break
@@ -375,58 +398,6 @@ def _description_vectors(taxonomy: Taxonomy, x: np.ndarray, view: str) -> np.nda
     texts = [t.name + (f": {t.description}" if t.description else "") + (f" {t.criterion}" if t.criterion else "")
              for t in taxonomy.topics]
     return embed_texts(texts, "", template="none")
-
-
-def _calibrate(
-    backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, window_topic: dict[int, int],
-    assignment: Assignment, mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally,
-    notes: list[str], *, stop_untrusted: bool = False,
-) -> dict[str, Any]:
-    """Two checks on a small seeded sample, so that what the model cannot do reliably is not used.
-
-    1. *window labels*: window members' topics (from the window answers and the merge) against
-       the model's answer for each of a sample of them, asked one at a time; below
-       ``opts.trust`` agreement the window answers' assignments are not used (small models copy a
-       pattern down a long answer), and the window members are placed like every other text;
-    2. *batches* (``llm`` and ``hybrid``): the same for batches of texts against single texts
-       (:func:`~cluster_r1.scale.assign.batches_agree`), unless ``opts.batch`` decides, or the window
-       answers failed and ``stop_untrusted`` (another taxonomy, checked again, follows).
-    Every label the model gave in the checks is kept (source ``llm``).
-    """
-    rng = np.random.default_rng(opts.seed + 7)
-    members = sorted(window_topic)
-    probe = sorted(rng.choice(members, size=min(opts.check_size, len(members)), replace=False).tolist())
-    single = classify_llm(backend, texts, probe, taxonomy, lengths=lengths, per_item=True, seed=opts.seed, tally=tally)
-    answered = [i for i in probe if single.get(i) is not None]
-    agree = agreement([single[i] for i in answered], [window_topic[i] for i in answered])
-    trusted = agree >= opts.trust
-    if trusted:
-        for i, t in window_topic.items():
-            assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
-    notes.append(f"window answers {'kept' if trusted else 'not used'}: on {len(answered)} sampled window texts, "
-                 f"their topics and the model's one-at-a-time answers agree with kappa {agree:.2f} "
-                 f"(threshold {opts.trust:.2f})")
-    for i, t in single.items():
-        assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
-    per_item = opts.batch == "never"
-    if stop_untrusted and not trusted:  # another taxonomy follows: batches are checked against that one
-        return {"trusted": trusted, "per_item": per_item}
-    if mode in ("llm", "hybrid") and opts.batch == "auto":
-        # texts not placed yet; where the kept window answers placed every text, any text outside the first sample
-        # (what the batch check decides is used again by discovery and a saved clusterer's new texts)
-        others = [i for i in range(len(texts)) if not assignment.source[i]] or sorted(set(range(len(texts))) - set(probe))
-        sample = sorted(rng.choice(others, size=min(opts.check_size, len(others)), replace=False).tolist()) if others else []
-        if sample:
-            ok, share, labels = batches_agree(backend, texts, sample, taxonomy, lengths=lengths,
-                                              max_items=opts.batch_items, token_budget=batch_budget, seed=opts.seed,
-                                              tally=tally)
-            per_item = not ok
-            for i, t in labels.items():
-                assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
-            notes.append(f"texts are asked {'one at a time' if per_item else f'in batches of {opts.batch_items}'}: "
-                         f"on {len(sample)} texts, batches and single questions agree with kappa {share:.2f} "
-                         "(threshold 0.75)")
-    return {"trusted": trusted, "per_item": per_item}
 
 
 def _assign(
@@ -494,33 +465,47 @@ def _discover(
     backend: Backend, texts: list[str], x: np.ndarray, lengths: list[int], pool: list[int], taxonomy: Taxonomy,
     assignment: Assignment, mode: str, opts: ScaleOptions, agent_opts: dict[str, Any], instruction: str,
     n_clusters: int | None, token_budget: int, batch_budget: int, tally: Tally, usage: Usage, notes: list[str],
-    state: dict[str, Any], view: str,
+    state: dict[str, Any], view: str, *, named: bool = False,
 ) -> bool:
-    """Propose and merge new topics from the texts that fit none; place the pool again. True if topics were added."""
-    px = x[pool]
-    plan = plan_windows(px, [lengths[i] for i in pool], max_items=opts.max_window_items, token_budget=token_budget,
-                        per_cluster=opts.per_cluster, max_windows=max(1, opts.max_windows // 2), seed=opts.seed + 1)
-    windows = [[pool[j] for j in w] for w in plan.windows]
-    proposal = propose_windows(backend, texts, windows, instruction, agent_options=agent_opts)
-    usage.add(proposal.usage)
+    """Propose and merge new topics from the texts that fit none; place the pool again. True if topics were added.
+
+    As the corpus's taxonomy was proposed: windows of the pool, or (``named``) the pool's embedding clusters
+    named by the model, whose window answers were not used."""
+    merged = None
+    if named:
+        sub = propose_named_clusters(backend, [texts[i] for i in pool], x[pool], instruction, view=view)
+        proposal = replace(sub, clusters=[replace(c, members=[pool[j] for j in c.members]) for c in sub.clusters])
+        usage.add(proposal.usage)
+        merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics, min_topics=1)
+    else:
+        plan = plan_windows(x[pool], [lengths[i] for i in pool], max_items=opts.max_window_items,
+                            token_budget=token_budget, per_cluster=opts.per_cluster,
+                            max_windows=max(1, opts.max_windows // 2), seed=opts.seed + 1)
+        windows = [[pool[j] for j in w] for w in plan.windows]
+        proposal = propose_windows(backend, texts, windows, instruction, agent_options=agent_opts)
+        usage.add(proposal.usage)
     if not proposal.clusters:
         return False
-    merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, seed=opts.seed + 1)
-    usage.add(merged.usage)
-    if opts.describe:
-        describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
-                        tally=tally)
+    if merged is None:
+        merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, seed=opts.seed + 1)
+        usage.add(merged.usage)
+        if opts.describe:
+            describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
+                            tally=tally)
     first = len(taxonomy)
     for topic in merged.taxonomy.topics:
         taxonomy.add(topic.name, topic.description, topic.criterion)
     notes.append(f"discover: {len(pool)} texts fit no topic; {len(merged.taxonomy)} new topics proposed from them")
     for i in pool:
         assignment.labels[i], assignment.source[i] = None, ""
-    if state["trusted"]:
-        for wc, t in zip(proposal.clusters, merged.topic_of):
-            for i in wc.members:
-                assignment.labels[i], assignment.source[i], assignment.confidence[i] = first + t, "window", 1.0
-    rest = [i for i in pool if assignment.source[i] != "window"]
+    pool_topic = {i: first + t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
+    if named and mode == "embed":  # as the corpus's named clusters: each text keeps its cluster's topic
+        placed = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None}
+        keep_embed(x, centroids(x, {**placed, **pool_topic}, len(taxonomy)), pool_topic, assignment)
+    elif state["trusted"]:
+        for i, t in pool_topic.items():
+            assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
+    rest = [i for i in pool if not assignment.source[i]]
     _assign(backend, texts, x, taxonomy, assignment, rest, "llm" if mode in ("llm", "hybrid") else "embed", opts,
             lengths, batch_budget, tally, lambda *a: None, lambda: "", per_item=state["per_item"], view=view)
     return True
