@@ -18,9 +18,11 @@ stop words, raw counts, ties in vocabulary order; kept here verbatim as the base
 ``--bertopic``, BERTopic's default representation of the same clusters (manual topic modelling:
 its c-TF-IDF with its default vectorizer, top 4 words); with ``--base-url``, the model's names
 (``--llm-names``: :func:`cluster_r1.embed.assist.llm_names` on the same clusters, central texts first);
-with ``--variants``, two rules tried and not adopted: ``log tf`` (a term's weight in a cluster from
-1 + log of its count in each text, instead of once per text) and ``centroid`` (the default's top 15
-candidates re-ranked by the cosine of their MiniLM vectors to the cluster's mean vector, MMR 0.3).
+with ``--variants``, rules tried and not adopted: ``log tf`` (a term's weight in a cluster from
+1 + log of its count in each text, instead of once per text), ``centroid`` (the default's top 15
+candidates re-ranked by the cosine of their MiniLM vectors to the cluster's mean vector, MMR 0.3),
+``2 words`` (the default's terms, two instead of three) and ``spaces`` (the default's names with
+spaces for the ``/`` separators: how much the measure moves with the separator alone).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from embed_tasks import goalex_descriptions, load_task  # noqa: E402
 
 from cluster_r1.embed import EmbeddingClusterer  # noqa: E402
 from cluster_r1.embed.embedders import get_embedder  # noqa: E402
+from cluster_r1.embed.naming import name_clusters  # noqa: E402
 
 TUNING = ("banking77", "clinc_domain", "clinc_intent", "goalex_topic")
 HELD_OUT = ("slurp_scenario", "slurp_action", "tweeteval_target", "tweeteval_stance", "election_author",
@@ -218,6 +221,9 @@ def main() -> None:
             if args.variants:
                 names["log tf"] = unique_names(log_tf_keywords(t.texts, labels))
                 names["centroid"] = unique_names(centroid_keywords(t.texts, labels, encode))
+                names["2 words"] = name_clusters(t.texts, labels, n_words=2)[0]
+                # the same names with spaces for the slashes: what the measure makes of the separator alone
+                names["spaces"] = [n.replace(" / ", " ") for n in names["default"]]
             if backend is not None:
                 from cluster_r1.embed.assist import llm_names
 

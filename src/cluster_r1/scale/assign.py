@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,8 +34,13 @@ from ..backends.base import Backend
 from ..constraints import Choice
 from ..prompts import neutralise, text_block, text_line
 from ..reading import first_int
+from ..report.progress import ProgressFn
 from .calls import Tally
 from .propose import Category
+from .taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from .pipeline import ScaleOptions
 
 __all__ = [
     "own_similarity",
@@ -413,3 +418,79 @@ def classifier_proba(clf: Any, x: np.ndarray, n_topics: int) -> np.ndarray:
     p = np.zeros((len(x), n_topics), dtype=np.float32)
     p[:, clf.classes_] = clf.predict_proba(x)
     return p
+
+
+# -- placing the texts not yet labelled, in a mode ------------------------------------------------------------
+
+def description_vectors(taxonomy: Taxonomy, x: np.ndarray, view: str) -> np.ndarray | None:
+    """The topics' ``name: description`` embedded with the bundled encoder (meaning view only)."""
+    if view != "semantic" or x.shape[1] != 384:
+        return None
+    from ..embed.embedders import embed_texts
+
+    texts = [t.name + (f": {t.description}" if t.description else "") + (f" {t.criterion}" if t.criterion else "")
+             for t in taxonomy.topics]
+    return embed_texts(texts, "", template="none")
+
+
+def assign_rest(
+    backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, assignment: Assignment, rest: list[int],
+    mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally, progress: ProgressFn,
+    detail: Any, *, per_item: bool = False, view: str = "semantic",
+) -> None:
+    """Place ``rest`` (texts not yet labelled) in ``mode`` (``llm``: every one by the model; ``hybrid``: a sample
+    and the least certain by the model, the rest by a classifier on its labels; ``embed``: nearest topic); in place.
+    What the model leaves unplaced goes to the nearest topic centroid, the topics' own words counted in."""
+    k = len(taxonomy)
+    if not rest:
+        return
+    step = 1 if per_item else opts.batch_items
+
+    def llm(indices: list[int], stage: str) -> None:
+        progress(stage, 0, len(indices), detail())
+        got = classify_llm(backend, texts, indices, taxonomy, lengths=lengths, per_item=per_item,
+                           max_items=opts.batch_items, token_budget=batch_budget, seed=opts.seed, tally=tally,
+                           on_batch=lambda d, t: progress(stage, min(len(indices), d * step), len(indices),
+                                                          detail()))
+        for i in indices:
+            if i in got:
+                assignment.labels[i], assignment.source[i], assignment.confidence[i] = got[i], "llm", 1.0
+        progress(stage, len(indices), len(indices), detail())
+
+    if mode == "llm":
+        llm(rest, "assign (llm)")
+    elif mode == "hybrid":
+        rng = np.random.default_rng(opts.seed)
+        size = int(min(len(rest), opts.max_sample, max(opts.min_sample, opts.sample_fraction * len(texts))))
+        sample = sorted(rng.choice(rest, size=size, replace=False).tolist()) if size < len(rest) else list(rest)
+        llm(sample, "assign (llm sample)")
+        left = [i for i in rest if not assignment.source[i]]
+        labelled = {i: lab if lab is not None else k for i, lab in enumerate(assignment.labels)
+                    if assignment.source[i] in ("window", "llm")}
+        clf = fit_classifier(x, labelled, k + 1, seed=opts.seed)
+        if clf is not None and left:
+            progress("assign (classifier)", 0, len(left), detail())
+            p = classifier_proba(clf, x[left], k + 1)
+            conf = p.max(axis=1)
+            n_unsure = int(min(opts.max_uncertain, opts.uncertain_fraction * len(texts), len(left)))
+            unsure = [left[j] for j in np.argsort(conf, kind="stable")[:n_unsure]]
+            best = np.argmax(p, axis=1)
+            for j, i in enumerate(left):
+                lab = int(best[j])
+                assignment.labels[i] = lab if lab < k else None
+                assignment.source[i], assignment.confidence[i] = "classifier", float(conf[j])
+            progress("assign (classifier)", len(left), len(left), detail())
+            if unsure:
+                for i in unsure:
+                    assignment.source[i] = ""
+                llm(unsure, "assign (llm, uncertain)")
+    missing = [i for i in rest if not assignment.source[i]]
+    if missing:
+        labelled = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None and assignment.source[i]}
+        extra = description_vectors(taxonomy, x, view)
+        if extra is not None:
+            # the topic's own words count as much as a few labelled texts (the centroids are re-normalised)
+            extra = extra * max(1.0, min(5.0, len(labelled) / max(1, k) / 4))
+        assign_embed(x, centroids(x, labelled, k, extra), missing, assignment)
+        if mode != "embed":
+            assignment.notes.append(f"{len(missing)} texts the model did not label were placed by embeddings")

@@ -2,8 +2,9 @@
 
 - :func:`unfit` -- the pool: texts labelled "none of these", or (``embed``) whose best topic is
   less similar than almost every labelled text is to its own topic;
-- the pipeline proposes and merges new topics from the pool with the same stages as the
-  corpus (:mod:`.propose`, :mod:`.merge`) and places the pool again;
+- :func:`discover_topics` -- new topics proposed from the pool as the corpus's were (windows and
+  the merge, or the pool's embedding clusters named by the model: :mod:`.propose`, :mod:`.merge`),
+  and the pool placed again;
 - :func:`refine` -- topics whose centroids are near-identical (cosine >= ``duplicate``) or whose
   names are the same are merged (the older id stays); topics smaller than ``min_size`` are
   folded into their nearest topic when it is similar enough, else into ``Other``, which is
@@ -13,13 +14,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .assign import Assignment, centroids, own_similarity
+from ..backends.base import Backend
+from ..types import Usage
+from .assign import Assignment, assign_rest, centroids, keep_embed, own_similarity
+from .calls import Tally
+from .merge import describe_topics, merge_by_name, merge_clusters
+from .propose import propose_named_clusters, propose_windows
 from .taxonomy import OTHER, Taxonomy, name_key
+from .windows import plan_windows
 
-__all__ = ["unfit", "refine"]
+if TYPE_CHECKING:
+    from .pipeline import ScaleOptions
+
+__all__ = ["discover_topics", "unfit", "refine"]
 
 
 def unfit(x: np.ndarray, assignment: Assignment, centres: np.ndarray, *, quantile: float = 0.02) -> list[int]:
@@ -126,3 +138,53 @@ def refine(
 
 def topic_sizes(labels: Sequence[int | None], k: int) -> list[int]:
     return np.bincount([lab for lab in labels if lab is not None], minlength=k).tolist()
+
+
+def discover_topics(
+    backend: Backend, texts: list[str], x: np.ndarray, lengths: list[int], pool: list[int], taxonomy: Taxonomy,
+    assignment: Assignment, mode: str, opts: ScaleOptions, agent_opts: dict[str, Any], instruction: str,
+    token_budget: int, batch_budget: int, tally: Tally, usage: Usage, notes: list[str],
+    state: dict[str, Any], view: str, *, named: bool = False,
+) -> bool:
+    """Propose and merge new topics from the texts that fit none; place the pool again. True if topics were added.
+
+    As the corpus's taxonomy was proposed: windows of the pool, or (``named``) the pool's embedding clusters
+    named by the model, whose window answers were not used."""
+    merged = None
+    if named:
+        sub = propose_named_clusters(backend, [texts[i] for i in pool], x[pool], instruction, view=view)
+        proposal = replace(sub, clusters=[replace(c, members=[pool[j] for j in c.members]) for c in sub.clusters])
+        usage.add(proposal.usage)
+        merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics, min_topics=1)
+    else:
+        plan = plan_windows(x[pool], [lengths[i] for i in pool], max_items=opts.max_window_items,
+                            token_budget=token_budget, per_cluster=opts.per_cluster,
+                            max_windows=max(1, opts.max_windows // 2), seed=opts.seed + 1)
+        windows = [[pool[j] for j in w] for w in plan.windows]
+        proposal = propose_windows(backend, texts, windows, instruction, agent_options=agent_opts)
+        usage.add(proposal.usage)
+    if not proposal.clusters:
+        return False
+    if merged is None:
+        merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, seed=opts.seed + 1)
+        usage.add(merged.usage)
+        if opts.describe:
+            describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
+                            tally=tally)
+    first = len(taxonomy)
+    for topic in merged.taxonomy.topics:
+        taxonomy.add(topic.name, topic.description, topic.criterion)
+    notes.append(f"discover: {len(pool)} texts fit no topic; {len(merged.taxonomy)} new topics proposed from them")
+    for i in pool:
+        assignment.labels[i], assignment.source[i] = None, ""
+    pool_topic = {i: first + t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
+    if named and mode == "embed":  # as the corpus's named clusters: each text keeps its cluster's topic
+        placed = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None}
+        keep_embed(x, centroids(x, {**placed, **pool_topic}, len(taxonomy)), pool_topic, assignment)
+    elif state["trusted"]:
+        for i, t in pool_topic.items():
+            assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
+    rest = [i for i in pool if not assignment.source[i]]
+    assign_rest(backend, texts, x, taxonomy, assignment, rest, "llm" if mode in ("llm", "hybrid") else "embed", opts,
+            lengths, batch_budget, tally, lambda *a: None, lambda: "", per_item=state["per_item"], view=view)
+    return True

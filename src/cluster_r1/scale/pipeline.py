@@ -27,18 +27,16 @@ from ..report.progress import ProgressFn, null_progress
 from ..types import Clustering, Usage
 from .assign import (
     Assignment,
-    assign_embed,
+    assign_rest,
     batch_size,
     centroids,
-    classifier_proba,
-    classify_llm,
     fit_classifier,
     keep_embed,
     own_similarity,
 )
 from .calls import Tally
 from .check import calibrate, check_windows
-from .discover import refine, unfit
+from .discover import discover_topics, refine, unfit
 from .merge import describe_topics, merge_by_name, merge_clusters
 from .propose import propose_named_clusters, propose_windows
 from .taxonomy import Taxonomy
@@ -324,7 +322,7 @@ def cluster_corpus(
     taxonomy = merged.taxonomy
     opts = run_opts
     rest = [i for i in range(n) if not assignment.source[i]]
-    _assign(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,
+    assign_rest(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,
             calls_detail, per_item=state["per_item"], view=spec["view"])
 
     k = len(taxonomy)
@@ -335,8 +333,9 @@ def cluster_corpus(
         if len(pool) < max(5, n // 100) or len(pool) < 4:
             break
         progress("discover", 0, len(pool), calls_detail())
-        found = _discover(backend, texts, x, lengths, pool, taxonomy, assignment, mode, opts, agent_opts, instruction,
-                          n_clusters, token_budget, batch_budget, tally, usage, notes, state, spec["view"], named=named)
+        found = discover_topics(backend, texts, x, lengths, pool, taxonomy, assignment, mode, opts, agent_opts,
+                                instruction, token_budget, batch_budget, tally, usage, notes, state,
+                                spec["view"], named=named)
         progress("discover", len(pool), len(pool), calls_detail())
         if not found:
             break
@@ -387,126 +386,3 @@ def _floor(x: np.ndarray, labels: dict[int, int], k: int) -> float | None:
     idx = np.fromiter(labels.keys(), dtype=np.int64)
     own = own_similarity(x[idx], c[np.fromiter(labels.values(), dtype=np.int64)])
     return float(np.quantile(own, 0.02))
-
-
-def _description_vectors(taxonomy: Taxonomy, x: np.ndarray, view: str) -> np.ndarray | None:
-    """The topics' ``name: description`` embedded with the bundled encoder (meaning view only)."""
-    if view != "semantic" or x.shape[1] != 384:
-        return None
-    from ..embed.embedders import embed_texts
-
-    texts = [t.name + (f": {t.description}" if t.description else "") + (f" {t.criterion}" if t.criterion else "")
-             for t in taxonomy.topics]
-    return embed_texts(texts, "", template="none")
-
-
-def _assign(
-    backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, assignment: Assignment, rest: list[int],
-    mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally, progress: ProgressFn,
-    detail: Any, *, per_item: bool = False, view: str = "semantic",
-) -> None:
-    """Place ``rest`` (texts not yet labelled) in ``mode``; in place."""
-    k = len(taxonomy)
-    if not rest:
-        return
-    step = 1 if per_item else opts.batch_items
-
-    def llm(indices: list[int], stage: str) -> None:
-        progress(stage, 0, len(indices), detail())
-        got = classify_llm(backend, texts, indices, taxonomy, lengths=lengths, per_item=per_item,
-                           max_items=opts.batch_items, token_budget=batch_budget, seed=opts.seed, tally=tally,
-                           on_batch=lambda d, t: progress(stage, min(len(indices), d * step), len(indices),
-                                                          detail()))
-        for i in indices:
-            if i in got:
-                assignment.labels[i], assignment.source[i], assignment.confidence[i] = got[i], "llm", 1.0
-        progress(stage, len(indices), len(indices), detail())
-
-    if mode == "llm":
-        llm(rest, "assign (llm)")
-    elif mode == "hybrid":
-        rng = np.random.default_rng(opts.seed)
-        size = int(min(len(rest), opts.max_sample, max(opts.min_sample, opts.sample_fraction * len(texts))))
-        sample = sorted(rng.choice(rest, size=size, replace=False).tolist()) if size < len(rest) else list(rest)
-        llm(sample, "assign (llm sample)")
-        left = [i for i in rest if not assignment.source[i]]
-        labelled = {i: lab if lab is not None else k for i, lab in enumerate(assignment.labels)
-                    if assignment.source[i] in ("window", "llm")}
-        clf = fit_classifier(x, labelled, k + 1, seed=opts.seed)
-        if clf is not None and left:
-            progress("assign (classifier)", 0, len(left), detail())
-            p = classifier_proba(clf, x[left], k + 1)
-            conf = p.max(axis=1)
-            n_unsure = int(min(opts.max_uncertain, opts.uncertain_fraction * len(texts), len(left)))
-            unsure = [left[j] for j in np.argsort(conf, kind="stable")[:n_unsure]]
-            best = np.argmax(p, axis=1)
-            for j, i in enumerate(left):
-                lab = int(best[j])
-                assignment.labels[i] = lab if lab < k else None
-                assignment.source[i], assignment.confidence[i] = "classifier", float(conf[j])
-            progress("assign (classifier)", len(left), len(left), detail())
-            if unsure:
-                for i in unsure:
-                    assignment.source[i] = ""
-                llm(unsure, "assign (llm, uncertain)")
-    missing = [i for i in rest if not assignment.source[i]]
-    if missing:
-        labelled = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None and assignment.source[i]}
-        extra = _description_vectors(taxonomy, x, view)
-        if extra is not None:
-            # the topic's own words count as much as a few labelled texts (the centroids are re-normalised)
-            extra = extra * max(1.0, min(5.0, len(labelled) / max(1, k) / 4))
-        assign_embed(x, centroids(x, labelled, k, extra), missing, assignment)
-        if mode != "embed":
-            assignment.notes.append(f"{len(missing)} texts the model did not label were placed by embeddings")
-
-
-def _discover(
-    backend: Backend, texts: list[str], x: np.ndarray, lengths: list[int], pool: list[int], taxonomy: Taxonomy,
-    assignment: Assignment, mode: str, opts: ScaleOptions, agent_opts: dict[str, Any], instruction: str,
-    n_clusters: int | None, token_budget: int, batch_budget: int, tally: Tally, usage: Usage, notes: list[str],
-    state: dict[str, Any], view: str, *, named: bool = False,
-) -> bool:
-    """Propose and merge new topics from the texts that fit none; place the pool again. True if topics were added.
-
-    As the corpus's taxonomy was proposed: windows of the pool, or (``named``) the pool's embedding clusters
-    named by the model, whose window answers were not used."""
-    merged = None
-    if named:
-        sub = propose_named_clusters(backend, [texts[i] for i in pool], x[pool], instruction, view=view)
-        proposal = replace(sub, clusters=[replace(c, members=[pool[j] for j in c.members]) for c in sub.clusters])
-        usage.add(proposal.usage)
-        merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics, min_topics=1)
-    else:
-        plan = plan_windows(x[pool], [lengths[i] for i in pool], max_items=opts.max_window_items,
-                            token_budget=token_budget, per_cluster=opts.per_cluster,
-                            max_windows=max(1, opts.max_windows // 2), seed=opts.seed + 1)
-        windows = [[pool[j] for j in w] for w in plan.windows]
-        proposal = propose_windows(backend, texts, windows, instruction, agent_options=agent_opts)
-        usage.add(proposal.usage)
-    if not proposal.clusters:
-        return False
-    if merged is None:
-        merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, seed=opts.seed + 1)
-        usage.add(merged.usage)
-        if opts.describe:
-            describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
-                            tally=tally)
-    first = len(taxonomy)
-    for topic in merged.taxonomy.topics:
-        taxonomy.add(topic.name, topic.description, topic.criterion)
-    notes.append(f"discover: {len(pool)} texts fit no topic; {len(merged.taxonomy)} new topics proposed from them")
-    for i in pool:
-        assignment.labels[i], assignment.source[i] = None, ""
-    pool_topic = {i: first + t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
-    if named and mode == "embed":  # as the corpus's named clusters: each text keeps its cluster's topic
-        placed = {i: lab for i, lab in enumerate(assignment.labels) if lab is not None}
-        keep_embed(x, centroids(x, {**placed, **pool_topic}, len(taxonomy)), pool_topic, assignment)
-    elif state["trusted"]:
-        for i, t in pool_topic.items():
-            assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
-    rest = [i for i in pool if not assignment.source[i]]
-    _assign(backend, texts, x, taxonomy, assignment, rest, "llm" if mode in ("llm", "hybrid") else "embed", opts,
-            lengths, batch_budget, tally, lambda *a: None, lambda: "", per_item=state["per_item"], view=view)
-    return True
-
