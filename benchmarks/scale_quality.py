@@ -57,7 +57,7 @@ def main() -> None:
     ap.add_argument("--model", default="local")
     ap.add_argument("--tasks", default="banking77,clinc_domain,goalex_topic,goalex_style,tweeteval_target")
     ap.add_argument("--modes", default="llm,hybrid,embed")
-    ap.add_argument("--propose", default="windows",
+    ap.add_argument("--propose", default="auto",
                     help="comma-separated proposal stages to compare: windows (the agent on windows), clusters "
                     "(the embedding clusters named by the model), auto (windows; clusters where the window answers "
                     "fail the check: the default)")

@@ -480,6 +480,19 @@ def test_auto_takes_the_named_clusters_when_window_answers_fail_the_check(data, 
     assert sorted(c.name for c in result.clusters) == ["billing", "bugs", "login", "shipping"]
 
 
+def test_assign_auto_keeps_the_named_clusters_it_fell_back_to(data) -> None:
+    texts, gold, vectors = data
+    model = PatternCopier()
+    backend = ScriptedBackend([model] * 10_000, constraint_kinds=KINDS, context_window=8192)
+    result, saved = cluster_corpus(texts, "by issue", backend, options=ScaleOptions(), vectors=vectors)  # both auto
+    every_text_once(result, len(texts))
+    assert any(n.startswith("scale: 240 texts") and "assign=llm" in n for n in result.notes)  # 240 texts: llm...
+    assert any(n.startswith("assign=auto: embed") for n in result.notes)  # ...until the named clusters are the topics
+    assert saved.assign == "embed" and set(result.placement) == {"embed"}
+    assert model.calls["pick"] == 16 and model.calls["classify"] == 0  # the first check's questions, nothing more
+    assert v_measure_score(gold, result.labels) == 1.0
+
+
 class Misdescriber(TopicModel):
     """Reads its windows consistently, but describes each merged topic under another topic's name."""
 

@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--assign", default="auto", choices=["auto", "llm", "hybrid", "embed"],
                    help="how every text is placed into the taxonomy: llm (the model classifies every text), hybrid (the "
                    "model labels a sample and the uncertain texts, a classifier the rest), embed (nearest topic); "
-                   "auto (default): llm up to 2,000 texts, else hybrid")
+                   "auto (default): llm up to 2,000 texts, else hybrid; embed where the topics are the embedding clusters the "
+                   "model named")
     g.add_argument("--propose", default="auto", choices=["auto", "windows", "clusters"],
                    help="where the taxonomy comes from: windows (the agent clusters windows of representative texts, "
                    "the model merges what they found), clusters (the embedding clusters, each named by the model; "

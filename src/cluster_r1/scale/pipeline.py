@@ -42,7 +42,8 @@ from .propose import propose_named_clusters, propose_windows
 from .taxonomy import Taxonomy
 from .windows import plan_windows
 
-__all__ = ["ASSIGN_MODES", "PROPOSE_MODES", "ScaleOptions", "ScaleModel", "cluster_corpus", "default_assign", "embed_corpus"]
+__all__ = ["ASSIGN_MODES", "PROPOSE_MODES", "ScaleOptions", "ScaleModel", "assign_mode", "cluster_corpus", "default_assign",
+           "embed_corpus"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,15 @@ DEFAULT_CONTEXT = 8192
 def default_assign(n: int) -> str:
     """``llm`` up to 2,000 texts, ``hybrid`` beyond (the model labels a sample, a classifier the rest)."""
     return "llm" if n <= LLM_ASSIGN_LIMIT else "hybrid"
+
+
+def assign_mode(assign: str, n: int, *, named: bool) -> str:
+    """What ``--assign`` means for ``n`` texts: a given mode as given; ``auto`` is ``embed`` where the topics are
+    the embedding clusters named by the model (``named``: each text is in its cluster already, and the model's
+    labels lost to them where measured, docs/scale.md), else :func:`default_assign`."""
+    if assign != "auto":
+        return assign
+    return "embed" if named else default_assign(n)
 
 
 @dataclass
@@ -192,7 +202,8 @@ def cluster_corpus(
     if not instruction.strip():
         raise InputError("the instruction is empty: say how the texts should be grouped")
     opts = options or ScaleOptions()
-    mode = default_assign(n) if opts.assign == "auto" else opts.assign
+    named = opts.propose == "clusters"
+    mode = assign_mode(opts.assign, n, named=named)
     start = time.perf_counter()
     agent_opts = {"prompt": "named", **(agent_options or {})}
     agent_opts.pop("samples", None)
@@ -215,7 +226,6 @@ def cluster_corpus(
     window_answer = min(answer_tokens, think // 3 + 6 * opts.max_window_items + 260)
     agent_opts["max_tokens"] = window_answer
     token_budget = max(200, context - window_answer - 900)
-    named = opts.propose == "clusters"
     if named:  # no windows: the offline default's clusters are named instead
         notes.append(f"scale: {n} texts, propose=clusters, assign={mode}")
     else:
@@ -266,9 +276,14 @@ def cluster_corpus(
             progress("describe", len(merged.taxonomy), len(merged.taxonomy), calls_detail())
         return merged
 
-    def fall_back(why: str) -> None:
+    def fall_back(why: str) -> str:
+        """The note, and the assign mode for the named clusters."""
         notes.append(f"propose=auto: the window answers failed the check{why}, so the taxonomy comes from the "
                      "embedding clusters named by the model (propose=clusters)")
+        if opts.assign == "auto":
+            notes.append("assign=auto: embed, as the topics are the embedding clusters the model named (--assign llm "
+                         "or hybrid has the model sort the texts again)")
+        return assign_mode(opts.assign, n, named=True)
 
     def check(named: bool, proposal: Any, merged: Any) -> tuple[Assignment, dict[str, Any], ScaleOptions, int]:
         """(the labels the checks gave, what they decided, the options with the batch size, the batch token budget).
@@ -298,21 +313,21 @@ def cluster_corpus(
         # before any merge: a model whose window answers disagree with its own single answers gets the embedding
         # clusters, named by it, for a few short questions instead of a merge and a describe step on them
         progress("check windows", 0, 1, calls_detail())
-        kappa, answered, share = check_windows(backend, texts, proposal.clusters, instruction, size=opts.check_size,
-                                        seed=opts.seed, tally=tally)
+        kappa, answered, share = check_windows(backend, texts, proposal.clusters, instruction,
+                                               size=opts.check_size, seed=opts.seed, tally=tally)
         progress("check windows", 1, 1, calls_detail())
         notes.append(f"propose=auto: on {answered} sampled window texts, the window answers and the model's "
                      f"one-at-a-time answers into the same window's clusters agree with kappa {kappa:.2f} "
                      f"({share:.0%} alike; threshold {opts.trust:.2f})")
         if kappa < opts.trust:
-            fall_back(" in their windows")
+            mode = fall_back(" in their windows")
             named = fell_back = True
             proposal = propose(named)
     merged = merge(named, proposal)
     assignment, state, run_opts, batch_budget = check(named, proposal, merged)
     if opts.propose == "auto" and not named and not state["trusted"]:
         # their topics after the merge disagree with the model's single answers: the same fallback
-        fall_back(" against the merged topics")
+        mode = fall_back(" against the merged topics")
         named = fell_back = True
         proposal = propose(named)
         merged = merge(named, proposal)
@@ -323,7 +338,7 @@ def cluster_corpus(
     opts = run_opts
     rest = [i for i in range(n) if not assignment.source[i]]
     assign_rest(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,
-            calls_detail, per_item=state["per_item"], view=spec["view"])
+                calls_detail, per_item=state["per_item"], view=spec["view"])
 
     k = len(taxonomy)
     labelled = assignment.by_model()
