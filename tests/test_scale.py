@@ -560,6 +560,7 @@ def test_discovery_after_the_fallback_names_clusters_of_the_pool(data) -> None:
     every_text_once(result, len(texts))
     assert any("failed the check in their windows" in n for n in result.notes)
     assert any(n.startswith("discover:") for n in result.notes)
+    assert any(n.startswith("cluster memberships not used: on 16 sampled texts") for n in result.notes)
     first_name = model.order.index("name")
     names_before = model.order[:first_name].count("name")
     assert "window" not in model.order[first_name:]  # the pool's topics came from named clusters, not windows

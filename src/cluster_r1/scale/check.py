@@ -95,7 +95,7 @@ def check_windows(
 def calibrate(
     backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, window_topic: dict[int, int],
     assignment: Assignment, mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally,
-    notes: list[str], *, stop_untrusted: bool = False,
+    notes: list[str], *, stop_untrusted: bool = False, named: bool = False,
 ) -> dict[str, Any]:
     """Two checks on a small seeded sample, so that what the model cannot do reliably is not used.
 
@@ -106,7 +106,8 @@ def calibrate(
     2. *batches* (``llm`` and ``hybrid``): the same for batches of texts against single texts
        (:func:`~cluster_r1.scale.assign.batches_agree`), unless ``opts.batch`` decides, or the window
        answers failed and ``stop_untrusted`` (another taxonomy, checked again, follows).
-    Every label the model gave in the checks is kept (source ``llm``).
+    Every label the model gave in the checks is kept (source ``llm``). ``named``: the "window answers" are the
+    memberships of the named embedding clusters (so the notes say).
     """
     rng = np.random.default_rng(opts.seed + 7)
     members = sorted(window_topic)
@@ -118,7 +119,8 @@ def calibrate(
     if trusted:
         for i, t in window_topic.items():
             assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
-    notes.append(f"window answers {'kept' if trusted else 'not used'}: on {len(answered)} sampled window texts, "
+    what, where = ("cluster memberships", "") if named else ("window answers", "window ")
+    notes.append(f"{what} {'kept' if trusted else 'not used'}: on {len(answered)} sampled {where}texts, "
                  f"their topics and the model's one-at-a-time answers agree with kappa {agree:.2f} "
                  f"(threshold {opts.trust:.2f})")
     for i, t in single.items():

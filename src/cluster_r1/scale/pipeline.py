@@ -303,7 +303,8 @@ def cluster_corpus(
             keep_embed(x, centroids(x, window_topic, len(taxonomy)), window_topic, assignment)
         else:
             state = calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, run_opts, lengths,
-                              batch_budget, tally, notes, stop_untrusted=opts.propose == "auto" and not named)
+                              batch_budget, tally, notes, stop_untrusted=opts.propose == "auto" and not named,
+                              named=named)
         progress("check", 1, 1, calls_detail())
         return assignment, state, run_opts, batch_budget
 
