@@ -281,7 +281,7 @@ def _groups_result(
     tally: Tally, start: float, notes: list[str],
 ) -> Clustering:
     """The embedding groups as the clusters, under ``names`` (one (name, description) per group)."""
-    from ..scale.merge import _distinct
+    from ..scale.merge import distinct_names
 
     labels = [0] * len(texts)
     for g, members in enumerate(groups):
@@ -289,7 +289,7 @@ def _groups_result(
             labels[i] = g
     order = list(dict.fromkeys(labels))
     return Clustering.from_labels(
-        labels, names=_distinct([names[g][0] for g in order]), descriptions=[names[g][1] for g in order],
+        labels, names=distinct_names([names[g][0] for g in order]), descriptions=[names[g][1] for g in order],
         method="embed+names", model=str(getattr(backend, "model", "")), usage=_usage(tally, start), notes=notes,
     )
 

@@ -20,6 +20,7 @@ import numpy as np
 from ..backends.base import Backend
 from .assign import Assignment, agreement, batches_agree, classify_llm, pick_categories
 from .calls import Tally
+from .merge import distinct_names
 from .propose import Category, WindowCluster
 from .taxonomy import Taxonomy
 
@@ -80,8 +81,8 @@ def check_windows(
         mine = [pool[j] for j in probe if pool[j][2] == wi]
         if not mine:
             continue
-        names = [c.name or f"group {k + 1}" for k, c in enumerate(by_window[w])]
-        cats = [Category(name if names.index(name) == k else f"{name} ({k + 1})") for k, name in enumerate(names)]
+        cats = [Category(name) for name in distinct_names([c.name or f"group {k + 1}"
+                                                           for k, c in enumerate(by_window[w])])]
         picks = pick_categories(backend, [texts[i] for i, _, _ in mine], instruction, cats, max_chars=max_chars,
                                 seed=seed, _tally=tally)
         answers += [(k, p) for (_, k, _), p in zip(mine, picks)]

@@ -154,7 +154,6 @@ def discover_topics(
     if named:
         sub = propose_named_clusters(backend, [texts[i] for i in pool], x[pool], instruction, view=view)
         proposal = replace(sub, clusters=[replace(c, members=[pool[j] for j in c.members]) for c in sub.clusters])
-        usage.add(proposal.usage)
         merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics, min_topics=1)
     else:
         plan = plan_windows(x[pool], [lengths[i] for i in pool], max_items=opts.max_window_items,
@@ -162,7 +161,7 @@ def discover_topics(
                             max_windows=max(1, opts.max_windows // 2), seed=opts.seed + 1)
         windows = [[pool[j] for j in w] for w in plan.windows]
         proposal = propose_windows(backend, texts, windows, instruction, agent_options=agent_opts)
-        usage.add(proposal.usage)
+    usage.add(proposal.usage)
     if not proposal.clusters:
         return False
     if merged is None:
@@ -186,5 +185,5 @@ def discover_topics(
             assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
     rest = [i for i in pool if not assignment.source[i]]
     assign_rest(backend, texts, x, taxonomy, assignment, rest, "llm" if mode in ("llm", "hybrid") else "embed", opts,
-            lengths, batch_budget, tally, lambda *a: None, lambda: "", per_item=state["per_item"], view=view)
+                lengths, batch_budget, tally, lambda *a: None, lambda: "", per_item=state["per_item"], view=view)
     return True

@@ -110,7 +110,7 @@ def consolidate(
             best = cats
         if len(best) >= lines[0]:
             break
-    return Taxonomy.from_names(instruction, _distinct([c.name for c in best]), [c.description for c in best])
+    return Taxonomy.from_names(instruction, distinct_names([c.name for c in best]), [c.description for c in best])
 
 
 def merge_clusters(
@@ -139,7 +139,7 @@ def merge_clusters(
                            max_topics=max_topics, seed=seed, tally=tally)
     if len(taxonomy) < 2:
         notes.append("merge: the model named fewer than 2 final categories; the window clusters' own names were kept")
-        taxonomy = Taxonomy.from_names(instruction, _distinct([c.name or f"group {j + 1}"
+        taxonomy = Taxonomy.from_names(instruction, distinct_names([c.name or f"group {j + 1}"
                                                                for j, c in enumerate(window_clusters)]))
         usage.add(tally.usage())
         return Merged(taxonomy, list(range(m)), usage, notes)
@@ -255,7 +255,7 @@ def _by_name(items: Sequence[str], taxonomy: Taxonomy, topic_of: list, missing: 
         topic_of[j] = int(t)
 
 
-def _distinct(names: Sequence[str]) -> list[str]:
+def distinct_names(names: Sequence[str]) -> list[str]:
     """Names made distinct: a repeated one (see :func:`~.taxonomy.name_key`) gets ``(2)``, ``(3)``..."""
     seen: dict[str, int] = {}
     out = []
@@ -303,6 +303,6 @@ def describe_topics(
         if name:
             topic.name = clip_text(name, 80)
         topic.description, topic.criterion = clip_text(desc, 300), clip_text(crit, 300)
-    topic_names = _distinct(taxonomy.names)
+    topic_names = distinct_names(taxonomy.names)
     for topic, name in zip(taxonomy.topics, topic_names):
         topic.name = name

@@ -240,7 +240,8 @@ def _discover(
     if backend is not None:
         from .pipeline import ScaleOptions, cluster_corpus
 
-        # auto: llm up to 2,000 texts, else hybrid; the taxonomy's source as the fit found it for this model
+        # the taxonomy's source as the fit found it for this model; assign auto: embed for named clusters, else llm
+        # up to 2,000 texts and hybrid beyond
         propose = "clusters" if model.settings.get("proposed_by") == "clusters" else "auto"
         opts = ScaleOptions(assign="auto", propose=propose, discover_rounds=0)
         result, _ = cluster_corpus(sub, taxonomy.instruction, backend, options=opts, agent_options=agent_options,
