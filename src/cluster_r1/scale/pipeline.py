@@ -309,7 +309,6 @@ def cluster_corpus(
         return assignment, state, run_opts, batch_budget
 
     proposal = propose(named)
-    fell_back = False
     if opts.propose == "auto" and not named:
         # before any merge: a model whose window answers disagree with its own single answers gets the embedding
         # clusters, named by it, for a few short questions instead of a merge and a describe step on them
@@ -322,19 +321,17 @@ def cluster_corpus(
                      f"({share:.0%} alike; threshold {opts.trust:.2f})")
         if kappa < opts.trust:
             mode = fall_back(" in their windows")
-            named = fell_back = True
+            named = True
             proposal = propose(named)
     merged = merge(named, proposal)
     assignment, state, run_opts, batch_budget = check(named, proposal, merged)
     if opts.propose == "auto" and not named and not state["trusted"]:
         # their topics after the merge disagree with the model's single answers: the same fallback
         mode = fall_back(" against the merged topics")
-        named = fell_back = True
+        named = True
         proposal = propose(named)
         merged = merge(named, proposal)
         assignment, state, run_opts, batch_budget = check(named, proposal, merged)
-    if fell_back:
-        state["trusted"] = False  # discovery's window answers: this model's failed the check
     taxonomy = merged.taxonomy
     opts = run_opts
     rest = [i for i in range(n) if not assignment.source[i]]
