@@ -8,7 +8,9 @@ Per task: the pipeline (windows of fine-cluster representatives -> merge -> desc
 each mode, against gold-k MiniLM K-means (the paper's App. E.1 template) and the offline default
 (k inferred). The modes share their windows and merge (same prompts), so with ``--cache`` a mode
 after the first pays only for its own assignment, and an interrupted run resumes. Prints V, ARI,
-k vs gold, model calls and tokens per text, and the mean over tasks.
+k vs gold, model calls and tokens per text, and the mean over tasks. Tasks: banking77, clinc_domain,
+goalex_topic, goalex_style, goalex_language, tweeteval_target (where the rules were chosen) and the
+held-out slurp_scenario, slurp_action.
 """
 
 from __future__ import annotations
