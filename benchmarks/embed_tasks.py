@@ -104,12 +104,15 @@ def _banking(n: int, seed: int = 0) -> EmbedTask:
     return EmbedTask("banking77_20", "Cluster the banking queries by customer intent", t, lab)
 
 
+#: The instruction of each SLURP criterion (the sampled tasks here and the full-size ones of scale_quality.py).
+SLURP_INSTRUCTIONS = {"scenario": "Cluster the commands by scenario (the app or domain they address)",
+                      "action": "Cluster the commands by the action requested (set, query, remove, ...)"}
+
+
 def _slurp(field: str, n: int, seed: int = 0) -> EmbedTask:
     rows = slurp_rows()
     t, lab = _sample([(r["sentence"], r[field]) for r in rows], n, seed)
-    instr = {"scenario": "Cluster the commands by scenario (the app or domain they address)",
-             "action": "Cluster the commands by the action requested (set, query, remove, ...)"}[field]
-    return EmbedTask(f"slurp_{field}", instr, t, lab)
+    return EmbedTask(f"slurp_{field}", SLURP_INSTRUCTIONS[field], t, lab)
 
 
 def _tweet(field: str, n: int, seed: int = 0) -> EmbedTask:

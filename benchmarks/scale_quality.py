@@ -48,13 +48,11 @@ def full_task(name: str) -> tuple[str, list[str], list[str]]:
         goal, texts, labels = goalex(name.split("_", 1)[1])
         return goal, texts, labels
     if name.startswith("slurp_"):  # held-out family: the SLURP test split, 2,974 commands
-        from embed_tasks import slurp_rows
+        from embed_tasks import SLURP_INSTRUCTIONS, slurp_rows
 
         field = name.split("_", 1)[1]
         rows = slurp_rows("test")
-        instruction = {"scenario": "Cluster the commands by scenario (the app or domain they address)",
-                       "action": "Cluster the commands by the action requested (set, query, remove, ...)"}[field]
-        return instruction, [r["sentence"] for r in rows], [r[field] for r in rows]
+        return SLURP_INSTRUCTIONS[field], [r["sentence"] for r in rows], [r[field] for r in rows]
     if name == "tweeteval_target":
         rows = tweeteval_rows()
         return "Cluster the tweets by the target they discuss", [r[0] for r in rows], [r[1] for r in rows]
