@@ -18,6 +18,7 @@ from typing import Any
 from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
 from .errors import AnswerError, ConfigError, ContextLengthError, InputError
+from .notices import drain as drain_notices
 from .types import Clustering
 
 __all__ = ["cluster_texts", "make_backend", "server_configured", "METHODS"]
@@ -74,8 +75,31 @@ def cluster_texts(
     large-corpus pipeline runs (:mod:`cluster_r1.scale`, ``scale_options`` a
     :class:`~cluster_r1.scale.pipeline.ScaleOptions`). ``keep``, when given, receives the
     pipeline's ``"model"`` (a :class:`~cluster_r1.scale.pipeline.ScaleModel`) and ``"vectors"``,
-    for saving a clusterer without embedding twice.
+    for saving a clusterer without embedding twice. What went wrong around the run without changing
+    it (a damaged cache dropped, a cache location that could not be used) ends the result's notes
+    (:mod:`cluster_r1.notices`).
     """
+    result = _cluster_texts(texts, instruction, method=method, backend=backend, n_clusters=n_clusters,
+                            agent_options=agent_options, embed_options=embed_options, scale_options=scale_options,
+                            on_event=on_event, progress=progress, keep=keep)
+    result.notes.extend(n for n in drain_notices() if n not in result.notes)
+    return result
+
+
+def _cluster_texts(
+    texts: Sequence[str],
+    instruction: str,
+    *,
+    method: str,
+    backend: Backend | None,
+    n_clusters: int | None,
+    agent_options: dict[str, Any] | None,
+    embed_options: dict[str, Any] | None,
+    scale_options: Any,
+    on_event: Callable[[str], None] | None,
+    progress: Callable[[str, int, int, str], None] | None,
+    keep: dict[str, Any] | None,
+) -> Clustering:
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if len(texts) < 2:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .backends.dialects import SERVER_KINDS
+from .cli_args import add_cache_arguments, cache_options
 from .errors import ClusterR1Error, ConfigError
 
 if TYPE_CHECKING:
@@ -76,7 +77,8 @@ def backend_from_args(args: argparse.Namespace) -> object:
         from .backends.cached import CachedBackend
         from .embed.cache import default_cache_dir
 
-        backend = CachedBackend(backend, default_cache_dir() / "responses.sqlite")
+        named = getattr(args, "cache_dir", None)
+        backend = CachedBackend(backend, (named or default_cache_dir()) / "responses.sqlite", required=bool(named))
     return backend
 
 
@@ -131,9 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "for the language view")
     e.add_argument("--min-k", type=_positive_int, default=2, help="smallest k to consider (default 2)")
     e.add_argument("--max-k", type=_positive_int, help="largest k to consider")
-    e.add_argument("--no-cache", action="store_true",
-                   help="do not cache embeddings and model replies on disk (default: cached under ~/.cache/cluster-r1 or "
-                   "$CLUSTER_R1_CACHE_DIR, so an interrupted run resumes without repeating finished calls)")
+    add_cache_arguments(e)
     e.add_argument(
         "--assist",
         choices=["categories", "answers"],
@@ -197,13 +197,18 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def write_result(args: argparse.Namespace, result: Clustering) -> None:
     """The result's JSON to ``-o`` (atomically) or to stdout."""
+    from .errors import OutputError
     from .io import write_atomic
 
     if args.output:
         write_atomic(args.output, result.to_json() + "\n")
-    else:
+        return
+    try:
         sys.stdout.write(result.to_json() + "\n")
         sys.stdout.flush()
+    except OSError as exc:
+        raise OutputError(f"cannot write the result to standard output ({(exc.strerror or str(exc)).lower()}); "
+                          "write it to a file with -o PATH") from None
 
 
 def _cluster(args: argparse.Namespace) -> int:
@@ -215,6 +220,7 @@ def _cluster(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, quiet=args.quiet)
     check_outputs(args)
+    cache_dir = cache_options(args)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
     if args.category:
@@ -248,7 +254,7 @@ def _cluster(args: argparse.Namespace) -> int:
         algorithm=args.algorithm,
         min_k=args.min_k,
         max_k=args.max_k,
-        cache_dir=False if args.no_cache else None,
+        cache_dir=cache_dir,
     )
     if args.assist or args.llm_names:
         embed_options.update(assist=args.assist, llm_names=args.llm_names)

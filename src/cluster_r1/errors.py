@@ -6,6 +6,7 @@ __all__ = [
     "ClusterR1Error",
     "InputError",
     "ConfigError",
+    "OutputError",
     "BackendError",
     "BackendUnavailableError",
     "ModelNotFoundError",
@@ -24,6 +25,10 @@ class InputError(ClusterR1Error, ValueError):
 
 class ConfigError(ClusterR1Error, ValueError):
     """A setting is missing or contradicts another one."""
+
+
+class OutputError(ClusterR1Error):
+    """A result, report or saved clusterer could not be written (a full disk, a read-only folder)."""
 
 
 class BackendError(ClusterR1Error):

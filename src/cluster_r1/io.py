@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
+from .errors import ConfigError, InputError, OutputError
 
-__all__ = ["read_texts", "write_atomic", "check_output_path", "check_save_path", "SUPPORTED_SUFFIXES"]
+__all__ = ["read_texts", "write_atomic", "check_output_path", "check_save_path", "check_cache_dir",
+           "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".txt", ".jsonl", ".csv")
 _CSV_FIELD_LIMIT = 64 * 1024 * 1024  # a text may be long; csv's default limit is 128 KiB
@@ -146,22 +148,61 @@ def _umask() -> int:
     return mask
 
 
+def _write_error(p: Path, exc: OSError) -> OutputError:
+    """One line for a write that failed: the path, the cause, what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        todo = "free some space on that disk, or write elsewhere"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        todo = "give a path you can write"
+    else:
+        todo = "check the disk, or write elsewhere"
+    cause = (exc.strerror or str(exc)).lower()
+    return OutputError(f"cannot write {p}: {cause}; {todo} (nothing was written there)")
+
+
 def write_atomic(path: str | os.PathLike[str], content: str) -> None:
     """Write ``content`` to ``path`` through a temporary file: never a half-written output.
 
     The file gets the mode a plain ``open()`` would give it (``0o666`` less the umask), or keeps
-    the mode of the file it replaces.
+    the mode of the file it replaces. A full disk or any other failed write is one
+    :class:`~cluster_r1.errors.OutputError` naming the path, and leaves ``path`` as it was.
     """
     p = Path(path)
     check_output_path(p)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    mode = (p.stat().st_mode & 0o7777) if p.exists() else (0o666 & ~_umask())
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        mode = (p.stat().st_mode & 0o7777) if p.exists() else (0o666 & ~_umask())
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_error(p, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        try:
+            Path(tmp).unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise _write_error(p, exc) from None
         raise
+
+
+def check_cache_dir(path: str | os.PathLike[str], option: str = "--cache-dir") -> Path:
+    """A cache folder the user named: created if need be and proven writable, else one :class:`ConfigError` line."""
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{option} {p}: it is a file, not a folder; give a folder (or pass --no-cache)")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"{option} {p}: cannot write there ({(exc.strerror or str(exc)).lower()}); give a "
+                          "writable folder (or pass --no-cache)") from None
+    return p

@@ -6,6 +6,16 @@ messages, temperature, max_tokens, seed) and replayed from the database on the
 next identical request. Only replies are stored; errors are not, so a failed call
 is tried again next time.
 
+The cache never fails a run nor changes its result. A file SQLite reports malformed or
+not a database (met when opened or at any later lookup) is moved aside as
+``<name>.corrupt-<time>`` with its ``-wal``/``-shm`` files, and a fresh database is started;
+a location that cannot be used (a file where the folder should be, no permission, a
+read-only file system) runs the backend without a cache; a full disk stops saving
+replies. Each says so in one notice (:mod:`cluster_r1.notices`). With ``required=True``
+(a cache the user named), an unusable location is a :class:`~cluster_r1.errors.ConfigError`.
+Every reply is written in its own transaction in WAL mode, so a process killed at any
+moment leaves the database with or without that reply, never half of it.
+
 Sampling without a seed (``temperature > 0`` and ``seed=None``) would make every
 identical request return the first stored sample; such requests are keyed with an
 occurrence number instead (the n-th identical request in this process gets the
@@ -32,11 +42,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..constraints import describe
+from ..errors import ConfigError
+from ..notices import notice
 from .base import Backend, Completion, Message, Wrapper, generate, supports
 
 __all__ = ["CachedBackend", "cache_key"]
 
 log = logging.getLogger(__name__)
+
+# SQLite's primary result codes (the low byte of sqlite_errorcode)
+_CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _corrupt(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.DatabaseError) and (
+        _code(exc) in _CORRUPT or "malformed" in str(exc) or "not a database" in str(exc))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -110,30 +134,101 @@ class CachedBackend(Wrapper):
     object's lookups.
     """
 
-    def __init__(self, backend: Backend, path: str | Path, *, namespace: str | None = None) -> None:
+    def __init__(self, backend: Backend, path: str | Path, *, namespace: str | None = None,
+                 required: bool = False) -> None:
         self.backend = backend
         self.model = backend.model
         self.context_window = getattr(backend, "context_window", None)
         self.concurrency = int(getattr(backend, "concurrency", 1) or 1)
         self.namespace = namespace or str(getattr(backend, "base_url", "") or type(backend).__name__)
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.required = required
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_SCHEMA)
-        self._conn.commit()
+        self._writable = True
         self._occurrences: dict[str, int] = {}
         self.hits = 0
         self.misses = 0
+        self._conn: sqlite3.Connection | None = self._open()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
+        try:
+            if self.path != ":memory:":
+                conn.execute("PRAGMA journal_mode=WAL")
+                size = Path(self.path).stat().st_size
+                pages = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+                wal = Path(self.path + "-wal")
+                if size < pages and not (wal.exists() and wal.stat().st_size):  # committed pages may sit in the WAL  # cut short (a copy or a disk that stopped mid-file): later pages would be missing
+                    raise sqlite3.DatabaseError(f"database disk image is malformed ({size} of {pages} bytes)")
+            conn.execute(_SCHEMA)
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open(self) -> sqlite3.Connection | None:
+        """The database connection; a corrupt file is moved aside once; None where the location cannot be used."""
+        try:
+            try:
+                return self._connect()
+            except sqlite3.DatabaseError as exc:
+                if not _corrupt(exc):
+                    raise
+                self._set_aside(exc)
+                return self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            why = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
+            blocker = next((p for p in Path(self.path).parents if p.exists()), None)
+            if blocker is not None and not blocker.is_dir():
+                why = f"{blocker} is a file, not a folder"
+            if self.required:
+                raise ConfigError(f"cannot use the response cache {self.path} ({why}): give a writable path, "
+                                  "or --no-cache") from None
+            notice(f"response cache: cannot use {self.path} ({why}); this run goes on without it "
+                   "(set CLUSTER_R1_CACHE_DIR or --cache-dir to a writable folder, or pass --no-cache)", logger=log)
+            return None
+
+    def _set_aside(self, exc: BaseException) -> None:
+        """Move a corrupt database (and its -wal/-shm files) to ``<path>.corrupt-<time>``, with one notice."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside, n = f"{self.path}.corrupt-{stamp}", 1
+        while Path(aside).exists():
+            n += 1
+            aside = f"{self.path}.corrupt-{stamp}-{n}"
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(self.path + suffix)
+            if source.exists():
+                source.replace(aside + suffix)
+        notice(f"response cache: {self.path} was damaged ({exc}); moved aside to {aside}, a fresh one started "
+               "(replies are asked again)", logger=log)
+
+    def _recover(self, exc: sqlite3.Error) -> None:
+        """After an error at a lookup or a write (lock held): start afresh if the file is corrupt, else stop writing."""
+        if _corrupt(exc):
+            if self._conn is not None:
+                self._conn.close()
+            try:
+                self._set_aside(exc)
+                self._conn = self._connect()
+            except (sqlite3.Error, OSError) as again:
+                self._conn = None
+                notice(f"response cache: cannot start a fresh {self.path} ({again}); this run goes on without it",
+                       logger=log)
+        elif self._writable:
+            self._writable = False
+            notice(f"response cache: cannot save replies in {self.path} ({exc}); this run goes on without saving "
+                   "them (free some space, or pass --no-cache)", logger=log)
 
     def __repr__(self) -> str:
         return f"CachedBackend({self.backend!r}, path={self.path!r})"
 
     def __len__(self) -> int:
         with self._lock:
+            if self._conn is None:
+                return 0
             return int(self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def __bool__(self) -> bool:  # a backend is a backend, however many replies it holds (len() counts them)
@@ -141,7 +236,8 @@ class CachedBackend(Wrapper):
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     def _key(
         self, messages: Sequence[Message], temperature: float, max_tokens: int | None, seed: int | None,
@@ -166,12 +262,17 @@ class CachedBackend(Wrapper):
     ) -> Completion:
         used = constraint if constraint is not None and supports(self.backend, constraint) else None
         key, request = self._key(messages, temperature, max_tokens, seed, describe(used))
+        row = None
         with self._lock:
-            row = self._conn.execute(
-                "SELECT text, prompt_tokens, completion_tokens, seconds, reply_model, finish_reason "
-                "FROM responses WHERE key = ?",
-                (key,),
-            ).fetchone()
+            if self._conn is not None:
+                try:
+                    row = self._conn.execute(
+                        "SELECT text, prompt_tokens, completion_tokens, seconds, reply_model, finish_reason "
+                        "FROM responses WHERE key = ?",
+                        (key,),
+                    ).fetchone()
+                except sqlite3.Error as exc:
+                    self._recover(exc)
             if row is not None:
                 self.hits += 1
         if row is not None:
@@ -180,22 +281,31 @@ class CachedBackend(Wrapper):
                               constraint=used)
         with self._lock:
             self.misses += 1
-            self._conn.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    self.namespace,
-                    self.model,
-                    request,
-                    completion.text,
-                    completion.prompt_tokens,
-                    completion.completion_tokens,
-                    completion.seconds,
-                    completion.finish_reason,
-                    completion.model,
-                    time.time(),
-                ),
-            )
-            self._conn.commit()
+            if self._conn is not None and self._writable:
+                self._store(key, request, completion)
         log.debug("cached a reply of %s (%d tokens)", self.model, completion.completion_tokens)
         return completion
+
+    def _store(self, key: str, request: str, completion: Completion) -> None:
+        """Save one reply in its own transaction (lock held); a failing disk is a notice, never an error."""
+        assert self._conn is not None
+        try:
+            with self._conn:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        self.namespace,
+                        self.model,
+                        request,
+                        completion.text,
+                        completion.prompt_tokens,
+                        completion.completion_tokens,
+                        completion.seconds,
+                        completion.finish_reason,
+                        completion.model,
+                        time.time(),
+                    ),
+                )
+        except sqlite3.Error as exc:
+            self._recover(exc)

@@ -127,6 +127,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..api import make_backend
     from ..backends.cached import CachedBackend
     from ..errors import ConfigError
+    from ..io import check_cache_dir
+    from ..notices import drain as drain_notices
     from . import METHOD_NAMES, evaluate, load_examples, make_method, parse_splits, write_results
 
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
@@ -149,18 +151,20 @@ def run_eval(args: argparse.Namespace) -> int:
             # the weights' modification time in the key: retraining into the same folder invalidates old replies
             weights = sorted(Path(args.checkpoint).glob("*.safetensors")) if Path(args.checkpoint).is_dir() else []
             stamp = max((w.stat().st_mtime_ns for w in weights), default=0)
-            backend = CachedBackend(backend, args.cache or out / "responses.sqlite", namespace=f"transformers:{stamp}")
+            backend = CachedBackend(backend, args.cache or out / "responses.sqlite", namespace=f"transformers:{stamp}",
+                                    required=bool(args.cache))
     elif needs_model:
         backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
                                max_retries=args.max_retries, concurrency=args.concurrency,
                                context_window=args.context_window, server_kind=args.server_kind)
         if not args.no_cache:
-            backend = CachedBackend(backend, args.cache or out / "responses.sqlite")
+            backend = CachedBackend(backend, args.cache or out / "responses.sqlite", required=bool(args.cache))
     agent_options = {"prompt": args.prompt, "max_reasks": args.max_reasks, "strict": args.strict,
                      "salvage": not args.no_salvage, "max_tokens": args.max_tokens,
                      "temperature": args.temperature, "seed": args.agent_seed, "think_chars": args.think_chars}
+    embed_cache = check_cache_dir(args.embed_cache, "--embed-cache") if args.embed_cache else None
     built = [make_method(m, backend=backend, agent_options=agent_options, embedder=args.embedder,
-                         embed_cache_dir=args.embed_cache, random_state=args.random_state) for m in methods]
+                         embed_cache_dir=embed_cache, random_state=args.random_state) for m in methods]
     manifest = Path(args.bench) / "manifest.json"
     bench_seed = json.loads(manifest.read_text(encoding="utf-8")).get("seed") if manifest.is_file() else None
     console = Console(stderr=True, quiet=args.quiet)
@@ -183,11 +187,14 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     embed_log.removeFilter(truncation)
     results["argv"] = sys.argv
+    notes = drain_notices()  # a damaged or unusable cache: already one line on the terminal
     if truncation.texts:
-        results["notes"] = [f"{truncation.texts} text(s) in {truncation.calls} encoder call(s) exceeded the encoder's "
-                            "window and were truncated (counted when encoded, not on embedding-cache hits; "
-                            "the paper filters long inputs with tiktoken instead)"]
-        console.print(results["notes"][0])
+        notes.insert(0, f"{truncation.texts} text(s) in {truncation.calls} encoder call(s) exceeded the encoder's "
+                     "window and were truncated (counted when encoded, not on embedding-cache hits; "
+                     "the paper filters long inputs with tiktoken instead)")
+        console.print(notes[0])
+    if notes:
+        results["notes"] = notes
     paths = write_results(out, results)
     if not args.quiet:
         print(paths["table.md"].read_text(encoding="utf-8"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import platform
@@ -92,16 +93,15 @@ def environment() -> dict[str, Any]:
 
 
 def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from ..io import write_atomic
+
+    write_atomic(path, text)
 
 
 def write_results(out_dir: str | Path, results: dict[str, Any]) -> dict[str, Path]:
     """Write ``results.json`` (everything), ``table.md`` (paper layout + summary), ``results.csv`` and
     ``report.html`` (the tables, self-contained)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in ("results.json", "table.md", "results.csv", "report.html")}
     _atomic(paths["results.json"], json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     agg = results["aggregates"]
@@ -124,14 +124,13 @@ def write_results(out_dir: str | Path, results: dict[str, Any]) -> dict[str, Pat
     from ..report.html import eval_page
 
     _atomic(paths["report.html"], eval_page(results))
-    tmp = paths["results.csv"].with_name("results.csv.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(RECORD_COLUMNS), extrasaction="ignore")
-        writer.writeheader()
-        for rec in results["records"]:
-            row = dict(rec)
-            row["violations"] = ";".join(rec.get("violations") or [])
-            writer.writerow(row)
-    tmp.replace(paths["results.csv"])
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=list(RECORD_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    for rec in results["records"]:
+        row = dict(rec)
+        row["violations"] = ";".join(rec.get("violations") or [])
+        writer.writerow(row)
+    _atomic(paths["results.csv"], buf.getvalue())
     log.info("results written to %s", out)
     return paths

@@ -42,18 +42,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", metavar="FILE", help="gold labels, one per text (see cluster --labels)")
     p.add_argument("--text-field", default="text")
     p.add_argument("--text-column", default="text")
-    p.add_argument("--no-cache", action="store_true", help="do not cache embeddings on disk")
+    from ..cli_args import add_cache_arguments
+
+    add_cache_arguments(p, replies=False)
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from ..cli_args import cache_options
     from ..errors import InputError
     from ..io import check_output_path, read_texts
     from ..types import Clustering
 
     check_output_path(args.output)
+    cache_dir = cache_options(args)
     path = Path(args.result)
     if not path.is_file():
         raise InputError(f"{path}: no such result file; write one with cluster ... -o RESULT.json")
@@ -66,7 +70,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise InputError(f"{args.input} holds {len(texts)} texts but the result {result.n_texts}: give the file that "
                          "was clustered")
     where = write_for(args.output, result, texts, args.instruction, labels=args.labels,
-                      embed_options={"cache_dir": False if args.no_cache else None})
+                      embed_options={"cache_dir": cache_dir})
     if not args.quiet:
         print(f"report written to {where}")
     return 0

@@ -10,6 +10,7 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..cli import add_server_arguments
+    from ..cli_args import add_cache_arguments
 
     p = sub.add_parser("assign", help="place new texts into the clusters of a saved clusterer (cluster ... --save DIR)")
     p.add_argument("clusterer", metavar="DIR", help="the folder written by cluster ... --save DIR")
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--discover", action="store_true",
                    help="texts that fit no saved topic become new topics (new ids; the saved ids never change)")
     p.add_argument("--save", metavar="DIR", help="save the clusterer, with any new topics, here (may be DIR itself)")
-    p.add_argument("--no-cache", action="store_true", help="do not cache embeddings and model replies on disk")
+    add_cache_arguments(p)
     from ..report.cli import add_report_arguments
 
     add_report_arguments(p)
@@ -38,16 +39,18 @@ def run_assign(args: argparse.Namespace) -> int:
 
     from ..api import server_configured
     from ..cli import backend_from_args, check_outputs, write_result
+    from ..cli_args import cache_options
     from ..io import read_texts
     from ..report.terminal import print_summary
     from .saved import load, place, save
 
     console = Console(stderr=True, quiet=args.quiet)
     check_outputs(args)
+    cache_dir = cache_options(args)
     model = load(args.clusterer)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = backend_from_args(args) if server_configured(args.base_url) else None
-    embed_options = {"cache_dir": False if args.no_cache else None}
+    embed_options = {"cache_dir": cache_dir}
     result, model = place(model, texts, backend=backend, mode=args.assign, discover=args.discover,
                           embed_options=embed_options)
     if args.save:

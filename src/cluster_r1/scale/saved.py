@@ -25,6 +25,7 @@ import numpy as np
 from ..backends.base import Backend
 from ..errors import ConfigError, InputError
 from ..io import write_atomic
+from ..notices import drain as drain_notices
 from ..types import Clustering
 from .assign import Assignment, batch_size, centroids, classify_llm, own_similarity
 from .calls import Tally
@@ -81,7 +82,8 @@ def load(folder: str | os.PathLike[str]) -> ScaleModel:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise InputError(f"{file} is not a saved clusterer (not JSON); save one with cluster ... --save") from None
+        raise InputError(f"{file} is not a saved clusterer or is damaged (not valid JSON); save the clusterer "
+                         "again with cluster ... --save") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{file} is not a cluster-r1 saved clusterer; save one with cluster ... --save")
     if int(data.get("version", 0)) > VERSION:
@@ -94,10 +96,33 @@ def load(folder: str | os.PathLike[str]) -> ScaleModel:
         raise InputError(f"{file} is damaged (taxonomy or centroids missing); save the clusterer again") from None
     if centres.ndim != 2 or len(centres) != len(taxonomy) or centres.shape[1] != mean.shape[-1]:
         raise InputError(f"{file} is damaged ({len(taxonomy)} topics but centroids of shape {centres.shape})")
+    if not (np.isfinite(centres).all() and np.isfinite(mean).all()):
+        raise InputError(f"{file} is damaged (centroids that are not numbers); save the clusterer again")
+    _check_classifier(file, data.get("classifier"), centres.shape[1])
+    floor = data.get("floor")
+    if floor is not None and not isinstance(floor, (int, float)):
+        raise InputError(f"{file} is damaged (floor {str(floor)[:40]!r} is not a number); save the clusterer again")
     return ScaleModel(taxonomy=taxonomy, centres=centres, mean=mean, embedder=str(data.get("embedder", "")),
                       view=str(data.get("view", "semantic")), template=str(data.get("template", "auto")),
                       assign=str(data.get("assign", "embed")), classifier=data.get("classifier"),
                       floor=data.get("floor"), settings=dict(data.get("settings") or {}))
+
+
+def _check_classifier(file: Path, clf: Any, width: int) -> None:
+    """A saved classifier must be the weights :func:`_classify` reads, of the centroids' width."""
+    if not clf:
+        return
+    try:
+        coef = np.asarray(clf["coef"], dtype=np.float64)
+        intercept = np.asarray(clf["intercept"], dtype=np.float64)
+        classes = np.asarray(clf["classes"], dtype=np.int64)
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{file} is damaged (the classifier's weights are missing or not numbers); save the "
+                         "clusterer again") from None
+    rows = max(len(classes), 1) if len(classes) != 2 else 1
+    if coef.ndim != 2 or coef.shape != (rows, width) or intercept.shape != (rows,) or not np.isfinite(coef).all():
+        raise InputError(f"{file} is damaged (classifier of shape {coef.shape} for {len(classes)} topics of width "
+                         f"{width}); save the clusterer again")
 
 
 def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: dict[str, Any] | None) -> np.ndarray:
@@ -227,6 +252,7 @@ def place(
         model=getattr(backend, "model", "") if backend is not None else model.embedder, usage=usage, notes=notes,
         placement=result.source, confidence=[round(float(c), 4) for c in result.confidence],
     )
+    clustering.notes.extend(drain_notices())
     return clustering, model
 
 
