@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fake_openai import FakeOpenAIServer, valid_reply  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "support_tickets.txt"
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("CLUSTER_R1_DATA_DIR") or ROOT.parent / "shared" / "data")
 
 
 def cli(*args: str, cache: Path | str, wait: bool = True) -> subprocess.CompletedProcess | subprocess.Popen:

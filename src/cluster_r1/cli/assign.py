@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import logging
 
+from .common import (
+    add_cache_arguments,
+    add_report_arguments,
+    add_server_arguments,
+    backend_from_args,
+    cache_options,
+    check_outputs,
+    write_result,
+)
+
 __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..cli import add_server_arguments
-    from ..cli_args import add_cache_arguments
-
     p = sub.add_parser("assign", help="place new texts into the clusters of a saved clusterer (cluster ... --save DIR)")
     p.add_argument("clusterer", metavar="DIR", help="the folder written by cluster ... --save DIR")
     p.add_argument("input", metavar="FILE", help="a .txt (one text per line), .jsonl or .csv file of new texts")
@@ -25,8 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="texts that fit no saved topic become new topics (new ids; the saved ids never change)")
     p.add_argument("--save", metavar="DIR", help="save the clusterer, with any new topics, here (may be DIR itself)")
     add_cache_arguments(p)
-    from ..report.cli import add_report_arguments
-
     add_report_arguments(p)
     add_server_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on the terminal")
@@ -38,11 +43,9 @@ def run_assign(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..api import server_configured
-    from ..cli import backend_from_args, check_outputs, write_result
-    from ..cli_args import cache_options
     from ..io import read_texts
     from ..report.terminal import print_summary
-    from .saved import load, place, save
+    from ..scale.saved import load, place, save
 
     console = Console(stderr=True, quiet=args.quiet)
     check_outputs(args)
@@ -57,7 +60,7 @@ def run_assign(args: argparse.Namespace) -> int:
         result.notes.append(f"clusterer saved to {save(model, args.save).parent}")
     write_result(args, result)
     if args.report:
-        from ..report.cli import write_for
+        from .report import write_for
 
         write_for(args.report, result, texts, model.taxonomy.instruction, labels=args.labels, embed_options=embed_options)
     if not args.quiet:

@@ -7,13 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "write_for", "add_report_arguments"]
+from .common import add_cache_arguments, cache_options
 
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report here")
-    parser.add_argument("--labels", metavar="FILE", help="gold labels, one per text in order (.txt one per line, or "
-                        ".jsonl/.csv with a 'label' field): the report shows V, NMI, ARI and a contingency heatmap")
+__all__ = ["register", "write_for"]
 
 
 def read_labels(path: str) -> list[str]:
@@ -25,8 +21,8 @@ def read_labels(path: str) -> list[str]:
 def write_for(path: str, result: Any, texts: Sequence[str], instruction: str, *, labels: str | None = None,
               vectors: Any = None, embed_options: dict[str, Any] | None = None) -> Path:
     """Write the HTML report for a finished result (embedding the texts for the map when no vectors are given)."""
+    from ..report.html import write_report
     from ..scale.pipeline import embed_corpus
-    from .html import write_report
 
     x = vectors[0] if vectors is not None else embed_corpus(texts, instruction, embed_options=embed_options)[0]
     gold = read_labels(labels) if labels else None
@@ -42,8 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", metavar="FILE", help="gold labels, one per text (see cluster --labels)")
     p.add_argument("--text-field", default="text")
     p.add_argument("--text-column", default="text")
-    from ..cli_args import add_cache_arguments
-
     add_cache_arguments(p, replies=False)
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -51,7 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..cli_args import cache_options
     from ..errors import InputError
     from ..io import check_output_path, read_texts
     from ..types import Clustering

@@ -1,0 +1,136 @@
+"""What the subcommands share: argument types, the model-server, cache and report options, the backend they
+describe, and the writing of a result. Every subcommand module imports from here; this module imports none of them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..backends.dialects import SERVER_KINDS
+
+if TYPE_CHECKING:
+    from ..types import Clustering
+
+__all__ = ["positive_int", "count", "seconds", "add_server_arguments", "backend_from_args", "add_cache_arguments",
+           "cache_options", "add_report_arguments", "check_outputs", "write_result"]
+
+
+def positive_int(value: str) -> int:
+    """argparse type: a whole number >= 1 (its errors read "must be a whole number >= 1, got 'x'")."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {n}")
+    return n
+
+
+def count(value: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {n}")
+    return n
+
+
+def seconds(value: str) -> float:
+    """argparse type: a positive number of seconds."""
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {value!r}") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {value!r}")
+    return x
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model-server options shared by ``cluster`` and ``assign``."""
+    s = parser.add_argument_group("model server (any OpenAI-compatible: vLLM, llama.cpp, Ollama, SGLang, OpenAI)")
+    s.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1 (env CLUSTER_R1_BASE_URL)")
+    s.add_argument("--model", help="model name on the server (env CLUSTER_R1_MODEL); key: env CLUSTER_R1_API_KEY")
+    s.add_argument("--timeout", type=seconds, default=600.0, help="seconds per request (default 600)")
+    s.add_argument("--max-retries", type=count, default=3, help="retries on 429/5xx/timeouts (default 3)")
+    s.add_argument("--concurrency", type=positive_int, default=4, help="parallel requests (default 4)")
+    s.add_argument("--context-window", type=positive_int, help="model context in tokens (default: as the server "
+                   "says, else 8192 assumed)")
+    s.add_argument("--server-kind", default="auto", choices=SERVER_KINDS,
+                   help="the server's constrained-decoding dialect (default auto: detected); none = no constraints")
+
+
+def backend_from_args(args: argparse.Namespace) -> object:
+    """The OpenAI-compatible backend the server options describe, behind the response cache unless --no-cache."""
+    from ..api import make_backend
+
+    backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
+                           max_retries=args.max_retries, concurrency=args.concurrency,
+                           context_window=args.context_window, server_kind=args.server_kind)
+    if not getattr(args, "no_cache", False):
+        from ..backends.cached import CachedBackend
+        from ..embed.cache import default_cache_dir
+
+        named = getattr(args, "cache_dir", None)
+        backend = CachedBackend(backend, (named or default_cache_dir()) / "responses.sqlite", required=bool(named))
+    return backend
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, replies: bool = True) -> None:
+    """``--cache-dir`` and ``--no-cache``, shared by the subcommands that embed texts or call a model."""
+    what = "embeddings and model replies" if replies else "embeddings"
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help=f"cache {what} here (default: $CLUSTER_R1_CACHE_DIR or ~/.cache/cluster-r1, skipped with a "
+                        "note where unusable; a DIR named here must be writable)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help=f"do not cache {what} on disk (default: cached, so an interrupted run resumes without "
+                        "repeating finished calls)")
+
+
+def cache_options(args: argparse.Namespace) -> Path | bool | None:
+    """The ``cache_dir`` the embedding functions take: False (off), the named folder (checked now), or None (default)."""
+    if getattr(args, "no_cache", False):
+        return False
+    if getattr(args, "cache_dir", None) is not None:
+        from ..io import check_cache_dir
+
+        args.cache_dir = check_cache_dir(args.cache_dir)
+        return args.cache_dir
+    return None
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report here")
+    parser.add_argument("--labels", metavar="FILE", help="gold labels, one per text in order (.txt one per line, or "
+                        ".jsonl/.csv with a 'label' field): the report shows V, NMI, ARI and a contingency heatmap")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an unwritable ``-o``, ``--report`` or ``--save`` before any work (one line each)."""
+    from ..io import check_output_path, check_save_path
+
+    check_output_path(args.output)
+    if getattr(args, "report", None):
+        check_output_path(args.report)
+    if getattr(args, "save", None):
+        check_save_path(args.save)
+
+
+def write_result(args: argparse.Namespace, result: Clustering) -> None:
+    """The result's JSON to ``-o`` (atomically) or to stdout."""
+    from ..errors import OutputError
+    from ..io import write_atomic
+
+    if args.output:
+        write_atomic(args.output, result.to_json() + "\n")
+        return
+    try:
+        sys.stdout.write(result.to_json() + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        raise OutputError(f"cannot write the result to standard output ({(exc.strerror or str(exc)).lower()}); "
+                          "write it to a file with -o PATH") from None
