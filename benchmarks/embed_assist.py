@@ -28,8 +28,8 @@ from embed_tasks import goalex_descriptions, load_task  # noqa: E402
 
 from cluster_r1.backends.cached import CachedBackend  # noqa: E402
 from cluster_r1.backends.openai_compat import OpenAICompatBackend  # noqa: E402
+from cluster_r1.corpus.assist import assisted_cluster  # noqa: E402
 from cluster_r1.embed import embed_cluster  # noqa: E402
-from cluster_r1.embed.assist import assisted_cluster  # noqa: E402
 from cluster_r1.errors import AnswerError  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
 
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--out", help="also write the rows as JSON here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("cluster_r1.embed.assist").setLevel(logging.INFO)
+    logging.getLogger("cluster_r1.corpus.assist").setLevel(logging.INFO)
     backend = CachedBackend(OpenAICompatBackend(base_url=args.base_url, model=args.model, concurrency=1), args.cache)
     rows = []
     print("| task | method | k (gold) | V | ARI | s/text | LLM tokens/text | categories |")

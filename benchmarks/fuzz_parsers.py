@@ -27,7 +27,9 @@ from cluster_r1.agent import ClusteringAgent  # noqa: E402
 from cluster_r1.agent.salvage import cluster_choice, parse_placements  # noqa: E402
 from cluster_r1.answer import items_to_lists, parse_answer  # noqa: E402
 from cluster_r1.backends import ScriptedBackend  # noqa: E402
-from cluster_r1.embed.assist import Category, parse_categories, parse_pick  # noqa: E402
+from cluster_r1.corpus.assign import parse_pick  # noqa: E402
+from cluster_r1.corpus.propose import parse_categories  # noqa: E402
+from cluster_r1.corpus.taxonomy import Category  # noqa: E402
 from cluster_r1.errors import ClusterR1Error  # noqa: E402
 from cluster_r1.reading import find_json  # noqa: E402
 from replies import FAMILIES, is_written, reply, written  # noqa: E402

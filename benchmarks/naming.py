@@ -17,7 +17,7 @@ Namers, on the same clusters: ``default`` (what the offline default writes: c-TF
 stop words, raw counts, ties in vocabulary order; kept here verbatim as the baseline); with
 ``--bertopic``, BERTopic's default representation of the same clusters (manual topic modelling:
 its c-TF-IDF with its default vectorizer, top 4 words); with ``--base-url``, the model's names
-(``--llm-names``: :func:`cluster_r1.embed.assist.llm_names` on the same clusters, central texts first);
+(``--llm-names``: :func:`cluster_r1.corpus.names.llm_names` on the same clusters, central texts first);
 with ``--variants``, rules tried and not adopted: ``log tf`` (a term's weight in a cluster from
 1 + log of its count in each text, instead of once per text), ``centroid`` (the default's top 15
 candidates re-ranked by the cosine of their MiniLM vectors to the cluster's mean vector, MMR 0.3),
@@ -225,7 +225,7 @@ def main() -> None:
                 # the same names with spaces for the slashes: what the measure makes of the separator alone
                 names["spaces"] = [n.replace(" / ", " ") for n in names["default"]]
             if backend is not None:
-                from cluster_r1.embed.assist import llm_names
+                from cluster_r1.corpus.names import llm_names
 
                 groups = [list(dict.fromkeys(list(reps) + [i - 1 for i in c.items]))
                           for c, reps in zip(result.clusters, est.representatives_)]

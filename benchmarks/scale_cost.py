@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from cluster_r1.backends import OpenAICompatBackend  # noqa: E402
+from cluster_r1.corpus.context import ScaleOptions  # noqa: E402
+from cluster_r1.corpus.pipeline import cluster_corpus, embed_corpus  # noqa: E402
 from cluster_r1.embed import embed_cluster  # noqa: E402
-from cluster_r1.scale.pipeline import ScaleOptions, cluster_corpus, embed_corpus  # noqa: E402
 from fake_model import TopicModel, corpus  # noqa: E402
 from fake_openai import FakeOpenAIServer  # noqa: E402
 

@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_quality import full_task  # noqa: E402
 
 from cluster_r1.backends import CachedBackend, OpenAICompatBackend  # noqa: E402
+from cluster_r1.corpus.context import ScaleOptions  # noqa: E402
+from cluster_r1.corpus.pipeline import cluster_corpus  # noqa: E402
+from cluster_r1.corpus.saved import load, model_from_result, place, save  # noqa: E402
 from cluster_r1.embed import embed_cluster  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
-from cluster_r1.scale.pipeline import ScaleOptions, cluster_corpus  # noqa: E402
-from cluster_r1.scale.saved import load, model_from_result, place, save  # noqa: E402
 
 
 def main() -> None:

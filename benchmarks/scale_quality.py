@@ -28,9 +28,10 @@ from embed_tasks import banking_rows, goalex, tweeteval_rows  # noqa: E402
 
 from cluster_r1.agent.state import estimate_tokens  # noqa: E402
 from cluster_r1.backends import CachedBackend, OpenAICompatBackend  # noqa: E402
+from cluster_r1.corpus.context import ScaleOptions  # noqa: E402
+from cluster_r1.corpus.pipeline import cluster_corpus, embed_corpus  # noqa: E402
 from cluster_r1.embed import embed_cluster  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
-from cluster_r1.scale.pipeline import ScaleOptions, cluster_corpus, embed_corpus  # noqa: E402
 
 
 def full_task(name: str) -> tuple[str, list[str], list[str]]:

@@ -9,15 +9,11 @@ import pytest
 
 from cluster_r1.api import cluster_texts
 from cluster_r1.backends.scripted import ScriptedBackend
-from cluster_r1.embed.assist import (
-    Category,
-    assisted_cluster,
-    categories_cluster,
-    llm_names,
-    parse_categories,
-    parse_pick,
-    propose_categories,
-)
+from cluster_r1.corpus.assign import parse_pick
+from cluster_r1.corpus.assist import assisted_cluster, categories_cluster
+from cluster_r1.corpus.names import llm_names
+from cluster_r1.corpus.propose import parse_categories, propose_categories
+from cluster_r1.corpus.taxonomy import Category
 from cluster_r1.errors import AnswerError, ConfigError
 from cluster_r1.metrics import v_measure_score
 from test_cli import EXAMPLE, run_cli, server_args

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cluster_r1.backends.scripted import ScriptedBackend
+from cluster_r1.corpus.assist import assisted_cluster
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
-from cluster_r1.embed.assist import assisted_cluster
 from cluster_r1.embed.language import LanguageEmbedder, language_names, letters_only
 from cluster_r1.embed.style import StyleEmbedder, form_names, shape
 from cluster_r1.embed.views import ROUTE_MARGIN, first_clause, route_instruction

@@ -18,7 +18,9 @@ from cluster_r1.agent import ClusteringAgent
 from cluster_r1.agent.salvage import cluster_choice, parse_placements
 from cluster_r1.answer import items_to_lists, parse_answer
 from cluster_r1.backends import ScriptedBackend
-from cluster_r1.embed.assist import Category, parse_categories, parse_pick
+from cluster_r1.corpus.assign import parse_pick
+from cluster_r1.corpus.propose import parse_categories
+from cluster_r1.corpus.taxonomy import Category
 from cluster_r1.errors import ClusterR1Error
 from cluster_r1.reading import find_json
 from replies import FAMILIES, is_written, reply, written

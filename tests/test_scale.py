@@ -20,10 +20,11 @@ import numpy as np
 import pytest
 
 from cluster_r1.backends import ScriptedBackend
+from cluster_r1.corpus.context import ScaleOptions
+from cluster_r1.corpus.pipeline import cluster_corpus, embed_corpus
+from cluster_r1.corpus.saved import load, place, save
 from cluster_r1.errors import AnswerError, ClusterR1Error, ConfigError, ContextLengthError, InputError
 from cluster_r1.metrics import v_measure_score
-from cluster_r1.scale.pipeline import ScaleOptions, cluster_corpus, embed_corpus
-from cluster_r1.scale.saved import load, place, save
 from fake_model import TopicModel, corpus
 from fake_openai import FakeOpenAIServer
 
@@ -140,7 +141,7 @@ def test_named_clusters_are_the_offline_defaults_partition(data) -> None:
 def test_split_same_names_keeps_only_neighbours_together() -> None:
     import numpy as np
 
-    from cluster_r1.scale.merge import same_names, split_same_names
+    from cluster_r1.corpus.names import same_names, split_same_names
 
     c = np.array([[1.0, 0.0, 0.0], [0.98, 0.2, 0.0], [0.0, 1.0, 0.0], [0.0, 0.98, 0.2], [0.0, 0.0, 1.0]])
     named = [("Cards", "a"), ("cards.", "b"), ("Cards", "c"), ("Transfers", "d"), ("Cards", "e")]
@@ -269,7 +270,7 @@ def test_save_place_and_discover_keep_ids(data, tmp_path) -> None:
 def test_saved_clusterers_name_their_template_and_old_files_keep_theirs(data, tmp_path) -> None:
     import numpy as np
 
-    from cluster_r1.scale.saved import _vectors
+    from cluster_r1.corpus.saved import _vectors
 
     texts, _, (x, _, spec) = data
     assert spec["template"] == "none"  # what the offline default embeds for MiniLM, by name, not "auto"
@@ -590,8 +591,8 @@ def test_auto_keeps_the_windows_of_a_model_that_passes_the_check(data) -> None:
 
 
 def test_batches_grow_with_the_repeated_listing_within_bounds() -> None:
-    from cluster_r1.scale.assign import batch_size
-    from cluster_r1.scale.taxonomy import Taxonomy, Topic
+    from cluster_r1.corpus.assign import batch_size
+    from cluster_r1.corpus.taxonomy import Taxonomy, Topic
 
     few = Taxonomy("by issue", [Topic(j, f"topic {j}", "short") for j in range(3)])
     many = Taxonomy("by issue", [Topic(j, f"topic {j}", "a much longer description of what belongs " * 3)
@@ -618,7 +619,7 @@ def test_a_saved_clusterer_asks_as_its_fit_decided(data, tmp_path) -> None:
 
 
 def test_agreement_is_beyond_chance() -> None:
-    from cluster_r1.scale.assign import agreement
+    from cluster_r1.corpus.assign import agreement
 
     assert agreement([0, 1, 2, 3] * 4, [0, 1, 2, 3] * 4) == 1.0
     assert agreement([0] * 16, [0] * 16) == 0.0  # one topic for everything both ways: no evidence
@@ -629,7 +630,7 @@ def test_agreement_is_beyond_chance() -> None:
 @pytest.mark.parametrize(("n", "length", "max_windows"), [(3000, 14, 6), (1024, 80, 6), (300, 14, 4), (100, 14, 6),
                                                          (1024, 400, 6), (54, 1700, 6), (500, 3000, 3)])
 def test_plan_windows_keeps_to_its_bounds(n: int, length: int, max_windows: int) -> None:
-    from cluster_r1.scale.windows import plan_windows
+    from cluster_r1.corpus.windows import plan_windows
 
     rng = np.random.default_rng(n)
     x = rng.normal(size=(n, 16))
@@ -649,7 +650,7 @@ def test_plan_windows_keeps_to_its_bounds(n: int, length: int, max_windows: int)
 
 
 def test_plan_windows_leaves_out_what_fits_no_window() -> None:
-    from cluster_r1.scale.windows import plan_windows
+    from cluster_r1.corpus.windows import plan_windows
 
     x = np.eye(12)
     lengths = [5000] * 12  # one text per window at most

@@ -6,7 +6,7 @@ the bundled MiniLM encoder, k chosen automatically, clusters named by keywords) 
 mode an agent that gives no usable answer at all, or whose texts do not fit the model's
 context, falls back to ``embed``, with a note.
 ``embed`` with ``embed_options={"assist": "categories" | "answers", "llm_names": True, "categories": [...]}``
-uses a model server for criteria an encoder cannot see (:mod:`cluster_r1.embed.assist`).
+uses a model server for criteria an encoder cannot see (:mod:`cluster_r1.corpus.assist`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from .types import Clustering
 __all__ = ["cluster_texts", "make_backend", "server_configured", "METHODS"]
 
 METHODS = ("auto", "agent", "embed")
+
+#: The note on a result clustered without an instruction.
+NO_INSTRUCTION = ("no instruction given: clustered by what the texts are about; say by what with --instruction "
+                  '(e.g. "by root cause")')
 
 
 def server_configured(base_url: str | None = None) -> bool:
@@ -72,9 +76,9 @@ def cluster_texts(
     ``method="auto"`` uses the agent when a backend is given or a server is configured
     (``CLUSTER_R1_BASE_URL``), else the offline embedding method. The agent answers in one
     shot when the texts fit one window (:func:`fits_one_window`); beyond that the
-    large-corpus pipeline runs (:mod:`cluster_r1.scale`, ``scale_options`` a
-    :class:`~cluster_r1.scale.pipeline.ScaleOptions`). ``keep``, when given, receives the
-    pipeline's ``"model"`` (a :class:`~cluster_r1.scale.pipeline.ScaleModel`) and ``"vectors"``,
+    large-corpus pipeline runs (:mod:`cluster_r1.corpus`, ``scale_options`` a
+    :class:`~cluster_r1.corpus.context.ScaleOptions`). ``keep``, when given, receives the
+    pipeline's ``"model"`` (a :class:`~cluster_r1.corpus.context.ScaleModel`) and ``"vectors"``,
     for saving a clusterer without embedding twice. What went wrong around the run without changing
     it (a damaged cache dropped, a cache location that could not be used) ends the result's notes
     (:mod:`cluster_r1.notices`).
@@ -82,6 +86,8 @@ def cluster_texts(
     result = _cluster_texts(texts, instruction, method=method, backend=backend, n_clusters=n_clusters,
                             agent_options=agent_options, embed_options=embed_options, scale_options=scale_options,
                             on_event=on_event, progress=progress, keep=keep)
+    if not instruction.strip():
+        result.notes.insert(0, NO_INSTRUCTION)
     result.notes.extend(n for n in drain_notices() if n not in result.notes)
     return result
 
@@ -108,7 +114,7 @@ def _cluster_texts(
     if not use_agent:
         return _embed(texts, instruction, n_clusters, embed_options, on_event, backend if method == "embed" else None)
     from .agent import ClusteringAgent
-    from .scale.pipeline import ScaleOptions
+    from .corpus.context import ScaleOptions
 
     backend = backend if backend is not None else make_backend()
     scale = scale_options or ScaleOptions()
@@ -116,7 +122,7 @@ def _cluster_texts(
     try:
         if fits_one_window(agent, texts, instruction, n_clusters=n_clusters, max_items=scale.max_window_items):
             return agent.cluster(texts, instruction, n_clusters=n_clusters)
-        from .scale.pipeline import cluster_corpus, embed_corpus
+        from .corpus.pipeline import cluster_corpus, embed_corpus
 
         vectors = embed_corpus(texts, instruction, embed_options=embed_options)
         result, model = cluster_corpus(texts, instruction, backend, n_clusters=n_clusters, options=scale,
@@ -137,12 +143,12 @@ def _cluster_texts(
 def fits_one_window(agent: Any, texts: Sequence[str], instruction: str, *, n_clusters: int | None = None,
                     max_items: int = 40) -> bool:
     """True when the one-shot agent should answer: at most ``max_items`` texts whose prompt fits the context
-    (the backend's, else :data:`~cluster_r1.scale.pipeline.DEFAULT_CONTEXT`) without cutting texts to a fair share.
+    (the backend's, else :data:`~cluster_r1.corpus.context.DEFAULT_CONTEXT`) without cutting texts to a fair share.
 
     Raises :class:`~cluster_r1.errors.ContextLengthError` when the context cannot hold even one text.
     """
     from .agent.state import estimate_tokens
-    from .scale.pipeline import DEFAULT_CONTEXT
+    from .corpus.context import DEFAULT_CONTEXT
 
     window = getattr(agent.backend, "context_window", None) or DEFAULT_CONTEXT
     skeleton = agent.template.render(instruction, [""], limit=None)
@@ -177,7 +183,7 @@ def _embed(
     if categories is not None and assist is None:
         assist = "categories"  # the user's categories: the model places every text in one of them
     if assist or names:
-        from .embed.assist import assisted_cluster
+        from .corpus.assist import assisted_cluster
 
         return assisted_cluster(
             texts,

@@ -77,7 +77,7 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
 
             raise InputError("this InstructionClustering is not fitted yet: call fit(texts) first")
         if getattr(self, "_model", None) is None:
-            from .scale.saved import model_from_result
+            from .corpus.saved import model_from_result
 
             self._model = model_from_result(self._texts, self.result_, self.instruction,
                                             embed_options=self.embed_options, vectors=self._vectors)
@@ -85,7 +85,7 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """0-based clusters of the fit (in ``clusters_`` order) for new texts; -1 where a text fits none."""
-        from .scale.saved import place
+        from .corpus.saved import place
 
         model = self._placer()
         placed, _ = place(model, [str(x) for x in X], backend=self.backend if model.assign != "embed" else None,
@@ -99,14 +99,14 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
 
     def save(self, folder: str | Path) -> Path:
         """Write the fitted clusterer to ``folder`` (``clusterer.json``: no secrets); see :meth:`load`."""
-        from .scale.saved import save
+        from .corpus.saved import save
 
         return save(self._placer(), folder)
 
     @classmethod
     def load(cls, folder: str | Path, *, backend: Backend | None = None) -> InstructionClustering:
         """A clusterer saved by :meth:`save` or ``cluster ... --save DIR``, ready to :meth:`predict`."""
-        from .scale.saved import load
+        from .corpus.saved import load
 
         model = load(folder)
         est = cls(instruction=model.taxonomy.instruction, backend=backend)

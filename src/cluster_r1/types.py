@@ -8,13 +8,21 @@ Items are 1-based positions of the input texts, as in the paper's answer format;
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import InputError
 
-__all__ = ["Cluster", "Usage", "Clustering"]
+__all__ = ["Cluster", "Usage", "Clustering", "ProgressFn", "null_progress"]
+
+#: How library code reports a long stage: ``progress(stage, done, total, detail)``; ``detail`` is a short text
+#: (calls, tokens). Library code never prints; the CLI passes :class:`cluster_r1.report.progress.StageProgress`.
+ProgressFn = Callable[[str, int, int, str], None]
+
+
+def null_progress(stage: str, done: int, total: int, detail: str = "") -> None:
+    """The progress callback that shows nothing."""
 
 
 @dataclass

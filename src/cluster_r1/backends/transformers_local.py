@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 _PIP = 'pip install "transformers>=5.24" torch==2.13.0'
 
 
+def _looks_local(spec: str) -> bool:
+    """A path on disk rather than a Hub id (``org/name``): absolute, relative, home, a .gguf file, or deeper.
+
+    >>> [_looks_local(s) for s in ("Qwen/Qwen2.5-0.5B", "/missing", "./run/final", "~/m", "m.gguf", "a/b/c")]
+    [False, True, True, True, True, True]
+    """
+    return spec.startswith(("/", ".", "~")) or spec.endswith(".gguf") or spec.count("/") > 1
+
+
 def _import(name: str, pip: str = _PIP) -> Any:
     import importlib
 
@@ -61,6 +70,10 @@ class TransformersBackend:
     ) -> None:
         torch = _import("torch")
         transformers = _import("transformers")
+        spec = str(path)
+        if not Path(spec).expanduser().exists() and _looks_local(spec):
+            raise ConfigError(f"{spec}: no such file or folder; give a checkpoint folder, a .gguf file or a Hub id "
+                              "(org/name)")
         path = Path(path).expanduser() if Path(path).expanduser().exists() else path
         if gguf_file is None and str(path).endswith(".gguf"):
             path, gguf_file = Path(path).parent, Path(path).name

@@ -43,9 +43,9 @@ def run_assign(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..api import server_configured
+    from ..corpus.saved import load, place, save
     from ..io import read_texts
     from ..report.terminal import print_summary
-    from ..scale.saved import load, place, save
 
     console = Console(stderr=True, quiet=args.quiet)
     check_outputs(args)

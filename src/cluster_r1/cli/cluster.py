@@ -151,8 +151,8 @@ def run_cluster(args: argparse.Namespace) -> int:
         embed_options.update(assist=args.assist, llm_names=args.llm_names)
     if args.category:
         embed_options["categories"] = args.category
+    from ..corpus.context import ScaleOptions
     from ..report.progress import StageProgress
-    from ..scale.pipeline import ScaleOptions
 
     scale = ScaleOptions(assign=args.assign, propose=args.propose, max_window_items=args.window_items)
     keep: dict = {}
@@ -173,7 +173,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         )
     embed_options.pop("progress")
     if args.save:
-        from ..scale.saved import model_from_result, save
+        from ..corpus.saved import model_from_result, save
 
         model = keep.get("model") or model_from_result(texts, result, args.instruction, embed_options=embed_options,
                                                        vectors=keep.get("vectors"))

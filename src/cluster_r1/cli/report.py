@@ -21,8 +21,8 @@ def read_labels(path: str) -> list[str]:
 def write_for(path: str, result: Any, texts: Sequence[str], instruction: str, *, labels: str | None = None,
               vectors: Any = None, embed_options: dict[str, Any] | None = None) -> Path:
     """Write the HTML report for a finished result (embedding the texts for the map when no vectors are given)."""
+    from ..corpus.pipeline import embed_corpus
     from ..report.html import write_report
-    from ..scale.pipeline import embed_corpus
 
     x = vectors[0] if vectors is not None else embed_corpus(texts, instruction, embed_options=embed_options)[0]
     gold = read_labels(labels) if labels else None

@@ -58,7 +58,7 @@ def _why(exc: BaseException) -> str:
         return exc.strerror.lower()
     text = str(exc)
     if "pickle" in text:
-        return "pickled objects, not vectors"
+        return "not a vector file"
     if isinstance(exc, EOFError) or any(w in text for w in ("EOF", "mmap length", "cannot reshape", "truncated")):
         return "cut short"
     return text.splitlines()[0][:60] if text else type(exc).__name__

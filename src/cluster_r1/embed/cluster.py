@@ -233,7 +233,7 @@ def _silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
     return float(s.mean())
 
 
-#: ``progress(stage, done, total, detail)``, as :data:`cluster_r1.report.progress.ProgressFn`.
+#: ``progress(stage, done, total, detail)``, as :data:`cluster_r1.types.ProgressFn`.
 Progress = Callable[[str, int, int, str], None]
 
 #: The stage name the k scan reports progress under.
@@ -250,7 +250,8 @@ def _silhouette_scan(
 ) -> tuple[dict[int, float], dict[int, np.ndarray]]:
     """K-means on ``fit_x`` per candidate k, each scored by cosine silhouette on ``score_x`` (unit rows).
 
-    ``progress`` hears each scored k (total: the candidates planned, refinements included)."""
+    ``progress`` hears each scored k against one total: the candidates planned, refinements included (at most
+    that many are scored; the scan's end reports the total done)."""
     # cosine distances once, not once per candidate k
     dist = np.clip(1.0 - score_x @ score_x.T, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
@@ -297,7 +298,8 @@ def _silhouette_scan(
             for k in ks[max(0, i - COARSE_STEP + 1) : i + COARSE_STEP]:
                 if k not in scores:
                     score(k)
-    progress(K_STAGE, len(scores), len(scores), "")
+    # one total throughout: the refinement's neighbours it did not need to score count as done
+    progress(K_STAGE, max(planned, len(scores)), max(planned, len(scores)), "")
     return scores, fits
 
 

@@ -12,7 +12,7 @@ Adapters:
 * :class:`EmbeddingMethod` -- ``kmeans`` / ``gmm``: the App. E.1 baselines with the gold k
   (``random_state=43``); ``embed``: the shipped embedding default, k inferred.
 * :class:`AssistMethod` (``assist``) -- the LLM-assisted mode of the embedding method
-  (:mod:`cluster_r1.embed.assist`, ``categories``): the model proposes the categories and
+  (:mod:`cluster_r1.corpus.assist`, ``categories``): the model proposes the categories and
   picks one per text; k is the model's, like the agent's.
 
 A method with raw answers implements ``run(example) -> Outcome``; a plain method only
@@ -199,7 +199,7 @@ class AssistMethod:
         self.name = name or f"{backend.model} + assist=categories (k from the model)"
 
     def cluster(self, example: Example) -> Clustering:
-        from ..embed.assist import categories_cluster
+        from ..corpus.assist import categories_cluster
 
         return categories_cluster(
             example.texts, example.instruction, self.backend, sample_size=self.sample_size, seed=self.seed

@@ -1,7 +1,7 @@
 """Live progress of long stages on stderr: counts, rate, ETA, model calls and tokens.
 
 Library code reports through a plain callable ``progress(stage, done, total, detail)``
-(:data:`ProgressFn`) and never prints. The CLI passes :class:`StageProgress`: rich bars on a
+(:data:`cluster_r1.types.ProgressFn`) and never prints. The CLI passes :class:`StageProgress`: rich bars on a
 terminal, a few plain lines (at 0 %, every 25 % and at the end of each stage) when stderr is
 not a terminal, nothing with ``-q``.
 """
@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .terminal import printable
 
-__all__ = ["ProgressFn", "StageProgress", "null_progress"]
-
-#: ``progress(stage, done, total, detail)``; ``detail`` is a short text (calls, tokens).
-ProgressFn = Callable[[str, int, int, str], None]
-
-
-def null_progress(stage: str, done: int, total: int, detail: str = "") -> None:
-    """The progress callback that shows nothing."""
-
+__all__ = ["StageProgress"]
 
 class StageProgress:
-    """A :data:`ProgressFn` for the terminal; use as a context manager around the work."""
+    """A :data:`~cluster_r1.types.ProgressFn` for the terminal; use as a context manager around the work."""
 
     def __init__(self, console: Console, *, quiet: bool = False) -> None:
         self.console = console

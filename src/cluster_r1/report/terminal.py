@@ -65,13 +65,16 @@ def print_summary(result: Clustering, texts: Sequence[str], console: Console, ex
     title = f"{result.n_clusters} clusters of {result.n_texts} texts ({result.method}" + (
         f", {result.model}" if result.model else "") + ")"
     table = Table(title=literal(title))
-    table.add_column("#", justify="right")
+    # a result with stable topic ids (the large-corpus pipeline, saved clusterers) is shown by them, as in its JSON
+    ids = all(c.id is not None for c in result.clusters)
+    table.add_column("id" if ids else "#", justify="right")
     table.add_column("cluster")
     table.add_column("size", justify="right")
     table.add_column("examples")
     for k, cluster in enumerate(result.clusters, start=1):
         shown = "\n".join(f"[{i}] {printable(clip_text(texts[i - 1], 90))}" for i in cluster.items[:examples])
-        table.add_row(str(k), literal(clip_text(cluster.name, 80)), str(cluster.size), Text(shown))
+        table.add_row(str(cluster.id if ids else k), literal(clip_text(cluster.name, 80)), str(cluster.size),
+                      Text(shown))
     console.print(table)
     u = result.usage
     facts = [f"{u.calls} model call(s)", f"{u.prompt_tokens + u.completion_tokens} tokens"] if u.calls else []

@@ -13,19 +13,17 @@ answers one cluster for everything agrees with itself and says nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..backends.base import Backend
 from .assign import Assignment, agreement, batches_agree, classify_llm, pick_categories
 from .calls import Tally
+from .context import ScaleOptions
 from .merge import distinct_names
 from .propose import Category, WindowCluster
 from .taxonomy import Taxonomy
-
-if TYPE_CHECKING:
-    from .pipeline import ScaleOptions
 
 __all__ = ["calibrate", "check_windows", "window_kappa"]
 
@@ -105,7 +103,7 @@ def calibrate(
        ``opts.trust`` agreement the window answers' assignments are not used (small models copy a
        pattern down a long answer), and the window members are placed like every other text;
     2. *batches* (``llm`` and ``hybrid``): the same for batches of texts against single texts
-       (:func:`~cluster_r1.scale.assign.batches_agree`), unless ``opts.batch`` decides, or the window
+       (:func:`~cluster_r1.corpus.assign.batches_agree`), unless ``opts.batch`` decides, or the window
        answers failed and ``stop_untrusted`` (another taxonomy, checked again, follows).
     Every label the model gave in the checks is kept (source ``llm``). ``named``: the "window answers" are the
     memberships of the named embedding clusters (so the notes say).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,13 +23,11 @@ from ..backends.base import Backend
 from ..types import Usage
 from .assign import Assignment, assign_rest, centroids, keep_embed, own_similarity
 from .calls import Tally
+from .context import ScaleOptions
 from .merge import describe_topics, merge_by_name, merge_clusters
 from .propose import propose_named_clusters, propose_windows
 from .taxonomy import OTHER, Taxonomy, name_key
 from .windows import plan_windows
-
-if TYPE_CHECKING:
-    from .pipeline import ScaleOptions
 
 __all__ = ["discover_topics", "unfit", "refine"]
 

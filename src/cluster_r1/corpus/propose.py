@@ -4,7 +4,7 @@
   decoding) on each window of :mod:`.windows` and returns every window's named clusters with
   their members;
 - :func:`propose_categories` asks for the categories an instruction implies from a seeded
-  sample of texts (the assisted mode, :mod:`cluster_r1.embed.assist`).
+  sample of texts (the assisted mode, :mod:`cluster_r1.corpus.assist`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from ..errors import AnswerError, ConfigError, ContextLengthError
 from ..prompts import neutralise, text_block
 from ..reading import squeezed_lines
 from .calls import Tally, ask
+from .names import llm_names, split_same_names
+from .taxonomy import Category, WindowCluster
 
 __all__ = [
     "PROPOSE_CATEGORIES",
@@ -46,12 +48,6 @@ Task: {instruction}
 
 Do not cluster the texts yet. First name the categories this task asks for: the possible values of the property the task is about, as they occur in these texts. Give {how_many} categories that are mutually exclusive and together cover every text.
 Answer with one category per line, each line a short category name, a colon and a one-line description."""
-
-
-@dataclass(frozen=True)
-class Category:
-    name: str
-    description: str = ""
 
 
 # Applied to squeezed lines (single spaces, no emphasis; :mod:`cluster_r1.reading`): no ambiguous adjacent runs.
@@ -185,16 +181,6 @@ def _echoes_prompt(name: str) -> bool:
 
 
 @dataclass
-class WindowCluster:
-    """A named cluster the agent found in one window; ``members`` are 0-based corpus indices."""
-
-    window: int
-    name: str
-    members: list[int]
-    description: str = ""
-
-
-@dataclass
 class Proposal:
     """Every window's clusters, what they cost, and what happened (notes)."""
 
@@ -275,17 +261,15 @@ def propose_named_clusters(
     """The offline default's clusters of the corpus (k inferred on the vectors ``x``), each named by the model.
 
     The embeddings decide the structure and the model names each cluster under the instruction
-    from its central texts (:func:`~cluster_r1.embed.assist.llm_names`; the offline default's
+    from its central texts (:func:`~.names.llm_names`; the offline default's
     keyword name where a reply has none). Names given alike to clusters the embeddings hold apart
-    are made distinct (:func:`~.merge.split_same_names`), so that only neighbours merge by name.
+    are made distinct (:func:`~.names.split_same_names`), so that only neighbours merge by name.
     Every text is a member of exactly one returned cluster; ``window`` is 0 for all of them.
     """
     import numpy as np
 
-    from ..embed.assist import llm_names
     from ..embed.cluster import cluster_embeddings
     from ..embed.views import keyword_groups, view_algorithm
-    from .merge import split_same_names  # merge imports this module
 
     tally = _tally or Tally()
     # x is centred already (embed_corpus): the offline default's input and algorithm

@@ -29,7 +29,7 @@ from ..notices import drain as drain_notices
 from ..types import Clustering
 from .assign import Assignment, batch_size, centroids, classify_llm, own_similarity
 from .calls import Tally
-from .pipeline import ScaleModel, centre_rows
+from .context import ScaleModel, centre_rows
 from .taxonomy import OTHER, Taxonomy
 
 __all__ = ["FORMAT", "save", "load", "place", "model_from_result"]
@@ -264,7 +264,8 @@ def _discover(
     taxonomy = model.taxonomy
     sub = [texts[i] for i in pool]
     if backend is not None:
-        from .pipeline import ScaleOptions, cluster_corpus
+        from .context import ScaleOptions
+        from .pipeline import cluster_corpus
 
         # the taxonomy's source as the fit found it for this model; assign auto: embed for named clusters, else llm
         # up to 2,000 texts and hybrid beyond

@@ -7,7 +7,7 @@ Two model steps, each a question small models answer well:
    one prompt, which writes the final categories, ``Name: description`` lines under a
    constraint (between 2 and 20, or exactly ``n_clusters``): k is inferred here;
 2. *map* -- each window cluster is put into one of those categories, one short question each
-   (:func:`~cluster_r1.scale.assign.classify_llm`, ``per_item``): every window cluster is mapped
+   (:func:`~cluster_r1.corpus.assign.classify_llm`, ``per_item``): every window cluster is mapped
    exactly once by construction; a reply that names no category is mapped by embedding similarity.
 
 A long list answered in one reply ("put these 40 groups into clusters") is what small models
@@ -30,11 +30,10 @@ from ..prompts import clip_text, neutralise
 from ..reading import read_field
 from ..types import Usage
 from .calls import Tally, ask
-from .propose import WindowCluster
-from .taxonomy import Taxonomy, name_key
+from .names import distinct_names, same_names
+from .taxonomy import Taxonomy, WindowCluster, name_key
 
-__all__ = ["CONSOLIDATE", "DESCRIBE_TOPIC", "Merged", "consolidate", "merge_clusters", "merge_by_name", "same_names",
-           "split_same_names",
+__all__ = ["CONSOLIDATE", "DESCRIBE_TOPIC", "Merged", "consolidate", "merge_clusters", "merge_by_name",
            "describe_topics", "summary"]
 
 log = logging.getLogger(__name__)
@@ -155,83 +154,6 @@ def merge_clusters(
     return Merged(taxonomy, [int(t) for t in topic_of if t is not None], usage, notes)
 
 
-def same_names(named: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[int]]:
-    """Items of the same name (:func:`~.taxonomy.name_key`) are one: (distinct (name, description), index of each).
-
-    >>> same_names([("Cards", "a"), ("Transfers", "b"), ("cards.", "c")])
-    ([('Cards', 'a'), ('Transfers', 'b')], [0, 1, 0])
-    """
-    first: dict[str, int] = {}
-    distinct: list[tuple[str, str]] = []
-    index = []
-    for name, desc in named:
-        key = name_key(name) or name
-        if key not in first:
-            first[key] = len(distinct)
-            distinct.append((name, desc))
-        index.append(first[key])
-    return distinct, index
-
-
-def split_same_names(
-    named: Sequence[tuple[str, str]], centroids: np.ndarray, alt: Sequence[str] | None = None
-) -> tuple[list[tuple[str, str]], int]:
-    """Names given alike to items the embeddings hold apart, made distinct: (named, how many were renamed).
-
-    Items named alike (:func:`~.taxonomy.name_key`) stay alike -- one topic for :func:`same_names` --
-    only where the embeddings agree: connected through pairs of which one is the other's nearest
-    item (centroid cosine). A small model gives one generic name to many distinct clusters (twelve
-    BANKING77 intents as "Banking Queries"); each group it cannot connect gets ``alt`` (the keyword
-    name, first two terms) or its number in parentheses, so that no text moves.
-
-    >>> c = np.array([[1.0, 0.0, 0.0], [0.98, 0.2, 0.0], [0.0, 0.0, 1.0], [0.0, 0.2, 0.98]])
-    >>> split_same_names([("Cards", ""), ("Cards", ""), ("Cards", ""), ("Transfers", "")], c,
-    ...                  ["card / lost", "card / pin", "top up", "iban"])[0]
-    [('Cards', ''), ('Cards', ''), ('Cards (top up)', ''), ('Transfers', '')]
-    """
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    named = [(str(n), str(d)) for n, d in named]
-    c = np.asarray(centroids, dtype=np.float64)
-    if len(named) < 3 or len(c) != len(named):
-        return named, 0
-    c = c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
-    sims = c @ c.T
-    np.fill_diagonal(sims, -np.inf)
-    nearest = np.argmax(sims, axis=1)
-    by_key: dict[str, list[int]] = {}
-    for j, (name, _) in enumerate(named):
-        by_key.setdefault(name_key(name) or name, []).append(j)
-    out, renamed, used = list(named), 0, {name_key(n) for n, _ in named}
-    for members in by_key.values():
-        if len(members) < 2:
-            continue
-        ids = np.asarray(members)
-        link = nearest[ids][:, None] == ids[None, :]
-        _, part_of = connected_components(csr_matrix(link), directed=False)
-        parts: dict[int, list[int]] = {}
-        for j, p in zip(members, part_of.tolist()):
-            parts.setdefault(p, []).append(j)
-        if len(parts) < 2:
-            continue
-        for k, part in enumerate(sorted(parts.values(), key=lambda p: p[0])):
-            if k == 0:
-                continue  # the first group keeps the name
-            base = named[part[0]][0]
-            tag = " / ".join(str(alt[part[0]]).split(" / ")[:2]) if alt is not None else ""
-            name = f"{base} ({tag})" if tag else f"{base} (group {k + 1})"
-            n = k + 1
-            while name_key(name) in used:
-                n += 1
-                name = f"{base} ({tag}, {n})" if tag else f"{base} (group {n})"
-            used.add(name_key(name))
-            for j in part:
-                out[j] = (name, named[j][1])
-            renamed += len(part)
-    return out, renamed
-
-
 def merge_by_name(window_clusters: Sequence[WindowCluster], instruction: str, *, max_topics: int = 100,
                   min_topics: int = 2) -> Merged | None:
     """Named clusters of the same name are one topic, and no model call; None (consolidate instead) when that
@@ -253,18 +175,6 @@ def _by_name(items: Sequence[str], taxonomy: Taxonomy, topic_of: list, missing: 
     b = embed_texts(names, "", template="none")
     for j, t in zip(missing, np.argmax(a @ b.T, axis=1).tolist()):
         topic_of[j] = int(t)
-
-
-def distinct_names(names: Sequence[str]) -> list[str]:
-    """Names made distinct: a repeated one (see :func:`~.taxonomy.name_key`) gets ``(2)``, ``(3)``..."""
-    seen: dict[str, int] = {}
-    out = []
-    for j, name in enumerate(names):
-        name = " ".join(str(name).split()) or f"topic {j + 1}"
-        key = name_key(name)
-        seen[key] = seen.get(key, 0) + 1
-        out.append(name if seen[key] == 1 else f"{name} ({seen[key]})")
-    return out
 
 
 def _unique(categories: Sequence[Any]) -> list[Any]:

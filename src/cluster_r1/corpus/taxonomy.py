@@ -9,7 +9,7 @@ from typing import Any
 
 from ..prompts import clip_text, neutralise
 
-__all__ = ["Topic", "Taxonomy", "OTHER", "name_key"]
+__all__ = ["Topic", "Taxonomy", "Category", "WindowCluster", "OTHER", "name_key"]
 
 #: The name of the visible cluster for texts that fit no topic.
 OTHER = "Other"
@@ -82,3 +82,21 @@ class Taxonomy:
         for j, name in enumerate(names):
             tax.add(name, descriptions[j] if descriptions else "")
         return tax
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category a text can be put in: a name and what it holds."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass
+class WindowCluster:
+    """A named cluster the agent found in one window; ``members`` are 0-based corpus indices."""
+
+    window: int
+    name: str
+    members: list[int]
+    description: str = ""

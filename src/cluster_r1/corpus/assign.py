@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -34,13 +34,11 @@ from ..backends.base import Backend
 from ..constraints import Choice
 from ..prompts import neutralise, text_block, text_line
 from ..reading import first_int
-from ..report.progress import ProgressFn
+from ..types import ProgressFn
 from .calls import Tally
+from .context import ScaleOptions
 from .propose import Category
 from .taxonomy import Taxonomy
-
-if TYPE_CHECKING:
-    from .pipeline import ScaleOptions
 
 __all__ = [
     "own_similarity",
