@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 from .errors import InputError
 from .reading import drop_tags, find_tags, is_digits, read_int, read_placement, squeeze
@@ -268,7 +269,7 @@ def _read_items(raw: str, n: int, budget: _Budget, *, strict: bool) -> tuple[lis
         rng = _read_range(tok, n)
         if rng == "out":
             out.append(tok)
-        elif rng is not None:
+        elif isinstance(rng, tuple):
             a, b = rng
             if budget.take(b - a + 1):
                 items.extend(range(a, b + 1))
@@ -507,12 +508,12 @@ def _parse_strict(text: str, tags: list, n: int, names: bool, budget: _Budget, r
             continue
         kind, value = _strict_line(line, n, names, budget)
         if kind == "total" and result.total is None and not result.clusters:
-            total = read_int(value)  # type: ignore[arg-type]
+            total = read_int(cast(str, value))
             if total is None:
                 syntax.append(f"'Total clusters' holds {_shown(str(value))}")
             result.total = total
         elif kind == "cluster":
-            number, name, items, out, bad = value  # type: ignore[misc]
+            number, name, items, out, bad = cast(tuple[str, str, list[int], list[str], list[str]], value)
             result.clusters.append(ParsedCluster(read_int(number) or 0, items, name, out))
             syntax.extend(f"cluster{_shown(number)}: cannot read {_shown(b)!s}" for b in bad[:3])
         else:

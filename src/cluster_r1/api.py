@@ -19,7 +19,7 @@ from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
 from .errors import AnswerError, ConfigError, ContextLengthError, InputError
 from .notices import drain as drain_notices
-from .types import Clustering
+from .types import Clustering, null_progress
 
 __all__ = ["cluster_texts", "make_backend", "server_configured", "METHODS"]
 
@@ -127,7 +127,7 @@ def _cluster_texts(
         vectors = embed_corpus(texts, instruction, embed_options=embed_options)
         result, model = cluster_corpus(texts, instruction, backend, n_clusters=n_clusters, options=scale,
                                        agent_options=agent_options, vectors=vectors,
-                                       **({"progress": progress} if progress is not None else {}))
+                                       progress=progress if progress is not None else null_progress)
         if keep is not None:
             keep.update(model=model, vectors=vectors)
         return result

@@ -158,6 +158,7 @@ def answer(
         if usable is not None:
             if kept is None:
                 kept, kept_note = replace(usable, hollow=empty), repair
+            assert empty is not None  # a usable answer that is not hollow was returned above
             found = [empty]
         else:
             found = problems(strict_parse, lenient, completion)

@@ -187,9 +187,9 @@ def salvage(
         choice = Choice(tuple(str(k) for k in range(1, len(names) + 1))) if constrained else None
         replies = complete_many(backend, conversations, temperature=0.0, max_tokens=10, seed=seed, constraint=choice)
         for i, completion in zip(todo, replies):
-            k = cluster_choice(run.record(completion), names)
-            if k is not None:
-                assignment[i - 1] = k
+            picked = cluster_choice(run.record(completion), names)
+            if picked is not None:
+                assignment[i - 1] = picked
         todo = [i for i in todo if assignment[i - 1] is None]
     by_followup = sorted(set(range(1, n + 1)) - kept - set(todo))
     if by_followup:

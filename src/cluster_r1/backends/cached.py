@@ -40,11 +40,15 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ..constraints import describe
 from ..errors import ConfigError
 from ..notices import notice
 from .base import Backend, Completion, Message, Wrapper, generate, supports
+
+if TYPE_CHECKING:
+    from ..constraints import Constraint
 
 __all__ = ["CachedBackend", "cache_key"]
 
@@ -261,7 +265,7 @@ class CachedBackend(Wrapper):
         constraint: object = None,
     ) -> Completion:
         used = constraint if constraint is not None and supports(self.backend, constraint) else None
-        key, request = self._key(messages, temperature, max_tokens, seed, describe(used))
+        key, request = self._key(messages, temperature, max_tokens, seed, describe(cast("Constraint | None", used)))
         row = None
         with self._lock:
             if self._conn is not None:

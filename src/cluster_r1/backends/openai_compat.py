@@ -120,7 +120,9 @@ def read_completion(body: bytes | str, model: str, seconds: float = 0.0) -> Comp
     if reasoning and "<think>" not in text.lower():
         text = f"<think>{reasoning}</think>{text}"
     finish = choice.get("finish_reason")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        usage = {}
     reply_model = data.get("model")
     return Completion(
         text=text,

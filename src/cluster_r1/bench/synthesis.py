@@ -1,12 +1,12 @@
 """The paper's multi-agent data synthesis (§4.1, App. B), over any :class:`~cluster_r1.backends.Backend`.
 
 1. *generation agent*: from a sample of documents, propose clustering instructions
-   with candidate clusters (``GENERATE``);
+   with candidate clusters (``SYNTH_GENERATE``);
 2. *refinement agent*: rewrite each candidate taxonomy to be mutually exclusive and
    collectively exhaustive, every cluster with a name and a one-line description
-   (``REFINE``);
+   (``SYNTH_REFINE``);
 3. *labelling*: two independent labelling agents assign every document to one
-   refined cluster (``LABEL``); only consensus labels are kept, conflicts and
+   refined cluster (``SYNTH_LABEL``); only consensus labels are kept, conflicts and
    unparseable answers are discarded. Agreement and discard rates are reported.
 
 Every agent reply is appended to a JSONL checkpoint keyed by stage and input, so an
@@ -29,44 +29,15 @@ from typing import Any
 from ..backends.base import Backend, Message, generate
 from ..constraints import JSONSchema
 from ..errors import AnswerError, InputError
-from ..prompts import neutralise, text_block
+from ..prompts import SYNTH_GENERATE, SYNTH_LABEL, SYNTH_REFINE, neutralise, text_block
 from ..reading import find_json
 
-__all__ = ["GENERATE", "REFINE", "LABEL", "TEMPLATES", "Taxonomy", "SynthesisResult", "SynthesisPipeline"]
+__all__ = ["TEMPLATES", "Taxonomy", "SynthesisResult", "SynthesisPipeline"]
 
 log = logging.getLogger(__name__)
 
-GENERATE = """You are a taxonomy generation expert. Below are {n_docs} documents from one corpus.
-Propose {n_instructions} different clustering instructions that need reasoning about the documents (not surface topic),
-each with the candidate clusters it induces.
 
-Documents:
-{documents}
-
-Answer with JSON only: {{"taxonomies": [{{"instruction": "...", "clusters": [{{"name": "...", "description": "..."}}]}}]}}"""
-
-REFINE = """You are a taxonomy refinement expert. Rewrite the clusters for the instruction below so that they are
-mutually exclusive (no document could fit two clusters) and collectively exhaustive (every document of this corpus fits one),
-at a consistent granularity, with no vague clusters. Give every cluster a short name and a one-line description.
-
-Instruction: {instruction}
-Candidate clusters:
-{clusters}
-
-Answer with JSON only: {{"instruction": "...", "clusters": [{{"name": "...", "description": "..."}}]}}"""
-
-LABEL = """You are a classification agent. Assign the document to exactly one cluster of the taxonomy, following the instruction.
-
-Instruction: {instruction}
-Clusters:
-{clusters}
-
-Document:
-{document}
-
-Answer with JSON only: {{"cluster": "<one cluster name from the list>"}}"""
-
-TEMPLATES = {"generate": GENERATE, "refine": REFINE, "label": LABEL}
+TEMPLATES = {"generate": SYNTH_GENERATE, "refine": SYNTH_REFINE, "label": SYNTH_LABEL}
 
 _CLUSTERS = {"type": "array", "minItems": 2, "items": {
     "type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
@@ -180,7 +151,7 @@ class SynthesisPipeline:
 
     def generate(self, sample: Sequence[str], n_instructions: int = 3) -> list[Taxonomy]:
         docs = "\n".join(text_block(i, t) for i, t in enumerate(sample, start=1))
-        prompt = GENERATE.format(n_docs=len(sample), n_instructions=n_instructions, documents=docs)
+        prompt = SYNTH_GENERATE.format(n_docs=len(sample), n_instructions=n_instructions, documents=docs)
         reply = self._ask(self.generator, "generate", prompt, constraint=JSONSchema(_GENERATED, "taxonomies"))
         try:
             obj = _parse_json(reply)
@@ -191,7 +162,7 @@ class SynthesisPipeline:
             raise AnswerError(f"the generation agent gave no usable taxonomy ({exc})", [reply]) from None
 
     def refine(self, taxonomy: Taxonomy) -> Taxonomy:
-        prompt = REFINE.format(instruction=taxonomy.instruction, clusters=taxonomy.listing())
+        prompt = SYNTH_REFINE.format(instruction=taxonomy.instruction, clusters=taxonomy.listing())
         reply = self._ask(self.refiner, "refine", prompt, constraint=JSONSchema(_TAXONOMY, "taxonomy"))
         try:
             return Taxonomy.from_obj(_parse_json(reply))
@@ -200,7 +171,7 @@ class SynthesisPipeline:
             return taxonomy
 
     def _label_one(self, taxonomy: Taxonomy, document: str, agent: int) -> str | None:
-        prompt = LABEL.format(
+        prompt = SYNTH_LABEL.format(
             instruction=neutralise(taxonomy.instruction), clusters=taxonomy.listing(), document=text_block(None, document)
         )
         names = {c["name"].lower(): c["name"] for c in taxonomy.clusters}

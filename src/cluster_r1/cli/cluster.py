@@ -22,21 +22,32 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    c = sub.add_parser("cluster", help="cluster the texts of a file as an instruction says")
-    c.add_argument("input", help="a .txt (one text per line), .jsonl or .csv file")
-    c.add_argument("--instruction", "-i", required=True, help='e.g. "cluster these tickets by root cause"')
-    c.add_argument("-o", "--output", help="write the JSON result here (default: stdout)")
-    c.add_argument(
-        "--method",
-        default="auto",
-        choices=["auto", "agent", "embed"],
-        help="agent (LLM server), embed (offline embeddings), auto (default): agent if a server is configured",
-    )
-    c.add_argument("--n-clusters", type=positive_int, help="ask for exactly this many clusters")
-    c.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
-    c.add_argument("--text-column", default="text", help="CSV column holding the text (default: text)")
+    c = sub.add_parser("cluster", help="cluster the texts of a file as an instruction says",
+                       description="Cluster the texts of a file as an instruction says: offline by default, with the "
+                       "reasoning agent where a model server is given (--base-url).")
+    io = c.add_argument_group("input and output")
+    io.add_argument("input", help="a .txt (one text per line), .jsonl or .csv file")
+    io.add_argument("--instruction", "-i", required=True, help='e.g. "cluster these tickets by root cause"')
+    io.add_argument("-o", "--output", help="write the JSON result here (default: stdout)")
+    io.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
+    io.add_argument("--text-column", default="text", help="CSV column holding the text (default: text)")
+    io.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
+    io.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    m = c.add_argument_group("method")
+    m.add_argument("--method", default="auto", choices=["auto", "agent", "embed"],
+                   help="agent (LLM server), embed (offline embeddings), auto (default): agent if a server is configured")
+    m.add_argument("--n-clusters", type=positive_int, help="ask for exactly this many clusters")
+    m.add_argument("--assist", choices=["categories", "answers"],
+                   help="embeddings with a model server: 'categories' = the model names the embedding clusters under "
+                   "the instruction, then picks one of those categories per text; 'answers' = embed the model's short "
+                   "answer per text (InBedder-style)")
+    m.add_argument("--llm-names", action="store_true", help="embeddings with a model server: the model names the "
+                   "clusters")
+    m.add_argument("--category", action="append", metavar="NAME[: DESCRIPTION]",
+                   help="with a model server: your own category (repeat for each, at least 2); the model puts every "
+                   "text in one of them (implies --assist categories)")
     add_server_arguments(c)
-    a = c.add_argument_group("agent")
+    a = c.add_argument_group("agent (the model reads the texts)")
     a.add_argument("--prompt", default="named", choices=["named", "paper", "hint"], help="prompt template")
     a.add_argument("--max-reasks", type=count, default=2, help="re-asks after an invalid answer (default 2)")
     a.add_argument("--strict", action="store_true", help="re-ask on any format slip (paper App. D)")
@@ -52,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="most reasoning characters a constraint admits (default 1800; 0 = no reasoning)")
     a.add_argument("--max-text-chars", type=positive_int, default=4000,
                    help="texts longer than this are cut in prompts, with a note (default 4000)")
-    e = c.add_argument_group("embeddings (--method embed)")
+    e = c.add_argument_group("embeddings (the offline method, and the vectors every method uses)")
     e.add_argument("--embedder", help="sentence-transformers name or path, or openai:MODEL (default: bundled MiniLM)")
     e.add_argument("--template", default="auto", help="instruction template: auto, sentence-transformers, qwen, "
                    "instructor, openai, inbedder, none")
@@ -66,28 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "for the language view")
     e.add_argument("--min-k", type=positive_int, default=2, help="smallest k to consider (default 2)")
     e.add_argument("--max-k", type=positive_int, help="largest k to consider")
-    add_cache_arguments(e)
-    e.add_argument(
-        "--assist",
-        choices=["categories", "answers"],
-        help="with a model server: 'categories' = the model names the embedding clusters under the instruction, "
-        "then picks one of those categories per text; 'answers' = embed the model's short answer per text "
-        "(InBedder-style)",
-    )
-    e.add_argument("--llm-names", action="store_true", help="with a model server: the model names the clusters")
-    e.add_argument(
-        "--category",
-        action="append",
-        metavar="NAME[: DESCRIPTION]",
-        help="with a model server: your own category (repeat for each, at least 2); the model puts every text "
-        "in one of them (implies --assist categories)",
-    )
     g = c.add_argument_group("large corpora (the agent beyond one context window)")
     g.add_argument("--assign", default="auto", choices=["auto", "llm", "hybrid", "embed"],
                    help="how every text is placed into the taxonomy: llm (the model classifies every text), hybrid (the "
                    "model labels a sample and the uncertain texts, a classifier the rest), embed (nearest topic); "
-                   "auto (default): llm up to 2,000 texts, else hybrid; embed where the topics are the embedding clusters the "
-                   "model named")
+                   "auto (default): llm up to 2,000 texts, else hybrid; embed where the topics are the embedding "
+                   "clusters the model named")
     g.add_argument("--propose", default="auto", choices=["auto", "windows", "clusters"],
                    help="where the taxonomy comes from: windows (the agent clusters windows of representative texts, "
                    "the model merges what they found), clusters (the embedding clusters, each named by the model; "
@@ -95,10 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "window answers disagree with its own one-at-a-time answers")
     g.add_argument("--window-items", type=positive_int, default=40,
                    help="most texts the agent reads at once (default 40); more texts run the large-corpus pipeline")
-    c.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")
-    add_report_arguments(c)
-    c.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
-    c.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    s = c.add_argument_group("saving, report and caches")
+    s.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")
+    add_report_arguments(s)
+    add_cache_arguments(s)
     c.set_defaults(func=run_cluster)
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..backends.base import Backend
 from ..backends.dialects import SERVER_KINDS
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
                    help="the server's constrained-decoding dialect (default auto: detected); none = no constraints")
 
 
-def backend_from_args(args: argparse.Namespace) -> object:
+def backend_from_args(args: argparse.Namespace) -> Backend:
     """The OpenAI-compatible backend the server options describe, behind the response cache unless --no-cache."""
     from ..api import make_backend
 
@@ -103,7 +104,7 @@ def cache_options(args: argparse.Namespace) -> Path | bool | None:
     return None
 
 
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+def add_report_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     parser.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report here")
     parser.add_argument("--labels", metavar="FILE", help="gold labels, one per text in order (.txt one per line, or "
                         ".jsonl/.csv with a 'label' field): the report shows V, NMI, ARI and a contingency heatmap")

@@ -20,7 +20,7 @@ import numpy as np
 from ..backends.base import Backend
 from .assign import Assignment, agreement, batches_agree, classify_llm, pick_categories
 from .calls import Tally
-from .context import ScaleOptions
+from .context import RunContext
 from .merge import distinct_names
 from .propose import Category, WindowCluster
 from .taxonomy import Taxonomy
@@ -92,9 +92,8 @@ def check_windows(
 
 
 def calibrate(
-    backend: Backend, texts: list[str], x: np.ndarray, taxonomy: Taxonomy, window_topic: dict[int, int],
-    assignment: Assignment, mode: str, opts: ScaleOptions, lengths: list[int], batch_budget: int, tally: Tally,
-    notes: list[str], *, stop_untrusted: bool = False, named: bool = False,
+    ctx: RunContext, taxonomy: Taxonomy, window_topic: dict[int, int], assignment: Assignment, mode: str, *,
+    stop_untrusted: bool = False, named: bool = False,
 ) -> dict[str, Any]:
     """Two checks on a small seeded sample, so that what the model cannot do reliably is not used.
 
@@ -108,6 +107,8 @@ def calibrate(
     Every label the model gave in the checks is kept (source ``llm``). ``named``: the "window answers" are the
     memberships of the named embedding clusters (so the notes say).
     """
+    backend, texts, opts, lengths, tally, notes = (ctx.backend, ctx.texts, ctx.options, ctx.corpus.lengths,
+                                                   ctx.log.tally, ctx.log.notes)
     rng = np.random.default_rng(opts.seed + 7)
     members = sorted(window_topic)
     probe = sorted(rng.choice(members, size=min(opts.check_size, len(members)), replace=False).tolist())
@@ -122,8 +123,8 @@ def calibrate(
     notes.append(f"{what} {'kept' if trusted else 'not used'}: on {len(answered)} sampled {where}texts, "
                  f"their topics and the model's one-at-a-time answers agree with kappa {agree:.2f} "
                  f"(threshold {opts.trust:.2f})")
-    for i, t in single.items():
-        assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
+    for i, label in single.items():
+        assignment.labels[i], assignment.source[i], assignment.confidence[i] = label, "llm", 1.0
     per_item = opts.batch == "never"
     if stop_untrusted and not trusted:  # another taxonomy follows: batches are checked against that one
         return {"trusted": trusted, "per_item": per_item}
@@ -134,11 +135,11 @@ def calibrate(
         sample = sorted(rng.choice(others, size=min(opts.check_size, len(others)), replace=False).tolist()) if others else []
         if sample:
             ok, share, labels = batches_agree(backend, texts, sample, taxonomy, lengths=lengths,
-                                              max_items=opts.batch_items, token_budget=batch_budget, seed=opts.seed,
+                                              max_items=opts.batch_items, token_budget=ctx.batch_tokens, seed=opts.seed,
                                               tally=tally)
             per_item = not ok
-            for i, t in labels.items():
-                assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "llm", 1.0
+            for i, label in labels.items():
+                assignment.labels[i], assignment.source[i], assignment.confidence[i] = label, "llm", 1.0
             notes.append(f"texts are asked {'one at a time' if per_item else f'in batches of {opts.batch_items}'}: "
                          f"on {len(sample)} texts, batches and single questions agree with kappa {share:.2f} "
                          "(threshold 0.75)")

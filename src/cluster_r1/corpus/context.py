@@ -1,5 +1,15 @@
-"""What every stage of the corpus pipeline is handed: its settings (:class:`ScaleOptions`), and what a fit leaves
-to place new texts (:class:`ScaleModel`). The stage modules import from here; this module imports none of them."""
+"""What every stage of the corpus pipeline is handed, and what a fit leaves behind.
+
+- :class:`ScaleOptions` -- the settings (every one has a default);
+- :class:`Corpus` -- the texts and what is computed once about them (vectors, token lengths, the embedding);
+- :class:`RunLog` -- what a run spends and says (model calls, usage, notes): the one mutable account;
+- :class:`RunContext` -- one frozen object with all of the above, the backend, the instruction, the token
+  budgets and the progress callback: each stage is ``stage(context, batch, ...)``, so a stage needs no more
+  than the context and the texts (or topics) it works on, whichever engine calls it;
+- :class:`ScaleModel` -- what places new texts after a fit.
+
+The stage modules import from here; this module imports none of them.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.base import Backend
 from ..errors import ConfigError
+from ..types import ProgressFn, Usage, null_progress
+from .calls import Tally
 from .taxonomy import Taxonomy
 
-__all__ = ["ASSIGN_MODES", "PROPOSE_MODES", "DEFAULT_CONTEXT", "ScaleOptions", "ScaleModel", "centre_rows"]
+__all__ = ["ASSIGN_MODES", "PROPOSE_MODES", "DEFAULT_CONTEXT", "ScaleOptions", "Corpus", "RunLog", "RunContext",
+           "ScaleModel", "centre_rows"]
 
 ASSIGN_MODES = ("auto", "llm", "hybrid", "embed")
 PROPOSE_MODES = ("auto", "windows", "clusters")
@@ -91,3 +105,84 @@ def centre_rows(raw: np.ndarray, mean: np.ndarray) -> np.ndarray:
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     x[empty_rows(raw)] = 0.0
     return x.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The texts of a run and what is computed once about them.
+
+    ``x``: one centred unit vector per text (:func:`centre_rows`), ``mean`` what they were centred by;
+    ``lengths``: each text's tokens as a prompt shows it; ``spec``: what embedded them (``embedder``,
+    ``view``, ``template``).
+    """
+
+    texts: list[str]
+    x: np.ndarray
+    mean: np.ndarray
+    lengths: list[int]
+    spec: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def view(self) -> str:
+        return self.spec["view"]
+
+
+@dataclass
+class RunLog:
+    """What a run spends and says: the model calls made here (``tally``), the usage of stages that count their
+    own (``usage``), and the notes of the result, in order."""
+
+    tally: Tally = field(default_factory=lambda: Tally(keep_replies=False))
+    usage: Usage = field(default_factory=Usage)
+    notes: list[str] = field(default_factory=list)
+
+    def detail(self) -> str:
+        """Calls and tokens so far, for progress lines."""
+        calls = self.usage.calls + self.tally.calls
+        return f"{calls} calls, {self.usage.prompt_tokens + self.usage.completion_tokens + self.tally.tokens:,} tokens"
+
+    def total(self, seconds: float) -> Usage:
+        """Everything spent, with the run's wall time."""
+        out = Usage().add(self.usage).add(self.tally.usage())
+        out.seconds = seconds
+        return out
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a stage of one run is handed (see the module docstring); change it with :func:`dataclasses.replace`.
+
+    ``window_tokens``: the token budget of one window's texts; ``batch_tokens``: of one classification batch
+    (known once the taxonomy is: 0 before).
+    """
+
+    backend: Backend
+    instruction: str
+    corpus: Corpus
+    options: ScaleOptions
+    agent_options: dict[str, Any]
+    n_clusters: int | None = None
+    window_tokens: int = 0
+    batch_tokens: int = 0
+    progress: ProgressFn = null_progress
+    log: RunLog = field(default_factory=RunLog)
+
+    @property
+    def texts(self) -> list[str]:
+        return self.corpus.texts
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.corpus.x
+
+    @property
+    def seed(self) -> int:
+        return self.options.seed
+
+    def step(self, stage: str, done: int, total: int) -> None:
+        """Progress of ``stage`` with the calls and tokens so far."""
+        self.progress(stage, done, total, self.log.detail())
+

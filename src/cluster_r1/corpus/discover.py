@@ -19,11 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backends.base import Backend
-from ..types import Usage
+from ..types import null_progress
 from .assign import Assignment, assign_rest, centroids, keep_embed, own_similarity
-from .calls import Tally
-from .context import ScaleOptions
+from .context import RunContext
 from .merge import describe_topics, merge_by_name, merge_clusters
 from .propose import propose_named_clusters, propose_windows
 from .taxonomy import OTHER, Taxonomy, name_key
@@ -39,9 +37,9 @@ def unfit(x: np.ndarray, assignment: Assignment, centres: np.ndarray, *, quantil
     trusted = list(assignment.by_model())
     guessed = [i for i, s in enumerate(assignment.source) if s == "embed" and labels[i] is not None]
     if len(trusted) >= 20 and guessed:
-        own = own_similarity(x[trusted], centres[[labels[i] for i in trusted]])
+        own = own_similarity(x[trusted], centres[np.asarray([labels[i] for i in trusted], dtype=np.intp)])
         floor = float(np.quantile(own, quantile))
-        sims = own_similarity(x[guessed], centres[[labels[i] for i in guessed]])
+        sims = own_similarity(x[guessed], centres[np.asarray([labels[i] for i in guessed], dtype=np.intp)])
         pool += [i for i, s in zip(guessed, sims.tolist()) if s < floor]
     return sorted(set(pool))
 
@@ -119,13 +117,13 @@ def refine(
     survivors = [t for t in keep if t in big or (t in tiny and not big)]
     remap = {t: j for j, t in enumerate(survivors)}
     taxonomy.topics = [taxonomy.topics[t] for t in survivors]
-    for i, lab in enumerate(labels):
-        labels[i] = remap.get(lab) if lab is not None else None
+    for i, old in enumerate(labels):
+        labels[i] = remap.get(old) if old is not None else None
     if other_needed:
         other = taxonomy.add(OTHER, "texts that fit no topic")
         n_other = sum(lab is None for lab in labels)
-        for i, lab in enumerate(labels):
-            if lab is None:
+        for i, old in enumerate(labels):
+            if old is None:
                 labels[i] = len(taxonomy) - 1
                 if not assignment.source[i]:
                     assignment.source[i] = "embed"
@@ -139,39 +137,38 @@ def topic_sizes(labels: Sequence[int | None], k: int) -> list[int]:
 
 
 def discover_topics(
-    backend: Backend, texts: list[str], x: np.ndarray, lengths: list[int], pool: list[int], taxonomy: Taxonomy,
-    assignment: Assignment, mode: str, opts: ScaleOptions, agent_opts: dict[str, Any], instruction: str,
-    token_budget: int, batch_budget: int, tally: Tally, usage: Usage, notes: list[str],
-    state: dict[str, Any], view: str, *, named: bool = False,
+    ctx: RunContext, pool: list[int], taxonomy: Taxonomy, assignment: Assignment, mode: str, state: dict[str, Any],
+    *, named: bool = False,
 ) -> bool:
     """Propose and merge new topics from the texts that fit none; place the pool again. True if topics were added.
 
     As the corpus's taxonomy was proposed: windows of the pool, or (``named``) the pool's embedding clusters
     named by the model, whose window answers were not used."""
+    backend, texts, x, opts, instruction, log = ctx.backend, ctx.texts, ctx.x, ctx.options, ctx.instruction, ctx.log
     merged = None
     if named:
-        sub = propose_named_clusters(backend, [texts[i] for i in pool], x[pool], instruction, view=view)
+        sub = propose_named_clusters(backend, [texts[i] for i in pool], x[pool], instruction, view=ctx.corpus.view)
         proposal = replace(sub, clusters=[replace(c, members=[pool[j] for j in c.members]) for c in sub.clusters])
         merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics, min_topics=1)
     else:
-        plan = plan_windows(x[pool], [lengths[i] for i in pool], max_items=opts.max_window_items,
-                            token_budget=token_budget, per_cluster=opts.per_cluster,
+        plan = plan_windows(x[pool], [ctx.corpus.lengths[i] for i in pool], max_items=opts.max_window_items,
+                            token_budget=ctx.window_tokens, per_cluster=opts.per_cluster,
                             max_windows=max(1, opts.max_windows // 2), seed=opts.seed + 1)
         windows = [[pool[j] for j in w] for w in plan.windows]
-        proposal = propose_windows(backend, texts, windows, instruction, agent_options=agent_opts)
-    usage.add(proposal.usage)
+        proposal = propose_windows(backend, texts, windows, instruction, agent_options=ctx.agent_options)
+    log.usage.add(proposal.usage)
     if not proposal.clusters:
         return False
     if merged is None:
         merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, seed=opts.seed + 1)
-        usage.add(merged.usage)
+        log.usage.add(merged.usage)
         if opts.describe:
             describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
-                            tally=tally)
+                            tally=log.tally)
     first = len(taxonomy)
     for topic in merged.taxonomy.topics:
         taxonomy.add(topic.name, topic.description, topic.criterion)
-    notes.append(f"discover: {len(pool)} texts fit no topic; {len(merged.taxonomy)} new topics proposed from them")
+    log.notes.append(f"discover: {len(pool)} texts fit no topic; {len(merged.taxonomy)} new topics proposed from them")
     for i in pool:
         assignment.labels[i], assignment.source[i] = None, ""
     pool_topic = {i: first + t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
@@ -182,6 +179,6 @@ def discover_topics(
         for i, t in pool_topic.items():
             assignment.labels[i], assignment.source[i], assignment.confidence[i] = t, "window", 1.0
     rest = [i for i in pool if not assignment.source[i]]
-    assign_rest(backend, texts, x, taxonomy, assignment, rest, "llm" if mode in ("llm", "hybrid") else "embed", opts,
-                lengths, batch_budget, tally, lambda *a: None, lambda: "", per_item=state["per_item"], view=view)
+    assign_rest(replace(ctx, progress=null_progress), taxonomy, assignment, rest,
+                "llm" if mode in ("llm", "hybrid") else "embed", per_item=state["per_item"])
     return True

@@ -26,27 +26,17 @@ import numpy as np
 
 from ..backends.base import Backend
 from ..constraints import fields
-from ..prompts import clip_text, neutralise
+from ..prompts import CONSOLIDATE, DESCRIBE_TOPIC, clip_text, neutralise
 from ..reading import read_field
 from ..types import Usage
 from .calls import Tally, ask
 from .names import distinct_names, same_names
 from .taxonomy import Taxonomy, WindowCluster, name_key
 
-__all__ = ["CONSOLIDATE", "DESCRIBE_TOPIC", "Merged", "consolidate", "merge_clusters", "merge_by_name",
+__all__ = ["Merged", "consolidate", "merge_clusters", "merge_by_name",
            "describe_topics", "summary"]
 
 log = logging.getLogger(__name__)
-
-DESCRIBE_TOPIC = """Instruction: {instruction}
-
-A cluster of texts made under this instruction holds these groups and examples:
-{members}
-
-Describe the cluster in exactly three lines:
-Name: a short name (2-6 words) for what its texts share according to the instruction
-Description: one line
-Includes: the rule that decides whether a text belongs here"""
 
 
 @dataclass
@@ -68,15 +58,6 @@ def summary(texts: Sequence[str], cluster: WindowCluster, x: np.ndarray | None, 
     shown = " | ".join(clip_text(texts[i], 120) for i in members[:examples])
     name = cluster.name or "group"
     return f"{name}: e.g. {shown}" if shown else name
-
-
-CONSOLIDATE = """Instruction: {instruction}
-
-Parts of a collection of {n_total} texts were clustered by this instruction, and these groups were found (name: an example):
-{groups}
-
-Now give the final categories for the whole collection: {how_many} categories that follow the instruction, are mutually exclusive and together cover every group above. Groups that are the same category under the instruction become one category.
-Answer with one category per line: a short category name, a colon and a one-line description."""
 
 
 def consolidate(
@@ -128,7 +109,7 @@ def merge_clusters(
     from ..agent.state import estimate_tokens
     from .assign import classify_llm
 
-    usage, notes = Usage(), []
+    usage, notes = Usage(), list[str]()
     tally = Tally(keep_replies=False)
     m = len(window_clusters)
     if m == 0:

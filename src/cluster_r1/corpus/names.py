@@ -15,22 +15,12 @@ import numpy as np
 from ..backends.base import Backend
 from ..constraints import fields
 from ..errors import ConfigError
-from ..prompts import clip_text, neutralise
+from ..prompts import NAME_CLUSTER, clip_text, neutralise
 from ..reading import read_field
 from .calls import Tally, ask
 from .taxonomy import name_key
 
-__all__ = ["NAME_CLUSTER", "llm_names", "same_names", "split_same_names", "distinct_names"]
-
-NAME_CLUSTER = """Instruction: {instruction}
-
-These texts were grouped together:
-{texts}
-
-Give the group a short name (2-5 words) that says what its texts share according to the instruction, and a one-line description.
-Answer in exactly two lines:
-Name: ...
-Description: ..."""
+__all__ = ["llm_names", "same_names", "split_same_names", "distinct_names"]
 
 
 def llm_names(
@@ -62,7 +52,7 @@ def llm_names(
         if name:
             out.append((name[:80], desc[:300]))
         else:
-            out.append(tuple(fallback[g]) if fallback is not None else (f"cluster {g + 1}", ""))
+            out.append((fallback[g][0], fallback[g][1]) if fallback is not None else (f"cluster {g + 1}", ""))
         if on_progress is not None:
             on_progress(g + 1, len(groups))
     return out

@@ -1,6 +1,9 @@
-"""The stages in order: embed, windows, propose, merge, describe, assign, discover, refine.
+"""The stages in order: embed, windows, propose, merge, describe, check, assign, discover, refine.
 
-:func:`cluster_corpus` clusters a corpus of any size by an instruction with any backend and
+:func:`cluster_corpus` reads as that list: :func:`prepare` (the run's :class:`~.context.RunContext`),
+:func:`find_taxonomy` (propose, merge, describe, check, with the fallback to the named embedding
+clusters), :func:`~.assign.assign_rest`, :func:`discover`, :func:`~.discover.refine`, :func:`finish`.
+Each takes the context and what the stage before it returned. It clusters a corpus of any size by an instruction with any backend and
 returns the :class:`~cluster_r1.types.Clustering` (every text exactly once, named topics with
 stable ids, the mode and confidence of every placement) and the :class:`ScaleModel` that
 places new texts (:mod:`.saved`). Every model call goes through the backend it is given: wrap
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +26,7 @@ from ..agent.state import estimate_tokens
 from ..backends.base import Backend
 from ..errors import InputError
 from ..prompts import clip_layout
-from ..types import Clustering, ProgressFn, Usage, null_progress
+from ..types import Clustering, ProgressFn, null_progress
 from .assign import (
     Assignment,
     assign_rest,
@@ -33,15 +36,16 @@ from .assign import (
     keep_embed,
     own_similarity,
 )
-from .calls import Tally
 from .check import calibrate, check_windows
-from .context import DEFAULT_CONTEXT, ScaleModel, ScaleOptions, centre_rows
+from .context import DEFAULT_CONTEXT, Corpus, RunContext, RunLog, ScaleModel, ScaleOptions, centre_rows
 from .discover import discover_topics, refine, unfit
-from .merge import describe_topics, merge_by_name, merge_clusters
-from .propose import propose_named_clusters, propose_windows
-from .windows import plan_windows
+from .merge import Merged, describe_topics, merge_by_name, merge_clusters
+from .propose import Proposal, propose_named_clusters, propose_windows
+from .taxonomy import Taxonomy
+from .windows import WindowPlan, plan_windows
 
-__all__ = ["assign_mode", "cluster_corpus", "default_assign", "embed_corpus"]
+__all__ = ["assign_mode", "cluster_corpus", "default_assign", "embed_corpus", "prepare", "find_taxonomy", "propose",
+           "merge", "check", "discover", "finish", "Found"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ def embed_corpus(
     return x, mean, {"embedder": name, "view": route.view, "template": str(template)}
 
 
-def _context(backend: Backend) -> tuple[int, str]:
+def _context_window(backend: Backend) -> tuple[int, str]:
     window = getattr(backend, "context_window", None)
     if window:
         return int(window), ""
@@ -114,6 +118,31 @@ def cluster_corpus(
     progress: ProgressFn = null_progress,
 ) -> tuple[Clustering, ScaleModel]:
     """Cluster ``texts`` of any number by ``instruction``; see the module docstring."""
+    start = time.perf_counter()
+    ctx = prepare(texts, instruction, backend, n_clusters=n_clusters, options=options, agent_options=agent_options,
+                  embed_options=embed_options, vectors=vectors, progress=progress)
+    found = find_taxonomy(ctx)
+    ctx = found.ctx  # with the batch size and token budget the taxonomy gave
+    rest = [i for i in range(len(ctx.texts)) if not found.assignment.source[i]]
+    assign_rest(ctx, found.taxonomy, found.assignment, rest, found.mode, per_item=found.state["per_item"])
+    discover(ctx, found)
+    ctx.log.notes.extend(refine(ctx.x, found.assignment, found.taxonomy, min_size=ctx.options.min_topic_size))
+    return finish(ctx, found, time.perf_counter() - start)
+
+
+def prepare(
+    texts: Sequence[str],
+    instruction: str,
+    backend: Backend,
+    *,
+    n_clusters: int | None = None,
+    options: ScaleOptions | None = None,
+    agent_options: dict[str, Any] | None = None,
+    embed_options: dict[str, Any] | None = None,
+    vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None,
+    progress: ProgressFn = null_progress,
+) -> RunContext:
+    """The run's context: the texts embedded (or ``vectors``), their token lengths, the window budget."""
     texts = list(texts)
     n = len(texts)
     if n < 2:
@@ -121,179 +150,209 @@ def cluster_corpus(
     if not instruction.strip():
         raise InputError("the instruction is empty: say how the texts should be grouped")
     opts = options or ScaleOptions()
-    named = opts.propose == "clusters"
-    mode = assign_mode(opts.assign, n, named=named)
-    start = time.perf_counter()
     agent_opts = {"prompt": "named", **(agent_options or {})}
     agent_opts.pop("samples", None)
     agent_opts["think_chars"] = min(int(agent_opts.get("think_chars", opts.think_chars) or 0), opts.think_chars)
     max_text = int(agent_opts.get("max_text_chars", 4000) or 4000)
-    notes: list[str] = []
-    tally = Tally(keep_replies=False)
-    usage = Usage()
+    log = RunLog()
 
     progress("embedding", 0, n, "")
     x, mean, spec = vectors if vectors is not None else embed_corpus(texts, instruction, embed_options=embed_options)
     progress("embedding", n, n, "")
     lengths = [estimate_tokens(clip_layout(t, max_text)) for t in texts]
 
-    context, note = _context(backend)
+    context, note = _context_window(backend)
     if note:
-        notes.append(note)
+        log.notes.append(note)
     answer_tokens = int(agent_opts.get("max_tokens", 4096))
     think = int(agent_opts.get("think_chars", 1800) or 0)
     window_answer = min(answer_tokens, think // 3 + 6 * opts.max_window_items + 260)
     agent_opts["max_tokens"] = window_answer
-    token_budget = max(200, context - window_answer - 900)
+    return RunContext(backend=backend, instruction=instruction, corpus=Corpus(texts, x, mean, lengths, spec),
+                      options=opts, agent_options=agent_opts, n_clusters=n_clusters,
+                      window_tokens=max(200, context - window_answer - 900), progress=progress, log=log)
+
+
+@dataclass
+class Found:
+    """Where :func:`find_taxonomy` ended: the taxonomy, the labels its checks gave, what they decided (``state``:
+    ``trusted`` window answers, ``per_item`` questions), the assign mode, whether the topics are the named
+    embedding clusters, and the context with the batch budget."""
+
+    ctx: RunContext
+    taxonomy: Taxonomy
+    assignment: Assignment
+    state: dict[str, Any]
+    mode: str
+    named: bool
+
+
+def find_taxonomy(ctx: RunContext) -> Found:
+    """Propose, check the window answers, merge and check: the taxonomy and the labels the checks gave.
+
+    Under ``propose=auto`` a model whose window answers disagree with its own single answers (before the merge, or
+    against the merged topics) gets the embedding clusters, named by it, instead.
+    """
+    opts, n = ctx.options, len(ctx.texts)
+    named = opts.propose == "clusters"
+    mode = assign_mode(opts.assign, n, named=named)
+    plan = None if named else _plan(ctx, mode)
     if named:  # no windows: the offline default's clusters are named instead
-        notes.append(f"scale: {n} texts, propose=clusters, assign={mode}")
-    else:
-        plan = plan_windows(x, lengths, max_items=opts.max_window_items, token_budget=token_budget,
-                            per_cluster=opts.per_cluster, max_windows=opts.max_windows, seed=opts.seed)
-        notes.append(f"scale: {n} texts, {plan.n_fine} fine embedding clusters, {len(plan.windows)} windows of "
-                     f"{', '.join(str(len(w)) for w in plan.windows)} representatives, assign={mode}"
-                     + (f"; {len(plan.unshown)} fine clusters fit no window (their texts are assigned as every "
-                        "other)" if plan.unshown else ""))
-
-    def calls_detail() -> str:
-        u = usage.calls + tally.calls
-        return f"{u} calls, {usage.prompt_tokens + usage.completion_tokens + tally.tokens:,} tokens"
-
-    def propose(named: bool) -> Any:
-        """The window clusters, or the embedding clusters named by the model."""
-        if named:
-            progress("propose (name clusters)", 0, 1, "")
-            proposal = propose_named_clusters(
-                backend, texts, x, instruction, view=spec["view"],
-                on_cluster=lambda d, t: progress("propose (name clusters)", d, t, calls_detail()))
-        else:
-            progress("propose (windows)", 0, len(plan.windows), "")
-            proposal = propose_windows(backend, texts, plan.windows, instruction, agent_options=agent_opts,
-                                       on_window=lambda d, t: progress("propose (windows)", d, t, calls_detail()))
-        usage.add(proposal.usage)
-        notes.extend(proposal.notes)
-        if not proposal.clusters:
-            raise _no_taxonomy(proposal.notes)
-        return proposal
-
-    def merge(named: bool, proposal: Any) -> Any:
-        """The proposal's clusters merged into one described taxonomy."""
-        progress("merge", 0, 1, calls_detail())
-        merged = merge_by_name(proposal.clusters, instruction, max_topics=opts.max_named_topics) if (
-            named and n_clusters is None) else None
-        by_name = merged is not None  # the named clusters' own descriptions are the topics'
-        if merged is None:
-            merged = merge_clusters(backend, texts, proposal.clusters, instruction, x=x, n_clusters=n_clusters,
-                                    seed=opts.seed)
-        usage.add(merged.usage)
-        notes.extend(merged.notes)
-        progress("merge", 1, 1, calls_detail())
-        if opts.describe and not by_name:
-            progress("describe", 0, len(merged.taxonomy), calls_detail())
-            describe_topics(backend, texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=x, seed=opts.seed,
-                            tally=tally)
-            progress("describe", len(merged.taxonomy), len(merged.taxonomy), calls_detail())
-        return merged
-
-    def fall_back(why: str) -> str:
-        """The note, and the assign mode for the named clusters."""
-        notes.append(f"propose=auto: the window answers failed the check{why}, so the taxonomy comes from the "
-                     "embedding clusters named by the model (propose=clusters)")
-        if opts.assign == "auto":
-            notes.append("assign=auto: embed, as the topics are the embedding clusters the model named (--assign llm "
-                         "or hybrid has the model sort the texts again)")
-        return assign_mode(opts.assign, n, named=True)
-
-    def check(named: bool, proposal: Any, merged: Any) -> tuple[Assignment, dict[str, Any], ScaleOptions, int]:
-        """(the labels the checks gave, what they decided, the options with the batch size, the batch token budget).
-
-        ``trusted``: the window answers were kept; ``per_item``: texts are asked one at a time. Under
-        ``propose=auto`` window answers that fail are not checked in batches: the named clusters follow.
-        """
-        taxonomy = merged.taxonomy
-        run_opts = opts if opts.batch_items else replace(opts, batch_items=batch_size(taxonomy, lengths))
-        batch_budget = max(300, context - 1200 - 12 * len(taxonomy) * 4 - 8 * run_opts.batch_items)
-        window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
-        assignment = Assignment.empty(n)
-        progress("check", 0, 1, calls_detail())
-        if named and mode == "embed":
-            # the clusters are the embeddings' own (nothing the model answered in a long list to check): kept
-            state = {"trusted": True, "per_item": opts.batch == "never"}
-            keep_embed(x, centroids(x, window_topic, len(taxonomy)), window_topic, assignment)
-        else:
-            state = calibrate(backend, texts, x, taxonomy, window_topic, assignment, mode, run_opts, lengths,
-                              batch_budget, tally, notes, stop_untrusted=opts.propose == "auto" and not named,
-                              named=named)
-        progress("check", 1, 1, calls_detail())
-        return assignment, state, run_opts, batch_budget
-
-    proposal = propose(named)
-    if opts.propose == "auto" and not named:
+        ctx.log.notes.append(f"scale: {n} texts, propose=clusters, assign={mode}")
+    proposal = propose(ctx, plan)
+    if opts.propose == "auto" and not named and not _windows_agree(ctx, proposal):
         # before any merge: a model whose window answers disagree with its own single answers gets the embedding
         # clusters, named by it, for a few short questions instead of a merge and a describe step on them
-        progress("check windows", 0, 1, calls_detail())
-        kappa, answered, share = check_windows(backend, texts, proposal.clusters, instruction,
-                                               size=opts.check_size, seed=opts.seed, tally=tally)
-        progress("check windows", 1, 1, calls_detail())
-        notes.append(f"propose=auto: on {answered} sampled window texts, the window answers and the model's "
-                     f"one-at-a-time answers into the same window's clusters agree with kappa {kappa:.2f} "
-                     f"({share:.0%} alike; threshold {opts.trust:.2f})")
-        if kappa < opts.trust:
-            mode = fall_back(" in their windows")
-            named = True
-            proposal = propose(named)
-    merged = merge(named, proposal)
-    assignment, state, run_opts, batch_budget = check(named, proposal, merged)
-    if opts.propose == "auto" and not named and not state["trusted"]:
+        mode, named = _fall_back(ctx, " in their windows"), True
+        proposal = propose(ctx, None)
+    found = check(ctx, named, mode, proposal, merge(ctx, named, proposal))
+    if opts.propose == "auto" and not named and not found.state["trusted"]:
         # their topics after the merge disagree with the model's single answers: the same fallback
-        mode = fall_back(" against the merged topics")
-        named = True
-        proposal = propose(named)
-        merged = merge(named, proposal)
-        assignment, state, run_opts, batch_budget = check(named, proposal, merged)
-    taxonomy = merged.taxonomy
-    opts = run_opts
-    rest = [i for i in range(n) if not assignment.source[i]]
-    assign_rest(backend, texts, x, taxonomy, assignment, rest, mode, opts, lengths, batch_budget, tally, progress,
-                calls_detail, per_item=state["per_item"], view=spec["view"])
+        mode = _fall_back(ctx, " against the merged topics")
+        proposal = propose(ctx, None)
+        found = check(ctx, True, mode, proposal, merge(ctx, True, proposal))
+    return found
 
-    k = len(taxonomy)
+
+def _plan(ctx: RunContext, mode: str) -> WindowPlan:
+    """The windows of representatives the agent reads, with the note that says how they were made."""
+    opts, n = ctx.options, len(ctx.texts)
+    plan = plan_windows(ctx.x, ctx.corpus.lengths, max_items=opts.max_window_items, token_budget=ctx.window_tokens,
+                        per_cluster=opts.per_cluster, max_windows=opts.max_windows, seed=opts.seed)
+    ctx.log.notes.append(f"scale: {n} texts, {plan.n_fine} fine embedding clusters, {len(plan.windows)} windows of "
+                         f"{', '.join(str(len(w)) for w in plan.windows)} representatives, assign={mode}"
+                         + (f"; {len(plan.unshown)} fine clusters fit no window (their texts are assigned as every "
+                            "other)" if plan.unshown else ""))
+    return plan
+
+
+def propose(ctx: RunContext, plan: WindowPlan | None) -> Proposal:
+    """The window clusters (``plan``), or (None) the embedding clusters named by the model."""
+    if plan is None:
+        ctx.progress("propose (name clusters)", 0, 1, "")
+        proposal = propose_named_clusters(ctx.backend, ctx.texts, ctx.x, ctx.instruction, view=ctx.corpus.view,
+                                          on_cluster=lambda d, t: ctx.step("propose (name clusters)", d, t))
+    else:
+        ctx.progress("propose (windows)", 0, len(plan.windows), "")
+        proposal = propose_windows(ctx.backend, ctx.texts, plan.windows, ctx.instruction,
+                                   agent_options=ctx.agent_options,
+                                   on_window=lambda d, t: ctx.step("propose (windows)", d, t))
+    ctx.log.usage.add(proposal.usage)
+    ctx.log.notes.extend(proposal.notes)
+    if not proposal.clusters:
+        raise _no_taxonomy(proposal.notes)
+    return proposal
+
+
+def _windows_agree(ctx: RunContext, proposal: Proposal) -> bool:
+    """Do the window answers agree with the model's one-at-a-time answers into the same windows' clusters?"""
+    opts = ctx.options
+    ctx.step("check windows", 0, 1)
+    kappa, answered, share = check_windows(ctx.backend, ctx.texts, proposal.clusters, ctx.instruction,
+                                           size=opts.check_size, seed=opts.seed, tally=ctx.log.tally)
+    ctx.step("check windows", 1, 1)
+    ctx.log.notes.append(f"propose=auto: on {answered} sampled window texts, the window answers and the model's "
+                         f"one-at-a-time answers into the same window's clusters agree with kappa {kappa:.2f} "
+                         f"({share:.0%} alike; threshold {opts.trust:.2f})")
+    return kappa >= opts.trust
+
+
+def merge(ctx: RunContext, named: bool, proposal: Proposal) -> Merged:
+    """The proposal's clusters merged into one described taxonomy."""
+    opts = ctx.options
+    ctx.step("merge", 0, 1)
+    merged = merge_by_name(proposal.clusters, ctx.instruction, max_topics=opts.max_named_topics) if (
+        named and ctx.n_clusters is None) else None
+    by_name = merged is not None  # the named clusters' own descriptions are the topics'
+    if merged is None:
+        merged = merge_clusters(ctx.backend, ctx.texts, proposal.clusters, ctx.instruction, x=ctx.x,
+                                n_clusters=ctx.n_clusters, seed=opts.seed)
+    ctx.log.usage.add(merged.usage)
+    ctx.log.notes.extend(merged.notes)
+    ctx.step("merge", 1, 1)
+    if opts.describe and not by_name:
+        ctx.step("describe", 0, len(merged.taxonomy))
+        describe_topics(ctx.backend, ctx.texts, merged.taxonomy, proposal.clusters, merged.topic_of, x=ctx.x,
+                        seed=opts.seed, tally=ctx.log.tally)
+        ctx.step("describe", len(merged.taxonomy), len(merged.taxonomy))
+    return merged
+
+
+def _fall_back(ctx: RunContext, why: str) -> str:
+    """The note, and the assign mode for the named clusters."""
+    ctx.log.notes.append(f"propose=auto: the window answers failed the check{why}, so the taxonomy comes from the "
+                         "embedding clusters named by the model (propose=clusters)")
+    if ctx.options.assign == "auto":
+        ctx.log.notes.append("assign=auto: embed, as the topics are the embedding clusters the model named "
+                             "(--assign llm or hybrid has the model sort the texts again)")
+    return assign_mode(ctx.options.assign, len(ctx.texts), named=True)
+
+
+def check(ctx: RunContext, named: bool, mode: str, proposal: Proposal, merged: Merged) -> Found:
+    """The labels the checks gave and what they decided, with the batch size and budget the taxonomy gives.
+
+    ``trusted``: the window answers were kept; ``per_item``: texts are asked one at a time. Under
+    ``propose=auto`` window answers that fail are not checked in batches: the named clusters follow.
+    """
+    opts, taxonomy = ctx.options, merged.taxonomy
+    run_opts = opts if opts.batch_items else replace(opts, batch_items=batch_size(taxonomy, ctx.corpus.lengths))
+    window, _ = _context_window(ctx.backend)
+    ctx = replace(ctx, options=run_opts,
+                  batch_tokens=max(300, window - 1200 - 12 * len(taxonomy) * 4 - 8 * run_opts.batch_items))
+    window_topic = {i: t for wc, t in zip(proposal.clusters, merged.topic_of) for i in wc.members}
+    assignment = Assignment.empty(len(ctx.texts))
+    ctx.step("check", 0, 1)
+    if named and mode == "embed":
+        # the clusters are the embeddings' own (nothing the model answered in a long list to check): kept
+        state = {"trusted": True, "per_item": opts.batch == "never"}
+        keep_embed(ctx.x, centroids(ctx.x, window_topic, len(taxonomy)), window_topic, assignment)
+    else:
+        state = calibrate(ctx, taxonomy, window_topic, assignment, mode,
+                          stop_untrusted=opts.propose == "auto" and not named, named=named)
+    ctx.step("check", 1, 1)
+    return Found(ctx, taxonomy, assignment, state, mode, named)
+
+
+def discover(ctx: RunContext, found: Found) -> None:
+    """Rounds of discovery: texts that fit no topic proposed as new topics, the pool placed again; in place."""
+    x, assignment, taxonomy, n = ctx.x, found.assignment, found.taxonomy, len(ctx.texts)
     labelled = assignment.by_model()
-    centres = centroids(x, labelled or {i: lab for i, lab in enumerate(assignment.labels) if lab is not None}, k)
-    for _ in range(opts.discover_rounds):
+    centres = centroids(x, labelled or {i: lab for i, lab in enumerate(assignment.labels) if lab is not None},
+                        len(taxonomy))
+    for _ in range(ctx.options.discover_rounds):
         pool = unfit(x, assignment, centres)
         if len(pool) < max(5, n // 100) or len(pool) < 4:
             break
-        progress("discover", 0, len(pool), calls_detail())
-        found = discover_topics(backend, texts, x, lengths, pool, taxonomy, assignment, mode, opts, agent_opts,
-                                instruction, token_budget, batch_budget, tally, usage, notes, state,
-                                spec["view"], named=named)
-        progress("discover", len(pool), len(pool), calls_detail())
-        if not found:
+        ctx.step("discover", 0, len(pool))
+        added = discover_topics(ctx, pool, taxonomy, assignment, found.mode, found.state, named=found.named)
+        ctx.step("discover", len(pool), len(pool))
+        if not added:
             break
         centres = centroids(x, assignment.by_model(), len(taxonomy))
-    notes.extend(refine(x, assignment, taxonomy, min_size=opts.min_topic_size))
 
-    labels = [int(lab) for lab in assignment.labels]  # refine leaves no None
+
+def finish(ctx: RunContext, found: Found, seconds: float) -> tuple[Clustering, ScaleModel]:
+    """The result (every text once, topics in order of first appearance) and the clusterer that places new texts."""
+    x, taxonomy, assignment, opts = ctx.x, found.taxonomy, found.assignment, ctx.options
+    labels = assignment.complete()  # refine leaves no None
     order = list(dict.fromkeys(labels))
-    usage.add(tally.usage())
-    usage.seconds = time.perf_counter() - start
     topics = [taxonomy.topics[t] for t in order]
     result = Clustering.from_labels(
         labels, names=[t.name for t in topics], descriptions=[t.description for t in topics],
         ids=[t.id for t in topics], criteria=[t.criterion for t in topics],
-        method="agent", model=getattr(backend, "model", ""), usage=usage, notes=notes,
+        method="agent", model=getattr(ctx.backend, "model", ""), usage=ctx.log.total(seconds), notes=ctx.log.notes,
         placement=list(assignment.source), confidence=[round(float(c), 4) for c in assignment.confidence],
     )
-    if tally.rejected:
-        result.notes.append(f"the server rejected a constraint ({tally.rejected}); those calls were made again "
-                            "without it")
+    if ctx.log.tally.rejected:
+        result.notes.append(f"the server rejected a constraint ({ctx.log.tally.rejected}); those calls were made "
+                            "again without it")
     final = {i: lab for i, lab in enumerate(labels)}
+    spec = ctx.corpus.spec
     model = ScaleModel(
-        taxonomy=taxonomy, centres=centroids(x, final, len(taxonomy)), mean=mean, embedder=spec["embedder"],
-        view=spec["view"], template=spec["template"], assign=mode, floor=_floor(x, final, len(taxonomy)),
-        settings={"instruction": instruction, "n_clusters": n_clusters, **{k: v for k, v in vars(opts).items()},
-                  "per_item": bool(state["per_item"]), "proposed_by": "clusters" if named else "windows"},
+        taxonomy=taxonomy, centres=centroids(x, final, len(taxonomy)), mean=ctx.corpus.mean, embedder=spec["embedder"],
+        view=spec["view"], template=spec["template"], assign=found.mode, floor=_floor(x, final, len(taxonomy)),
+        settings={"instruction": ctx.instruction, "n_clusters": ctx.n_clusters, **dict(vars(opts)),
+                  "per_item": bool(found.state["per_item"]), "proposed_by": "clusters" if found.named else "windows"},
     )
     clf = fit_classifier(x, final, len(taxonomy), seed=opts.seed) if len(taxonomy) > 1 else None
     if clf is not None:

@@ -20,16 +20,13 @@ from typing import Any
 from ..backends.base import Backend
 from ..constraints import name_lines
 from ..errors import AnswerError, ConfigError, ContextLengthError
-from ..prompts import neutralise, text_block
+from ..prompts import PROPOSE_CATEGORIES, neutralise, text_block
 from ..reading import squeezed_lines
 from .calls import Tally, ask
 from .names import llm_names, split_same_names
 from .taxonomy import Category, WindowCluster
 
 __all__ = [
-    "PROPOSE_CATEGORIES",
-    "Category",
-    "WindowCluster",
     "parse_categories",
     "propose_categories",
     "given_categories",
@@ -39,15 +36,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-PROPOSE_CATEGORIES = """Here are {n_sample} sample texts from a collection of {n_total} texts:
-
-{texts}
-
-Task: {instruction}
-
-Do not cluster the texts yet. First name the categories this task asks for: the possible values of the property the task is about, as they occur in these texts. Give {how_many} categories that are mutually exclusive and together cover every text.
-Answer with one category per line, each line a short category name, a colon and a one-line description."""
 
 
 # Applied to squeezed lines (single spaces, no emphasis; :mod:`cluster_r1.reading`): no ambiguous adjacent runs.

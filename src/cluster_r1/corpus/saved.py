@@ -242,7 +242,7 @@ def place(
             result.labels[i], result.source[i] = other, "unfit"
         notes.append(f"{len(unfit)} texts fit no saved topic: cluster {OTHER!r} (flagged 'unfit'); "
                      "--discover makes new topics of them")
-    labels = [int(lab) for lab in result.labels]
+    labels = result.complete()
     order = list(dict.fromkeys(labels))
     topics = [taxonomy.topics[t] for t in order]
     usage = tally.usage(time.perf_counter() - start)

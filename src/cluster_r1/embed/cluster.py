@@ -45,6 +45,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans, kmeans_plusplus
@@ -135,7 +136,9 @@ def canonical_order(x: np.ndarray) -> np.ndarray:
     direction (identical rows keep their input order, which cannot change a partition of them)."""
     x = np.asarray(x)
     direction = np.random.default_rng(PAPER_RANDOM_STATE).standard_normal(x.shape[1])
-    key = np.concatenate([x[i : i + 8192].astype(np.float64) @ direction for i in range(0, len(x), 8192)] or [[]])
+    key = np.concatenate(
+        [x[i : i + 8192].astype(np.float64) @ direction for i in range(0, len(x), 8192)] or [np.asarray([])]
+    )
     return np.argsort(key, kind="stable")
 
 
@@ -274,7 +277,7 @@ def _silhouette_scan(
                     model = KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state).fit(fit_x)
                 if best is None or model.inertia_ < best.inertia_:
                     best = model
-            labels = best.labels_
+            labels = cast(KMeans, best).labels_  # set by the first of ``runs`` (>= 1) starts
         scores[k] = _silhouette(dist, labels)
         fits[k] = labels
         progress(K_STAGE, len(scores), max(planned, len(scores)), f"k={k}")

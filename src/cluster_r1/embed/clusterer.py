@@ -70,9 +70,13 @@ def embed_for_clustering(
     the paper's template and with no template, the two unit vectors summed and renormalised.
     """
     model = get_embedder(embedder)
-    names: tuple[str, ...] = (template,) if not isinstance(template, str) or template != "auto" else auto_templates(
-        getattr(model, "family", "sentence-transformers"), k_free=k_free, mix=mix and bool(instruction.strip())
-    )
+    names: tuple[str | Template, ...]
+    if not isinstance(template, str) or template != "auto":
+        names = (template,)
+    else:
+        names = auto_templates(
+            getattr(model, "family", "sentence-transformers"), k_free=k_free, mix=mix and bool(instruction.strip())
+        )
     parts = [embed_texts(texts, instruction, embedder=model, template=t, cache_dir=cache_dir, progress=progress)
              for t in names]
     if len(parts) == 1:
@@ -180,6 +184,13 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
             max_k = n_distinct if self.max_k is None else min(self.max_k, n_distinct)
             if self.max_k is None:
                 max_k = min(max_k, default_max_k(len(texts)))
+            options: dict[str, Any] = {}
+            if self.reduce is not None:
+                options["reduce"] = self.reduce
+            if self.centred is not None:
+                options["centred"] = self.centred
+            if callable(self.progress):
+                options["progress"] = self.progress
             fit = cluster_embeddings(
                 x,
                 n_clusters=self.n_clusters,
@@ -187,9 +198,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
                 min_k=min(self.min_k, max_k),
                 max_k=max_k,
                 random_state=self.random_state,
-                **({"reduce": self.reduce} if self.reduce is not None else {}),
-                **({"centred": self.centred} if self.centred is not None else {}),
-                **({"progress": self.progress} if callable(self.progress) else {}),
+                **options,
             )
             labels, centers, scores = fit.labels, fit.centers, fit.scores
             how = "given" if self.n_clusters is not None else ("chosen" if scores else "the only candidate")

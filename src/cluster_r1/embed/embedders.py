@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -50,6 +50,12 @@ BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 @runtime_checkable
 class Embedder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class _PromptEmbedder(Protocol):
+    """An :class:`Embedder` whose ``encode`` also takes a ``prompt`` (see :func:`_accepts_prompt`)."""
+
+    def encode(self, texts: Sequence[str], *, prompt: str) -> np.ndarray: ...
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
@@ -288,7 +294,7 @@ def embed_texts(
     cache = None
     name = getattr(model, "name", None)
     if cache_dir is not False and name:
-        cache = EmbeddingCache(default_cache_dir() if cache_dir in (None, True) else cache_dir, str(name))
+        cache = EmbeddingCache(default_cache_dir() if cache_dir is None or cache_dir is True else cache_dir, str(name))
         keys = text_keys(str(name), f"{tmpl.name}\x00{prompt or ''}", rendered)
         found, vectors = cache.get(keys)
         if vectors is not None:
@@ -322,8 +328,10 @@ def embed_texts(
         step = PROGRESS_STEP if report is not None else len(chunk)
         for s in range(0, len(chunk), step):
             batch = [rendered[i] for i in chunk[s : s + step]]
-            parts.append(model.encode(batch, prompt=prompt) if prompt is not None and takes_prompt
-                         else model.encode(batch))
+            if prompt is not None and takes_prompt:
+                parts.append(cast(_PromptEmbedder, model).encode(batch, prompt=prompt))
+            else:
+                parts.append(model.encode(batch))
             done += len(batch)
             if report is not None:
                 report(EMBED_STAGE, done, len(todo), "")

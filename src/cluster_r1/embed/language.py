@@ -58,7 +58,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 
 def language_names(
-    texts: Sequence[str], labels: Sequence[int], reps: list[list[int]] | None = None, *, top: int = 3
+    texts: Sequence[str], labels: Sequence[int] | np.ndarray, reps: list[list[int]] | None = None, *, top: int = 3
 ) -> tuple[list[str], list[str]]:
     """``(names, descriptions)`` for clusters ``0..k-1`` of the language view.
 

@@ -68,7 +68,9 @@ def _terms(text: str) -> list[str]:
     return out
 
 
-def class_tfidf_keywords(texts: Sequence[str], labels: Sequence[int], *, top_n: int = 5) -> list[list[str]]:
+def class_tfidf_keywords(
+    texts: Sequence[str], labels: Sequence[int] | np.ndarray, *, top_n: int = 5
+) -> list[list[str]]:
     """Top ``top_n`` c-TF-IDF terms (unigrams and bigrams) per cluster ``0..k-1``.
 
     A term counts once per text (a text repeating a word does not make it the cluster's);
@@ -119,7 +121,9 @@ def class_tfidf_keywords(texts: Sequence[str], labels: Sequence[int], *, top_n: 
     return out
 
 
-def representatives(x: np.ndarray, labels: Sequence[int], centers: np.ndarray, *, top_n: int = 3) -> list[list[int]]:
+def representatives(
+    x: np.ndarray, labels: Sequence[int] | np.ndarray, centers: np.ndarray, *, top_n: int = 3
+) -> list[list[int]]:
     """0-based indices of the ``top_n`` texts closest (cosine) to each cluster centroid."""
     labels = np.asarray(labels)
     out = []
@@ -137,7 +141,7 @@ def _shorten(text: str, width: int = 80) -> str:
 
 def name_clusters(
     texts: Sequence[str],
-    labels: Sequence[int],
+    labels: Sequence[int] | np.ndarray,
     *,
     reps: list[list[int]] | None = None,
     n_words: int = 3,

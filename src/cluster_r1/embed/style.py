@@ -143,7 +143,9 @@ def form_features(text: str) -> dict[str, float]:
     }
 
 
-def form_names(texts: Sequence[str], labels: Sequence[int], reps: list[list[int]] | None = None) -> tuple[list[str], list[str]]:
+def form_names(
+    texts: Sequence[str], labels: Sequence[int] | np.ndarray, reps: list[list[int]] | None = None
+) -> tuple[list[str], list[str]]:
     """``(names, descriptions)`` for clusters ``0..k-1`` of the form view, from :func:`form_features`.
 
     A name lists what sets the cluster apart from the whole collection (e.g. ``dialogue / speaker

@@ -9,10 +9,13 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends.dialects import SERVER_KINDS
 from ..redact import redact_url
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
 
 __all__ = ["register", "run_eval"]
 
@@ -138,7 +141,7 @@ def run_eval(args: argparse.Namespace) -> int:
     splits = parse_splits(args.split)
     examples = load_examples(args.bench, splits, tasks=args.task, limit=args.limit, seed=args.seed)
     out = Path(args.out)
-    backend = None
+    backend: Backend | None = None
     if args.checkpoint and args.base_url:
         raise ConfigError("pass either --checkpoint (a local model) or --base-url (a server), not both")
     needs_model = bool({"agent", "agent-constrained", "assist"} & set(methods))

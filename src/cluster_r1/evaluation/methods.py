@@ -216,16 +216,16 @@ def make_method(
     random_state: int = 43,
 ) -> Method:
     """A method by name: ``agent``/``assist`` (need ``backend``), ``kmeans``, ``gmm`` (gold k), ``embed`` (k inferred)."""
-    if spec in ("agent", "agent-constrained", "assist") and backend is None:
-        raise ConfigError(f"method {spec!r} needs a model server: pass --base-url URL --model NAME")
-    if spec == "agent":
-        return AgentMethod(backend, **{**(agent_options or {}), "constrain": "off"})
-    if spec == "agent-constrained":
-        options = dict(agent_options or {})
-        if options.get("constrain", "auto") == "off":
-            options["constrain"] = "auto"
-        return AgentMethod(backend, **options)
-    if spec == "assist":
+    if spec in ("agent", "agent-constrained", "assist"):
+        if backend is None:
+            raise ConfigError(f"method {spec!r} needs a model server: pass --base-url URL --model NAME")
+        if spec == "agent":
+            return AgentMethod(backend, **{**(agent_options or {}), "constrain": "off"})
+        if spec == "agent-constrained":
+            options = dict(agent_options or {})
+            if options.get("constrain", "auto") == "off":
+                options["constrain"] = "auto"
+            return AgentMethod(backend, **options)
         return AssistMethod(backend, seed=int((agent_options or {}).get("seed", 0) or 0))
     common = {"embedder": embedder, "random_state": random_state, "cache_dir": embed_cache_dir}
     if spec in ("kmeans", "gmm"):

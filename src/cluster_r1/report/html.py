@@ -38,7 +38,9 @@ def embed_json(data: Any) -> str:
     return text
 
 
-def project(x: np.ndarray, labels: Sequence[int], *, max_points: int = 5000, seed: int = 0) -> dict[str, list]:
+def project(
+    x: np.ndarray, labels: Sequence[int] | np.ndarray, *, max_points: int = 5000, seed: int = 0
+) -> dict[str, list]:
     """2-D map of the rows of ``x``: UMAP when the ``umap`` extra is installed, else PCA (scikit-learn), on a sample
     of at most ``max_points`` rows stratified by cluster. Returns ``{"x", "y", "i"}`` (i = 0-based text index)."""
     n = len(x)
@@ -58,7 +60,7 @@ def project(x: np.ndarray, labels: Sequence[int], *, max_points: int = 5000, see
         xy = np.zeros((len(idx), 2))
     else:
         try:
-            import umap  # type: ignore[import-not-found]
+            import umap
 
             xy = umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(idx) - 1)).fit_transform(pts)
         except ImportError:

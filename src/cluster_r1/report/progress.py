@@ -12,7 +12,15 @@ import threading
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from .terminal import printable
 
@@ -26,7 +34,7 @@ class StageProgress:
         self.quiet = quiet or console.quiet
         self.live = console.is_terminal and not self.quiet
         self._lock = threading.Lock()
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._plain: dict[str, int] = {}
         self._start: dict[str, float] = {}
         self._progress: Progress | None = None

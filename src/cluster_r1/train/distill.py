@@ -32,13 +32,11 @@ from ..backends.base import Backend, complete_many
 from ..bench.splits import Example
 from ..constraints import JSONSchema, lists_answer
 from ..errors import ConfigError
-from ..prompts import format_texts
+from ..prompts import GENERATE_TRACE, REVIEW_TRACE, format_texts
 from ..reading import find_json
 from .data import PROMPTS, sft_row, write_rows
 
 __all__ = [
-    "GENERATE_TRACE",
-    "REVIEW_TRACE",
     "TEMPLATES",
     "DistillConfig",
     "TraceVerdict",
@@ -51,57 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-GENERATE_TRACE = """You are writing training data for a reasoning model that clusters texts by following an instruction.
-
-Instruction: {instruction}
-
-Texts:
-{texts}
-
-Reference solution (for you only; the student will NOT see it): {n_clusters} clusters.
-{reference}
-
-Write the reasoning a careful expert would produce WITHOUT knowing the reference, from first principles:
-1. Read the instruction and state what property of the texts it asks to group by.
-2. Go through the texts, note for each what matters for that property, and let the groups emerge.
-3. Infer the number of clusters from the texts and explain why it is {n_clusters} (why not fewer or more).
-4. Give every cluster a short, coherent label and the logic that defines it.
-5. Assign every item and check that each item from 1 to {n_texts} appears exactly once.
-Never mention a reference, a given answer or a solution; do not simply restate the final answer.
-Keep the reasoning focused: long enough to justify every group, without repetition.
-
-Then end with the final answer in exactly this format (item numbers 1-based, no cluster names in the answer):
-<think>
-your reasoning
-</think>
-<answer>
-Total clusters: {n_clusters}
-cluster1: [item numbers]
-...
-cluster{n_clusters}: [item numbers]
-</answer>"""
-
-REVIEW_TRACE = """You are an expert reviewer of reasoning traces for instruction-following text clustering.
-
-Instruction: {instruction}
-
-Texts:
-{texts}
-
-Correct answer:
-{reference}
-
-Reasoning trace to review:
-{trace}
-
-Judge the trace on three criteria:
-1. complete_logical_flow: does it derive the clusters from the instruction and the texts, step by step, without gaps or jumping to the answer?
-2. appropriate_length: is it long enough to justify each group yet free of padding and repetition?
-3. coherent_steps: are the steps consistent with each other and with the final assignment (labels, counts, items)?
-Also say whether it merely restates the answer without genuine reasoning (restates_answer), or refers to a given/reference solution.
-
-Answer with JSON only:
-{{"complete_logical_flow": true, "appropriate_length": true, "coherent_steps": true, "restates_answer": false, "verdict": "accept", "reason": "one sentence"}}"""
 
 TEMPLATES = {"generate": GENERATE_TRACE, "review": REVIEW_TRACE}
 

@@ -56,7 +56,7 @@ def probe(
     if not examples:
         raise ValueError("probe needs at least one example")
     start = time.perf_counter()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ex in examples:
         messages = [{"role": "user", "content": render_prompt(ex, prompt)}]
         reply = backend.complete(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)

@@ -48,7 +48,7 @@ def metrics_callback(path: str | Path) -> Any:
     transformers = require("transformers")
     target = Path(path)
 
-    class JsonlMetrics(transformers.TrainerCallback):  # type: ignore[misc, name-defined]
+    class JsonlMetrics(transformers.TrainerCallback):  # type: ignore[name-defined]
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
             if not logs or not state.is_world_process_zero:
                 return
