@@ -1,8 +1,9 @@
 """The library entry point behind the CLI and the estimator: texts + instruction -> Clustering.
 
-Methods: ``agent`` (an LLM over any OpenAI-compatible server), ``embed`` (offline:
-the bundled MiniLM encoder, k chosen automatically, clusters named by keywords) and
-``auto`` (default): the agent when a server is configured, else ``embed``. In ``auto``
+Methods (declared once in :mod:`cluster_r1.methods`): ``agent`` (an LLM over any OpenAI-compatible
+server), ``embed`` (offline: the bundled MiniLM encoder, k chosen automatically, clusters named by
+keywords), its assisted modes ``assist``, ``assist-answers`` and ``llm-names``, and ``auto``
+(default): the agent when a server is configured, else ``embed``. In ``auto``
 mode an agent that gives no usable answer at all, or whose texts do not fit the model's
 context, falls back to ``embed``, with a note.
 ``embed`` with ``embed_options={"assist": "categories" | "answers", "llm_names": True, "categories": [...]}``
@@ -17,13 +18,15 @@ from typing import Any
 
 from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
-from .errors import AnswerError, ConfigError, ContextLengthError, InputError
+from .errors import AnswerError, ContextLengthError, InputError
+from .methods import Choice, methods, resolve
 from .notices import drain as drain_notices
 from .types import Clustering, null_progress
 
 __all__ = ["cluster_texts", "make_backend", "server_configured", "METHODS"]
 
-METHODS = ("auto", "agent", "embed")
+#: The method names :func:`cluster_texts` accepts (:mod:`cluster_r1.methods`).
+METHODS = tuple(m.name for m in methods("api"))
 
 #: The note on a result clustered without an instruction.
 NO_INSTRUCTION = ("no instruction given: clustered by what the texts are about; say by what with --instruction "
@@ -106,13 +109,15 @@ def _cluster_texts(
     progress: Callable[[str, int, int, str], None] | None,
     keep: dict[str, Any] | None,
 ) -> Clustering:
-    if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    embed_options = dict(embed_options or {})
+    server = backend is not None or server_configured()
+    choice = resolve(method, assist=embed_options.pop("assist", None),
+                     llm_names=bool(embed_options.pop("llm_names", False)),
+                     categories=embed_options.pop("categories", None), server=server)
     if len(texts) < 2:
         raise InputError(f"need at least 2 texts to cluster, got {len(texts)}")
-    use_agent = method == "agent" or (method == "auto" and (backend is not None or server_configured()))
-    if not use_agent:
-        return _embed(texts, instruction, n_clusters, embed_options, on_event, backend if method == "embed" else None)
+    if not (choice.family == "agent" or (choice.family == "auto" and server)):
+        return _embed(texts, instruction, n_clusters, embed_options, choice, on_event, backend)
     from .agent import ClusteringAgent
     from .corpus.context import ScaleOptions
 
@@ -132,10 +137,10 @@ def _cluster_texts(
             keep.update(model=model, vectors=vectors)
         return result
     except (AnswerError, ContextLengthError) as exc:
-        if method == "agent":
+        if choice.family == "agent":
             raise
         why = "the texts do not fit the model's context" if isinstance(exc, ContextLengthError) else "the model gave no usable answer"
-        result = _embed(texts, instruction, n_clusters, embed_options, on_event)
+        result = _embed(texts, instruction, n_clusters, embed_options, Choice("embed"), on_event)
         result.notes.insert(0, f"{why} ({exc}); clustered with embeddings instead")
         return result
 
@@ -170,29 +175,25 @@ def _embed(
     texts: Sequence[str],
     instruction: str,
     n_clusters: int | None,
-    options: dict[str, Any] | None,
+    options: dict[str, Any],
+    choice: Choice,
     on_event: Callable[[str], None] | None,
     backend: Backend | None = None,
 ) -> Clustering:
-    """The embedding method; ``options["assist"]``/``options["llm_names"]`` bring in a model server."""
+    """The embedding method; a ``choice`` that assists it brings in a model server."""
     from .embed import embed_cluster
 
-    options = dict(options or {})
-    assist, names = options.pop("assist", None), options.pop("llm_names", False)
-    categories = options.pop("categories", None)
-    if categories is not None and assist is None:
-        assist = "categories"  # the user's categories: the model places every text in one of them
-    if assist or names:
+    if choice.assisted:
         from .corpus.assist import assisted_cluster
 
         return assisted_cluster(
             texts,
             instruction,
             backend if backend is not None else make_backend(),
-            assist=assist,
-            names=names,
+            assist=choice.assist,
+            names=choice.llm_names,
             n_clusters=n_clusters,
-            categories=categories,
+            categories=choice.categories,
             embed_options=options,
             on_event=on_event,
         )

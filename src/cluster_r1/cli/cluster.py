@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..errors import ConfigError
+from ..methods import ASSIST_MODES, methods, resolve
 from .common import (
     add_cache_arguments,
     add_report_arguments,
@@ -34,10 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     io.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
     io.add_argument("-v", "--verbose", action="store_true", help="log every step")
     m = c.add_argument_group("method")
-    m.add_argument("--method", default="auto", choices=["auto", "agent", "embed"],
-                   help="agent (LLM server), embed (offline embeddings), auto (default): agent if a server is configured")
+    m.add_argument("--method", default="auto", choices=[x.name for x in methods("cli")], metavar="METHOD",
+                   help="; ".join(f"{x.name}: {x.summary}" for x in methods("cli")) + " (default auto)")
     m.add_argument("--n-clusters", type=positive_int, help="ask for exactly this many clusters")
-    m.add_argument("--assist", choices=["categories", "answers"],
+    m.add_argument("--assist", choices=ASSIST_MODES,
                    help="embeddings with a model server: 'categories' = the model names the embedding clusters under "
                    "the instruction, then picks one of those categories per text; 'answers' = embed the model's short "
                    "answer per text (InBedder-style)")
@@ -108,18 +108,10 @@ def run_cluster(args: argparse.Namespace) -> int:
     check_outputs(args)
     cache_dir = cache_options(args)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
+    choice = resolve(args.method, assist=args.assist, llm_names=args.llm_names, categories=args.category,
+                     server=server_configured(args.base_url), scope="cli")
     backend = None
-    if args.category:
-        if args.assist == "answers":
-            raise ConfigError("--category goes with --assist categories, not answers: drop one of the two")
-        args.assist = "categories"
-    if (args.assist or args.llm_names) and args.method == "auto":
-        args.method = "embed"  # assisting is a mode of the embedding method
-    if args.method == "agent" and (args.assist or args.llm_names):
-        raise ConfigError("--assist, --category and --llm-names belong to --method embed; drop them or use --method embed")
-    if args.method == "embed" and (args.assist or args.llm_names) and not server_configured(args.base_url):
-        raise ConfigError("--assist, --category and --llm-names need a model server: pass --base-url URL --model NAME")
-    if args.method == "agent" or server_configured(args.base_url):
+    if choice.family == "agent" or server_configured(args.base_url):
         backend = backend_from_args(args)
     options = dict(
         prompt=args.prompt,
@@ -142,10 +134,10 @@ def run_cluster(args: argparse.Namespace) -> int:
         max_k=args.max_k,
         cache_dir=cache_dir,
     )
-    if args.assist or args.llm_names:
-        embed_options.update(assist=args.assist, llm_names=args.llm_names)
-    if args.category:
-        embed_options["categories"] = args.category
+    if choice.assisted:
+        embed_options.update(assist=choice.assist, llm_names=choice.llm_names)
+    if choice.categories:
+        embed_options["categories"] = choice.categories
     from ..corpus.context import ScaleOptions
     from ..report.progress import StageProgress
 
@@ -156,7 +148,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         result = cluster_texts(
             texts,
             args.instruction,
-            method=args.method,
+            method=choice.family,
             backend=backend,
             n_clusters=args.n_clusters,
             agent_options=options,

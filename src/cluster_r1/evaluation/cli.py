@@ -31,9 +31,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``eval --bench DIR --method M[,M...] --out DIR [...]`` to an argparse ``subparsers`` object."""
     p = subparsers.add_parser("eval", help="evaluate methods on a benchmark built by `bench build`")
     p.add_argument("--bench", required=True, help="benchmark folder (cluster-r1 bench build --out BENCH_DIR)")
-    p.add_argument("--method", required=True, help="comma-separated: agent (the paper's protocol, unconstrained), "
-                   "agent-constrained (constrained decoding where the server offers it), kmeans, gmm (gold k), "
-                   "embed (k inferred), assist (embed --assist categories; needs a model server)")
+    from ..methods import methods
+
+    p.add_argument("--method", required=True, help="comma-separated: " + "; ".join(
+        f"{m.name}: {m.summary}" for m in methods("eval")))
     p.add_argument("--split", default="C0,C1,C2", help="comma-separated splits (default C0,C1,C2)")
     p.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
     p.add_argument("--limit", type=_positive_int, default=None, help="a seeded random subset of N examples")

@@ -30,6 +30,7 @@ from ..backends.base import Backend
 from ..backends.recording import RecordingBackend
 from ..bench.splits import Example
 from ..errors import ConfigError
+from ..methods import get_method, methods
 from ..types import Clustering, Usage
 
 __all__ = [
@@ -46,7 +47,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-METHOD_NAMES = ("agent", "agent-constrained", "kmeans", "gmm", "embed", "assist")
+#: The methods ``cluster-r1 eval`` runs, as :mod:`cluster_r1.methods` declares them for it.
+METHOD_NAMES = tuple(m.name for m in methods("eval"))
 
 
 @runtime_checkable
@@ -216,7 +218,8 @@ def make_method(
     random_state: int = 43,
 ) -> Method:
     """A method by name: ``agent``/``assist`` (need ``backend``), ``kmeans``, ``gmm`` (gold k), ``embed`` (k inferred)."""
-    if spec in ("agent", "agent-constrained", "assist"):
+    declared = get_method(spec, "eval")
+    if declared.model == "required":
         if backend is None:
             raise ConfigError(f"method {spec!r} needs a model server: pass --base-url URL --model NAME")
         if spec == "agent":
@@ -228,8 +231,5 @@ def make_method(
             return AgentMethod(backend, **options)
         return AssistMethod(backend, seed=int((agent_options or {}).get("seed", 0) or 0))
     common = {"embedder": embedder, "random_state": random_state, "cache_dir": embed_cache_dir}
-    if spec in ("kmeans", "gmm"):
-        return EmbeddingMethod(algorithm=spec, gold_k=True, **common)
-    if spec == "embed":
-        return EmbeddingMethod(algorithm="auto", gold_k=False, **common)
-    raise ConfigError(f"unknown method {spec!r}; choose from {', '.join(METHOD_NAMES)}")
+    # kmeans and gmm: the App. E.1 baselines with the gold k; embed: the shipped default, k inferred
+    return EmbeddingMethod(algorithm=spec if declared.gold_k else "auto", gold_k=declared.gold_k, **common)
