@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from ..methods import ASSIST_MODES, methods, resolve
 from .common import (
@@ -113,27 +114,8 @@ def run_cluster(args: argparse.Namespace) -> int:
     backend = None
     if choice.family == "agent" or server_configured(args.base_url):
         backend = backend_from_args(args)
-    options = dict(
-        prompt=args.prompt,
-        max_reasks=args.max_reasks,
-        strict=args.strict,
-        salvage=not args.no_salvage,
-        samples=args.samples,
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        max_text_chars=args.max_text_chars,
-        constrain=args.constrain,
-        think_chars=args.think_chars,
-    )
-    embed_options = dict(
-        embedder=args.embedder,
-        template=args.template,
-        view=args.view,
-        algorithm=args.algorithm,
-        min_k=args.min_k,
-        max_k=args.max_k,
-        cache_dir=cache_dir,
-    )
+    options = agent_options(args)
+    embed_options = _embed_options(args, cache_dir)
     if choice.assisted:
         embed_options.update(assist=choice.assist, llm_names=choice.llm_names)
     if choice.categories:
@@ -179,3 +161,16 @@ def run_cluster(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001
             logging.getLogger(__name__).warning("could not print the summary (%s: %s)", type(exc).__name__, exc)
     return 0
+
+
+def agent_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The agent's options from the ``agent`` group."""
+    return dict(prompt=args.prompt, max_reasks=args.max_reasks, strict=args.strict, salvage=not args.no_salvage,
+                samples=args.samples, max_tokens=args.max_tokens, temperature=args.temperature,
+                max_text_chars=args.max_text_chars, constrain=args.constrain, think_chars=args.think_chars)
+
+
+def _embed_options(args: argparse.Namespace, cache_dir: Any) -> dict[str, Any]:
+    """The embedding options from the ``embeddings`` group."""
+    return dict(embedder=args.embedder, template=args.template, view=args.view, algorithm=args.algorithm,
+                min_k=args.min_k, max_k=args.max_k, cache_dir=cache_dir)

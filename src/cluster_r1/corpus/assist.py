@@ -36,6 +36,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -101,61 +102,86 @@ def categories_cluster(
     """
     texts = list(texts)
     start = time.perf_counter()
-    tally = Tally()
-    if groups is not None:
-        groups = [list(g) for g in groups if len(g)]
-        if sorted(i for g in groups for i in g) != list(range(len(texts))):
-            raise ConfigError("groups must hold every text exactly once (0-based indices)")
+    run = _Run(backend, instruction, texts, Tally(), start, seed, progress, on_event)
+    members = [list(g) for g in groups if len(g)] if groups is not None else None
+    if members is not None and sorted(i for g in members for i in g) != list(range(len(texts))):
+        raise ConfigError("groups must hold every text exactly once (0-based indices)")
     if max_categories is None:
-        max_categories = min(20, max(10, len(groups))) if groups else 10
-    named: list[tuple[str, str]] | None = None
+        max_categories = min(20, max(10, len(members))) if members else 10
     if categories is not None:
         cats = given_categories(categories)
         if n_clusters is not None and n_clusters != len(cats):
             raise ConfigError(f"{len(cats)} categories given but n_clusters={n_clusters}: drop one of the two")
-        origin = f"{len(cats)} categories given"
-    elif groups:
-        if on_event and progress is None:
-            on_event(f"naming {len(groups)} embedding clusters")
-        named = llm_names(backend, texts, instruction, groups, fallback=group_names, _tally=tally,
-                          on_progress=_reporter("naming (model)", "naming cluster", tally, progress, on_event))
-        if not pick:
-            return _groups_result(texts, backend, groups, named, tally, start, [
-                f"assist=categories: the {len(groups)} embedding clusters, named by the model"])
-        if vectors is not None:
+        return _pick(run, cats, f"{len(cats)} categories given", members, None, embed)
+    if members:
+        return _guided(run, members, group_names, pick, vectors, n_clusters, max_categories, embed)
+    if on_event:
+        on_event(f"proposing categories from a sample of {min(sample_size, len(texts))} texts")
+    cats = propose_categories(backend, texts, instruction, n_clusters=n_clusters, max_categories=max_categories,
+                              sample_size=sample_size, seed=seed, _tally=run.tally)
+    return _pick(run, cats, f"{len(cats)} categories proposed from {min(sample_size, len(texts))} sampled texts",
+                 members, None, embed)
 
-            centres = np.stack([np.asarray(vectors)[g].mean(axis=0) for g in groups])
-            named = split_same_names(named, centres, [n for n, _ in group_names] if group_names else None)[0]
-        cats = _categories_from_groups(backend, instruction, named, len(texts), n_clusters, max_categories, seed,
-                                       tally)
-        if len(cats) < 2:
-            return _groups_result(texts, backend, groups, group_names or named, tally, start, [
-                f"assist=categories: the model gave the {len(groups)} embedding clusters fewer than 2 distinct "
-                "names; the result is those clusters under their keyword names"])
-        origin = f"{len(cats)} categories from the model's names for {len(groups)} embedding clusters"
-    else:
-        if on_event:
-            on_event(f"proposing categories from a sample of {min(sample_size, len(texts))} texts")
-        cats = propose_categories(
-            backend, texts, instruction, n_clusters=n_clusters, max_categories=max_categories,
-            sample_size=sample_size, seed=seed, _tally=tally,
-        )
-        origin = f"{len(cats)} categories proposed from {min(sample_size, len(texts))} sampled texts"
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of :func:`categories_cluster` asks with, and counts into."""
+
+    backend: Backend
+    instruction: str
+    texts: list[str]
+    tally: Tally
+    start: float
+    seed: int
+    progress: Callable[[str, int, int, str], None] | None
+    on_event: Callable[[str], None] | None
+
+    def reporter(self, stage: str, event: str) -> Callable[[int, int], None] | None:
+        return _reporter(stage, event, self.tally, self.progress, self.on_event)
+
+
+def _guided(run: _Run, groups: list[list[int]], group_names: Sequence[tuple[str, str]] | None, pick: bool,
+            vectors: np.ndarray | None, n_clusters: int | None, max_categories: int,
+            embed: Callable[[Sequence[str]], np.ndarray] | None) -> Clustering:
+    """The embedding clusters named by the model; their names are the categories every text is picked into."""
+    if run.on_event and run.progress is None:
+        run.on_event(f"naming {len(groups)} embedding clusters")
+    named = llm_names(run.backend, run.texts, run.instruction, groups, fallback=group_names, _tally=run.tally,
+                      on_progress=run.reporter("naming (model)", "naming cluster"))
+    if not pick:
+        return _groups_result(run.texts, run.backend, groups, named, run.tally, run.start, [
+            f"assist=categories: the {len(groups)} embedding clusters, named by the model"])
+    if vectors is not None:
+        centres = np.stack([np.asarray(vectors)[g].mean(axis=0) for g in groups])
+        named = split_same_names(named, centres, [n for n, _ in group_names] if group_names else None)[0]
+    cats = _categories_from_groups(run.backend, run.instruction, named, len(run.texts), n_clusters, max_categories,
+                                   run.seed, run.tally)
+    if len(cats) < 2:
+        return _groups_result(run.texts, run.backend, groups, group_names or named, run.tally, run.start, [
+            f"assist=categories: the model gave the {len(groups)} embedding clusters fewer than 2 distinct "
+            "names; the result is those clusters under their keyword names"])
+    origin = f"{len(cats)} categories from the model's names for {len(groups)} embedding clusters"
+    return _pick(run, cats, origin, groups, named, embed)
+
+
+def _pick(run: _Run, cats: list[Category], origin: str, groups: list[list[int]] | None,
+          named: list[tuple[str, str]] | None, embed: Callable[[Sequence[str]], np.ndarray] | None) -> Clustering:
+    """Every text picked into one of ``cats`` by the model; unanswered ones placed (:func:`_place_unanswered`).
+    With ``named`` groups, replies that mostly name none give the groups under their names instead."""
     log.info("categories: %s", [c.name for c in cats])
-
+    texts = run.texts
     unusable = functools.partial(_unusable, n=len(texts))
-    guided = named is not None  # the picks' categories are the named groups
-    picks = pick_categories(backend, texts, instruction, cats, seed=seed, _tally=tally,
-                            on_progress=_reporter("placing texts (model)", "placing text", tally, progress, on_event),
-                            stop=unusable if guided else None)
+    picks = pick_categories(run.backend, texts, run.instruction, cats, seed=run.seed, _tally=run.tally,
+                            on_progress=run.reporter("placing texts (model)", "placing text"),
+                            stop=unusable if named is not None else None)
     notes = [f"assist=categories: {origin}"]
-    if groups is not None and named is not None and unusable(picks):  # guided
-        return _groups_result(texts, backend, groups, named, tally, start, notes + [
+    if groups is not None and named is not None and unusable(picks):
+        return _groups_result(texts, run.backend, groups, named, run.tally, run.start, notes + [
             f"{sum(p is None for p in picks)} of the first {len(picks)} replies named none of the categories "
             f"({', '.join(c.name for c in cats)}): the model could not place texts into them, so the result is the "
             f"{len(groups)} embedding clusters under the model's names"])
     notes += _place_unanswered(picks, texts, cats, groups, embed)
-    return _picks_result(picks, cats, backend, tally, start, notes)
+    return _picks_result(picks, cats, run.backend, run.tally, run.start, notes)
 
 
 def _unusable(so_far: list[int | None], n: int) -> bool:
@@ -380,32 +406,11 @@ def assisted_cluster(
     texts = list(texts)
     if categories is not None and assist != "categories":
         raise ConfigError("categories are for assist='categories': add it, or drop the categories")
-    report = (embed_options or {}).get("progress")
-    report = report if callable(report) else None
+    report = _progress(embed_options)
     options = {k: v for k, v in (embed_options or {}).items() if k != "template"}
     if assist == "categories":
-        groups = group_names = None
-        pick = True
-        if guide:
-            if on_event and report is None:
-                on_event(f"clustering {len(texts)} texts by their embeddings to guide the model")
-            template = (embed_options or {}).get("template", "auto")
-            base = EmbeddingClusterer(instruction=instruction, template=template, **options).fit(texts)
-            view = base.route_.view
-            pick = view == "semantic" or categories is not None
-            if not pick and n_clusters is not None and n_clusters != base.n_clusters_:
-                base = EmbeddingClusterer(instruction=instruction, template=template, n_clusters=n_clusters,
-                                          **options).fit(texts)  # the kept clusters are the result: k as asked
-            groups, group_names = _guide_groups(base, texts, fine=pick and categories is None)
-        result = categories_cluster(
-            texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed, on_event=on_event,
-            progress=report, groups=groups, group_names=group_names, pick=pick,
-            vectors=base.embeddings_ if guide else None,
-        )
-        if not pick:
-            result.notes.append(f"the instruction routes to the {view} view: its clusters are kept and named by the "
-                                "model, not re-sorted by per-text picks (which follow content; docs/embedding.md)")
-        return result
+        return _assist_categories(texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed,
+                                  guide=guide, embed_options=embed_options or {}, on_event=on_event)
     start = time.perf_counter()
     tally = Tally()
     inputs, template, method = texts, (embed_options or {}).get("template", "auto"), "embed"
@@ -418,17 +423,7 @@ def assisted_cluster(
     est = EmbeddingClusterer(instruction=instruction, n_clusters=n_clusters, template=template, **options).fit(inputs)
     result = est.result_
     if names:
-        if on_event and report is None:
-            on_event(f"naming {result.n_clusters} clusters")
-        groups = []
-        for c, reps in zip(result.clusters, est.representatives_):
-            members = [i - 1 for i in c.items]
-            groups.append(list(dict.fromkeys(list(reps) + members)))
-        fallback = [(c.name, c.description) for c in result.clusters]
-        named = llm_names(backend, texts, instruction, groups, fallback=fallback, _tally=tally,
-                          on_progress=_reporter("naming (model)", "naming cluster", tally, report, on_event))
-        for c, (name, desc) in zip(result.clusters, named):
-            c.name, c.description = name, desc
+        _name_by_model(result, est.representatives_, backend, texts, instruction, tally, report, on_event)
         method += "+names"
     if assist == "answers":
         # keyword names came from the answers: fine as names, but descriptions quote answers, not texts
@@ -444,3 +439,59 @@ def assisted_cluster(
         seconds=time.perf_counter() - start,
     )
     return result
+
+
+def _progress(embed_options: dict | None) -> Callable[[str, int, int, str], None] | None:
+    report = (embed_options or {}).get("progress")
+    return report if callable(report) else None
+
+
+def _assist_categories(
+    texts: list[str], instruction: str, backend: Backend, *, n_clusters: int | None,
+    categories: Sequence[str | Category] | None, seed: int, guide: bool, embed_options: dict,
+    on_event: Callable[[str], None] | None,
+) -> Clustering:
+    """``assist="categories"``: guided by the embedding clusters (see :func:`assisted_cluster`)."""
+    from ..embed.clusterer import EmbeddingClusterer
+
+    report = _progress(embed_options)
+    options = {k: v for k, v in embed_options.items() if k != "template"}
+    groups = group_names = None
+    pick = True
+    if guide:
+        if on_event and report is None:
+            on_event(f"clustering {len(texts)} texts by their embeddings to guide the model")
+        template = embed_options.get("template", "auto")
+        base = EmbeddingClusterer(instruction=instruction, template=template, **options).fit(texts)
+        view = base.route_.view
+        pick = view == "semantic" or categories is not None
+        if not pick and n_clusters is not None and n_clusters != base.n_clusters_:
+            base = EmbeddingClusterer(instruction=instruction, template=template, n_clusters=n_clusters,
+                                      **options).fit(texts)  # the kept clusters are the result: k as asked
+        groups, group_names = _guide_groups(base, texts, fine=pick and categories is None)
+    result = categories_cluster(
+        texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed, on_event=on_event,
+        progress=report, groups=groups, group_names=group_names, pick=pick,
+        vectors=base.embeddings_ if guide else None,
+    )
+    if not pick:
+        result.notes.append(f"the instruction routes to the {view} view: its clusters are kept and named by the "
+                            "model, not re-sorted by per-text picks (which follow content; docs/embedding.md)")
+    return result
+
+
+def _name_by_model(result: Clustering, representatives: Sequence[Sequence[int]], backend: Backend, texts: list[str],
+                   instruction: str, tally: Tally, report: Callable[[str, int, int, str], None] | None,
+                   on_event: Callable[[str], None] | None) -> None:
+    """The model's names for the clusters of ``result`` (keyword names where a reply has none); in place."""
+    if on_event and report is None:
+        on_event(f"naming {result.n_clusters} clusters")
+    groups = []
+    for c, reps in zip(result.clusters, representatives):
+        members = [i - 1 for i in c.items]
+        groups.append(list(dict.fromkeys(list(reps) + members)))
+    fallback = [(c.name, c.description) for c in result.clusters]
+    named = llm_names(backend, texts, instruction, groups, fallback=fallback, _tally=tally,
+                      on_progress=_reporter("naming (model)", "naming cluster", tally, report, on_event))
+    for c, (name, desc) in zip(result.clusters, named):
+        c.name, c.description = name, desc

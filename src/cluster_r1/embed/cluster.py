@@ -526,7 +526,11 @@ def _spectral(
         if top >= 2:
             # the smallest eigenvalues of the normalised Laplacian L are 1 minus the largest of I - L
             lap = laplacian(graph, normed=True)
-            ev = np.sort(1.0 - eigsh(identity(m) - lap, k=top + 1, which="LA", return_eigenvectors=False))
+            # L's zero eigenvalue has one copy per connected component, and ARPACK finds a repeated eigenvalue a
+            # varying number of times from its own random start (k changed from one process to the next): a
+            # seeded start makes the answer the same every time
+            v0 = np.random.default_rng(random_state).uniform(0.5, 1.5, size=m)
+            ev = np.sort(1.0 - eigsh(identity(m) - lap, k=top + 1, which="LA", return_eigenvectors=False, v0=v0))
             gaps = {c: float(ev[c] - ev[c - 1]) for c in range(max(2, min_k), top + 1)}
             if gaps:
                 k = max(gaps, key=lambda c: gaps[c])
@@ -561,7 +565,6 @@ def _fit(
     spectral: tuple[int, int] = (SPECTRAL_NEIGHBOURS, SPECTRAL_MAX_K),
 ) -> ClusterFit:
     n = len(x)
-    x_in = x  # centres are reported in the input space even when a method clusters centred vectors
     if algorithm == "auto":
         algorithm = "kmeans" if n_clusters is not None else DEFAULT_ALGORITHM
     if n_clusters is not None and not 1 <= n_clusters <= n:
@@ -570,88 +573,120 @@ def _fit(
         max_k = default_max_k(n)
     max_k = min(max_k, n)
     min_k = min(min_k, max_k)
-
     sample = _subsample(n, sample_size, random_state)
-    xs = x[sample]
     scores: dict[int, float] = {}
     notes: list[str] = []
-
     if algorithm in ("kmeans", "gmm"):
-        k = n_clusters
-        fits: dict[int, np.ndarray] = {}
-        if k is None and algorithm == "kmeans" and centred:
-            # the default: centred vectors (a shared template prefix dominates the cosine geometry)
-            x = _centred(x)
-            xs = x[sample]
-        if k is None:
-            # silhouette needs 2 <= k <= n_samples - 1
-            ks = [c for c in _candidates(min_k, max_k) if (algorithm == "gmm" or 2 <= c <= len(xs) - 1)]
-            if len(ks) > 1:
-                if algorithm == "kmeans" and reduce == "umap":
-                    scores, fits = _select_umap(xs, ks, random_state, n_init=n_init, progress=progress)
-                elif algorithm == "kmeans":
-                    scores, fits = _select_silhouette(xs, ks, random_state, n_init=n_init, progress=progress)
-                else:
-                    scores = _select_bic(xs, ks, random_state, progress=progress)
-                k = _best(scores)
-            else:
-                k = ks[0] if ks else min_k
-            logger.info("%s: chose k=%d from %d candidates on %d points", algorithm, k, len(ks), len(xs))
-        if algorithm == "kmeans" and n_clusters is None and k in fits and n <= sample_size:
-            labels = fits[k]  # the sample is every point: the selection run is the final fit
-        elif reduce == "umap" and k in fits:
-            labels = _nearest(x, _centers(xs, fits[k], k))  # UMAP saw the subsample; the rest join its nearest centroid
-        elif algorithm == "kmeans" and n_clusters is None:
-            # the whole input, started from the subsample fit that chose k (skips k-means++ on all points)
-            init = _means(xs, fits[k], k) if k in fits and len(np.unique(fits[k])) == k else None
-            labels = _kmeans(x, k, random_state, minibatch_above, n_init=n_init, init=init)
-        elif algorithm == "kmeans":
-            labels = _kmeans(x, k, random_state, minibatch_above)
-        elif n * k * x.shape[1] ** 2 <= FULL_GMM_BUDGET:
-            labels = _gmm(x, k, random_state)  # the paper protocol: scikit-learn defaults, full covariance
-        else:
-            # Full covariance costs O(n k d^2) per EM step: beyond the budget use the diagonal GMM on the
-            # PCA projection that BIC scored, on the subsample; other points go to the nearest centroid.
-            sub, k = _relabel(_gmm(_pca(xs, random_state), k, random_state, covariance_type="diag"))
-            labels = sub if n <= sample_size else _nearest(x, _centers(xs, sub, k))
+        labels, scores = _fit_partition(x, sample, n_clusters, algorithm, min_k, max_k, random_state, minibatch_above,
+                                        centred=centred, n_init=n_init, reduce=reduce, progress=progress)
     elif algorithm == "agglomerative":
-        if n_clusters is not None:
-            model = AgglomerativeClustering(n_clusters=n_clusters, metric="cosine", linkage="average")
-        else:
-            model = AgglomerativeClustering(
-                n_clusters=None, distance_threshold=distance_threshold, metric="cosine", linkage="average"
-            )
-        xc = _centred(xs)
-        sub, k = _relabel(model.fit_predict(xc))
-        if n_clusters is None and not min_k <= k <= max_k:
-            clamped = min(max(k, min_k), max_k)
-            notes.append(f"agglomerative threshold gave {k} clusters; clamped to {clamped} (min_k/max_k)")
-            sub, k = _relabel(AgglomerativeClustering(n_clusters=clamped, metric="cosine", linkage="average").fit_predict(xc))
-        labels = sub if n <= sample_size else _nearest(x, _centers(xs, sub, k))
+        labels = _fit_agglomerative(x, sample, n_clusters, min_k, max_k, distance_threshold, notes)
     elif algorithm == "spectral":
-        sub, k, scores, empty = _spectral(xs, n_clusters, min_k, max_k, random_state, *spectral)
-        labels = sub
-        if n > sample_size:  # the rest join the nearest cluster; rows with nothing read, the empty one
-            labels = _nearest(x, _centers(xs, sub, k))  # the empty cluster's centre is zero: it takes the zero rows
-            zero = empty_rows(x)
-            if empty is None and zero.any():
-                labels[zero] = k  # none in the subsample: a cluster of their own
+        labels, scores = _fit_spectral(x, sample, n_clusters, min_k, max_k, random_state, spectral)
     else:  # hdbscan
-        size = min_cluster_size or max(5, len(xs) // 200)
-        raw = HDBSCAN(min_cluster_size=min(size, len(xs)), copy=True).fit_predict(_centred(xs))
-        found = raw >= 0
-        k_found = len(set(raw[found].tolist()))
-        if not min_k <= k_found <= max_k:
-            clamped = min(max(k_found, min_k), max_k)
-            notes.append(f"hdbscan found {k_found} clusters; fell back to k-means with k={clamped} (min_k/max_k)")
-            labels = _kmeans(x, clamped, random_state, minibatch_above)
-        else:
-            sub_labels, k_found = _relabel(raw[found])
-            centers = _centers(xs[found], sub_labels, k_found)
-            labels = _nearest(x, centers)
-            labels[sample[found]] = sub_labels
-            if (~found).any():
-                notes.append(f"hdbscan left {int((~found).sum())} sampled points as noise; they joined the nearest cluster")
-
+        labels = _fit_hdbscan(x, sample, min_k, max_k, random_state, minibatch_above, min_cluster_size, notes)
     labels, k = _relabel(np.asarray(labels))
-    return ClusterFit(labels=labels, n_clusters=k, algorithm=algorithm, centers=_centers(x_in, labels, k), scores=scores, notes=notes)
+    # centres are reported in the input space even when a method clusters centred vectors
+    return ClusterFit(labels=labels, n_clusters=k, algorithm=algorithm, centers=_centers(x, labels, k), scores=scores,
+                      notes=notes)
+
+
+def _fit_partition(
+    x: np.ndarray, sample: np.ndarray, n_clusters: int | None, algorithm: str, min_k: int, max_k: int,
+    random_state: int, minibatch_above: int, *, centred: bool, n_init: int | str, reduce: str | None,
+    progress: Progress,
+) -> tuple[np.ndarray, dict[int, float]]:
+    """K-means or a Gaussian mixture: k given, or chosen on the subsample (silhouette, BIC); (labels, scores)."""
+    n, sample_size = len(x), len(sample)
+    xs = x[sample]
+    scores: dict[int, float] = {}
+    k = n_clusters
+    fits: dict[int, np.ndarray] = {}
+    if k is None and algorithm == "kmeans" and centred:
+        # the default: centred vectors (a shared template prefix dominates the cosine geometry)
+        x = _centred(x)
+        xs = x[sample]
+    if k is None:
+        # silhouette needs 2 <= k <= n_samples - 1
+        ks = [c for c in _candidates(min_k, max_k) if (algorithm == "gmm" or 2 <= c <= len(xs) - 1)]
+        if len(ks) > 1:
+            if algorithm == "kmeans" and reduce == "umap":
+                scores, fits = _select_umap(xs, ks, random_state, n_init=n_init, progress=progress)
+            elif algorithm == "kmeans":
+                scores, fits = _select_silhouette(xs, ks, random_state, n_init=n_init, progress=progress)
+            else:
+                scores = _select_bic(xs, ks, random_state, progress=progress)
+            k = _best(scores)
+        else:
+            k = ks[0] if ks else min_k
+        logger.info("%s: chose k=%d from %d candidates on %d points", algorithm, k, len(ks), len(xs))
+    if algorithm == "kmeans" and n_clusters is None and k in fits and n <= sample_size:
+        return fits[k], scores  # the sample is every point: the selection run is the final fit
+    if reduce == "umap" and k in fits:
+        return _nearest(x, _centers(xs, fits[k], k)), scores  # UMAP saw the subsample; the rest join its nearest
+    if algorithm == "kmeans" and n_clusters is None:
+        # the whole input, started from the subsample fit that chose k (skips k-means++ on all points)
+        init = _means(xs, fits[k], k) if k in fits and len(np.unique(fits[k])) == k else None
+        return _kmeans(x, k, random_state, minibatch_above, n_init=n_init, init=init), scores
+    if algorithm == "kmeans":
+        return _kmeans(x, k, random_state, minibatch_above), scores
+    if n * k * x.shape[1] ** 2 <= FULL_GMM_BUDGET:
+        return _gmm(x, k, random_state), scores  # the paper protocol: scikit-learn defaults, full covariance
+    # Full covariance costs O(n k d^2) per EM step: beyond the budget use the diagonal GMM on the
+    # PCA projection that BIC scored, on the subsample; other points go to the nearest centroid.
+    sub, k = _relabel(_gmm(_pca(xs, random_state), k, random_state, covariance_type="diag"))
+    return (sub if n <= sample_size else _nearest(x, _centers(xs, sub, k))), scores
+
+
+def _fit_agglomerative(x: np.ndarray, sample: np.ndarray, n_clusters: int | None, min_k: int, max_k: int,
+                       distance_threshold: float, notes: list[str]) -> np.ndarray:
+    """Average-linkage cosine agglomerative on the subsample (k given, else the distance threshold, clamped)."""
+    xs = x[sample]
+    if n_clusters is not None:
+        model = AgglomerativeClustering(n_clusters=n_clusters, metric="cosine", linkage="average")
+    else:
+        model = AgglomerativeClustering(
+            n_clusters=None, distance_threshold=distance_threshold, metric="cosine", linkage="average"
+        )
+    xc = _centred(xs)
+    sub, k = _relabel(model.fit_predict(xc))
+    if n_clusters is None and not min_k <= k <= max_k:
+        clamped = min(max(k, min_k), max_k)
+        notes.append(f"agglomerative threshold gave {k} clusters; clamped to {clamped} (min_k/max_k)")
+        sub, k = _relabel(AgglomerativeClustering(n_clusters=clamped, metric="cosine", linkage="average").fit_predict(xc))
+    return sub if len(x) <= len(sample) else _nearest(x, _centers(xs, sub, k))
+
+
+def _fit_spectral(x: np.ndarray, sample: np.ndarray, n_clusters: int | None, min_k: int, max_k: int,
+                  random_state: int, spectral: tuple[int, int]) -> tuple[np.ndarray, dict[int, float]]:
+    """Spectral clustering on the subsample (eigengap k); the rest join the nearest cluster."""
+    xs = x[sample]
+    sub, k, scores, empty = _spectral(xs, n_clusters, min_k, max_k, random_state, *spectral)
+    labels = sub
+    if len(x) > len(sample):  # the rest join the nearest cluster; rows with nothing read, the empty one
+        labels = _nearest(x, _centers(xs, sub, k))  # the empty cluster's centre is zero: it takes the zero rows
+        zero = empty_rows(x)
+        if empty is None and zero.any():
+            labels[zero] = k  # none in the subsample: a cluster of their own
+    return labels, scores
+
+
+def _fit_hdbscan(x: np.ndarray, sample: np.ndarray, min_k: int, max_k: int, random_state: int,
+                 minibatch_above: int, min_cluster_size: int | None, notes: list[str]) -> np.ndarray:
+    """HDBSCAN on the centred subsample, noise joining the nearest cluster; k-means where k leaves [min_k, max_k]."""
+    xs = x[sample]
+    size = min_cluster_size or max(5, len(xs) // 200)
+    raw = HDBSCAN(min_cluster_size=min(size, len(xs)), copy=True).fit_predict(_centred(xs))
+    found = raw >= 0
+    k_found = len(set(raw[found].tolist()))
+    if not min_k <= k_found <= max_k:
+        clamped = min(max(k_found, min_k), max_k)
+        notes.append(f"hdbscan found {k_found} clusters; fell back to k-means with k={clamped} (min_k/max_k)")
+        return _kmeans(x, clamped, random_state, minibatch_above)
+    sub_labels, k_found = _relabel(raw[found])
+    centers = _centers(xs[found], sub_labels, k_found)
+    labels = _nearest(x, centers)
+    labels[sample[found]] = sub_labels
+    if (~found).any():
+        notes.append(f"hdbscan left {int((~found).sum())} sampled points as noise; they joined the nearest cluster")
+    return labels

@@ -121,32 +121,13 @@ def _command(args: argparse.Namespace, methods: list[str], splits: list[str]) ->
     return shlex.join(parts)
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    """Run ``eval`` from parsed arguments: write the results and print the table."""
-    import json
-
-    from rich.console import Console
-    from rich.progress import Progress
-
+def _backend(args: argparse.Namespace, out: Path) -> Backend:
+    """The model the methods ask: a local checkpoint or a server, behind OUT/responses.sqlite unless --no-cache."""
     from ..api import make_backend
     from ..backends.cached import CachedBackend
-    from ..errors import ConfigError
-    from ..io import check_cache_dir
-    from ..notices import drain as drain_notices
-    from . import METHOD_NAMES, evaluate, load_examples, make_method, parse_splits, write_results
 
-    methods = [m.strip() for m in args.method.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHOD_NAMES]
-    if unknown or not methods:
-        raise ConfigError(f"unknown method(s) {unknown or args.method!r}: choose from {', '.join(METHOD_NAMES)}")
-    splits = parse_splits(args.split)
-    examples = load_examples(args.bench, splits, tasks=args.task, limit=args.limit, seed=args.seed)
-    out = Path(args.out)
-    backend: Backend | None = None
-    if args.checkpoint and args.base_url:
-        raise ConfigError("pass either --checkpoint (a local model) or --base-url (a server), not both")
-    needs_model = bool({"agent", "agent-constrained", "assist"} & set(methods))
-    if needs_model and args.checkpoint:
+    backend: Backend
+    if args.checkpoint:
         from ..backends.transformers_local import TransformersBackend
 
         backend = TransformersBackend(args.checkpoint, max_new_tokens=args.max_tokens,
@@ -157,12 +138,39 @@ def run_eval(args: argparse.Namespace) -> int:
             stamp = max((w.stat().st_mtime_ns for w in weights), default=0)
             backend = CachedBackend(backend, args.cache or out / "responses.sqlite", namespace=f"transformers:{stamp}",
                                     required=bool(args.cache))
-    elif needs_model:
-        backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
-                               max_retries=args.max_retries, concurrency=args.concurrency,
-                               context_window=args.context_window, server_kind=args.server_kind)
-        if not args.no_cache:
-            backend = CachedBackend(backend, args.cache or out / "responses.sqlite", required=bool(args.cache))
+        return backend
+    backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
+                           max_retries=args.max_retries, concurrency=args.concurrency,
+                           context_window=args.context_window, server_kind=args.server_kind)
+    if not args.no_cache:
+        backend = CachedBackend(backend, args.cache or out / "responses.sqlite", required=bool(args.cache))
+    return backend
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Run ``eval`` from parsed arguments: write the results and print the table."""
+    import json
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ..errors import ConfigError
+    from ..io import check_cache_dir
+    from ..methods import get_method
+    from ..notices import drain as drain_notices
+    from . import METHOD_NAMES, evaluate, load_examples, make_method, parse_splits, write_results
+
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHOD_NAMES]
+    if unknown or not methods:
+        raise ConfigError(f"unknown method(s) {unknown or args.method!r}: choose from {', '.join(METHOD_NAMES)}")
+    splits = parse_splits(args.split)
+    examples = load_examples(args.bench, splits, tasks=args.task, limit=args.limit, seed=args.seed)
+    out = Path(args.out)
+    if args.checkpoint and args.base_url:
+        raise ConfigError("pass either --checkpoint (a local model) or --base-url (a server), not both")
+    needs_model = any(get_method(m, "eval").model == "required" for m in methods)
+    backend = _backend(args, out) if needs_model else None
     agent_options = {"prompt": args.prompt, "max_reasks": args.max_reasks, "strict": args.strict,
                      "salvage": not args.no_salvage, "max_tokens": args.max_tokens,
                      "temperature": args.temperature, "seed": args.agent_seed, "think_chars": args.think_chars}
