@@ -20,6 +20,7 @@ per-text question of the assisted mode (:func:`pick_categories`, batch size 1) l
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -36,10 +37,11 @@ from ..prompts import CLASSIFY_BATCH, PICK_CATEGORY, neutralise, text_block, tex
 from ..reading import first_int
 from .calls import Tally
 from .context import RunContext
-from .propose import Category
-from .taxonomy import Taxonomy
+from .taxonomy import Category, Taxonomy
 
 __all__ = [
+    "Batching",
+    "ONE_AT_A_TIME",
     "own_similarity",
     "SOURCES",
     "Assignment",
@@ -211,6 +213,21 @@ def _read_labels(reply: str, n_ids: int, n_options: int) -> dict[int, int]:
     return found
 
 
+@dataclass(frozen=True)
+class Batching:
+    """How texts are put to the model: one at a time (``per_item``), or in batches of at most ``max_items`` texts
+    within ``token_budget`` tokens; each text cut to ``text_chars`` characters."""
+
+    per_item: bool = False
+    max_items: int = 30
+    token_budget: int = 3000
+    text_chars: int = 600
+
+
+#: One question per text.
+ONE_AT_A_TIME = Batching(per_item=True)
+
+
 def classify_llm(
     backend: Backend,
     texts: Sequence[str],
@@ -218,17 +235,14 @@ def classify_llm(
     taxonomy: Any,
     *,
     lengths: Sequence[int],
-    per_item: bool = False,
-    max_items: int = 30,
-    token_budget: int = 3000,
-    text_chars: int = 600,
+    batching: Batching = Batching(),
     seed: int = 0,
     tally: Tally | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[int, int | None]:
     """The model's topic (0-based) or None ("none of these") for each of ``indices``.
 
-    ``per_item``: one short question per text (the taxonomy first, the text last, answered by
+    ``batching.per_item``: one short question per text (the taxonomy first, the text last, answered by
     the topic's name; small models answer these far better than a list). Else batches of
     ``ID: N`` lines (N = the topic's number, K + 1 = none), constrained where the server
     allows; what a batch leaves out is asked again once. Texts never answered for are absent.
@@ -238,6 +252,8 @@ def classify_llm(
 
     tally = tally or Tally()
     k = len(taxonomy)
+    per_item, max_items, token_budget, text_chars = (batching.per_item, batching.max_items, batching.token_budget,
+                                                     batching.text_chars)
     if per_item:
         cats = [Category(t.name, t.description) for t in taxonomy.topics]
         picks = pick_categories(backend, [texts[i] for i in indices], taxonomy.instruction, cats, max_chars=text_chars,
@@ -279,17 +295,7 @@ def classify_llm(
 
 
 def batches_agree(
-    backend: Backend,
-    texts: Sequence[str],
-    sample: Sequence[int],
-    taxonomy: Any,
-    *,
-    lengths: Sequence[int],
-    max_items: int,
-    token_budget: int,
-    seed: int = 0,
-    tally: Tally | None = None,
-    threshold: float = 0.75,
+    ctx: RunContext, sample: Sequence[int], taxonomy: Any, *, threshold: float = 0.75,
 ) -> tuple[bool, float, dict[int, int | None]]:
     """Does this model label batches as it labels single texts? (ok, agreement, the per-text labels).
 
@@ -297,9 +303,10 @@ def batches_agree(
     ``threshold`` chance-corrected agreement (:func:`agreement`). Small models tend to copy a
     pattern down a long list; strong ones batch cheaply and well.
     """
-    single = classify_llm(backend, texts, sample, taxonomy, lengths=lengths, per_item=True, seed=seed, tally=tally)
-    batched = classify_llm(backend, texts, sample, taxonomy, lengths=lengths, max_items=max_items,
-                           token_budget=token_budget, seed=seed, tally=tally)
+    ask = functools.partial(classify_llm, ctx.backend, ctx.texts, sample, taxonomy, lengths=ctx.corpus.lengths,
+                            seed=ctx.seed, tally=ctx.log.tally)
+    single = ask(batching=ONE_AT_A_TIME)
+    batched = ask(batching=Batching(max_items=ctx.options.batch_items, token_budget=ctx.batch_tokens))
     both = [i for i in sample if i in single]
     agree = agreement([single[i] for i in both], [batched.get(i, -1) for i in both])
     return agree >= threshold, agree, single
@@ -427,10 +434,10 @@ def assign_rest(ctx: RunContext, taxonomy: Taxonomy, assignment: Assignment, res
 
     def llm(indices: list[int], stage: str) -> None:
         ctx.step(stage, 0, len(indices))
-        got = classify_llm(ctx.backend, ctx.texts, indices, taxonomy, lengths=ctx.corpus.lengths, per_item=per_item,
-                           max_items=opts.batch_items, token_budget=ctx.batch_tokens, seed=opts.seed,
-                           tally=ctx.log.tally, on_batch=lambda d, t: ctx.step(stage, min(len(indices), d * step),
-                                                                             len(indices)))
+        how = Batching(per_item=per_item, max_items=opts.batch_items, token_budget=ctx.batch_tokens)
+        got = classify_llm(ctx.backend, ctx.texts, indices, taxonomy, lengths=ctx.corpus.lengths, batching=how,
+                           seed=opts.seed, tally=ctx.log.tally,
+                           on_batch=lambda d, t: ctx.step(stage, min(len(indices), d * step), len(indices)))
         for i in indices:
             if i in got:
                 assignment.labels[i], assignment.source[i], assignment.confidence[i] = got[i], "llm", 1.0

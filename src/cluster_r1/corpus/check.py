@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..backends.base import Backend
-from .assign import Assignment, agreement, batches_agree, classify_llm, pick_categories
+from .assign import ONE_AT_A_TIME, Assignment, agreement, batches_agree, classify_llm, pick_categories
 from .calls import Tally
 from .context import RunContext
 from .merge import distinct_names
@@ -112,7 +112,8 @@ def calibrate(
     rng = np.random.default_rng(opts.seed + 7)
     members = sorted(window_topic)
     probe = sorted(rng.choice(members, size=min(opts.check_size, len(members)), replace=False).tolist())
-    single = classify_llm(backend, texts, probe, taxonomy, lengths=lengths, per_item=True, seed=opts.seed, tally=tally)
+    single = classify_llm(backend, texts, probe, taxonomy, lengths=lengths, batching=ONE_AT_A_TIME, seed=opts.seed,
+                          tally=tally)
     answered = [i for i in probe if single.get(i) is not None]
     agree = agreement([single[i] for i in answered], [window_topic[i] for i in answered])
     trusted = agree >= opts.trust
@@ -134,9 +135,7 @@ def calibrate(
         others = [i for i in range(len(texts)) if not assignment.source[i]] or sorted(set(range(len(texts))) - set(probe))
         sample = sorted(rng.choice(others, size=min(opts.check_size, len(others)), replace=False).tolist()) if others else []
         if sample:
-            ok, share, labels = batches_agree(backend, texts, sample, taxonomy, lengths=lengths,
-                                              max_items=opts.batch_items, token_budget=ctx.batch_tokens, seed=opts.seed,
-                                              tally=tally)
+            ok, share, labels = batches_agree(ctx, sample, taxonomy)
             per_item = not ok
             for i, label in labels.items():
                 assignment.labels[i], assignment.source[i], assignment.confidence[i] = label, "llm", 1.0

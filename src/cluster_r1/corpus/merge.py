@@ -107,7 +107,7 @@ def merge_clusters(
 ) -> Merged:
     """Consolidate the window clusters into a taxonomy and map each of them to one topic."""
     from ..agent.state import estimate_tokens
-    from .assign import classify_llm
+    from .assign import ONE_AT_A_TIME, classify_llm
 
     usage, notes = Usage(), list[str]()
     tally = Tally(keep_replies=False)
@@ -124,7 +124,7 @@ def merge_clusters(
         usage.add(tally.usage())
         return Merged(taxonomy, list(range(m)), usage, notes)
     got = classify_llm(backend, items, list(range(m)), taxonomy, lengths=[estimate_tokens(i) for i in items],
-                       per_item=True, seed=seed, tally=tally)
+                       batching=ONE_AT_A_TIME, seed=seed, tally=tally)
     topic_of: list[int | None] = [got.get(j) for j in range(m)]
     missing = [j for j, t in enumerate(topic_of) if t is None]
     if missing:

@@ -27,7 +27,7 @@ from ..errors import ConfigError, InputError
 from ..io import write_atomic
 from ..notices import drain as drain_notices
 from ..types import Clustering
-from .assign import Assignment, batch_size, centroids, classify_llm, own_similarity
+from .assign import Assignment, Batching, batch_size, centroids, classify_llm, own_similarity
 from .calls import Tally
 from .context import ScaleModel, centre_rows
 from .taxonomy import OTHER, Taxonomy
@@ -217,9 +217,9 @@ def place(
             todo = [int(i) for i in np.argsort(conf, kind="stable")[: max(1, len(texts) // 20)]]
         lengths = [estimate_tokens(t) for t in texts]
         # as the fit decided: one question per text where its model's batches disagreed with single questions
-        got = classify_llm(backend, texts, todo, taxonomy, lengths=lengths, tally=tally,
-                           per_item=bool(model.settings.get("per_item", False)),
-                           max_items=int(model.settings.get("batch_items") or batch_size(taxonomy, lengths)))
+        how = Batching(per_item=bool(model.settings.get("per_item", False)),
+                       max_items=int(model.settings.get("batch_items") or batch_size(taxonomy, lengths)))
+        got = classify_llm(backend, texts, todo, taxonomy, lengths=lengths, batching=how, tally=tally)
         for i, lab in got.items():
             result.labels[i], result.source[i], result.confidence[i] = lab, "llm", 1.0
     unfit = [i for i, lab in enumerate(result.labels) if lab is None]
