@@ -56,7 +56,7 @@ def main() -> None:
 
             best = clustering.cluster_embeddings(x, algorithm="best-silhouette")
             spectral = best if best.algorithm == "best-silhouette (spectral)" else clustering._fit(
-                x, None, "spectral", 2, None, clustering.PAPER_RANDOM_STATE, 2000, 20000, 0.9, None,
+                x, None, "spectral", clustering._Scan(2, None, clustering.PAPER_RANDOM_STATE, 20000), 2000,
                 spectral=(clustering.BEST_SILHOUETTE_NEIGHBOURS, 10**9))
             fits = {"kmeans": clustering.cluster_embeddings(x), "spectral": spectral, "pick": best}
             cells = []

@@ -44,7 +44,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import numpy as np
@@ -439,8 +439,9 @@ def cluster_embeddings(
             fit = _best_silhouette(x, min_k, max_k, random_state, sample_size, minibatch_above,
                                    progress or _no_progress)
         else:
-            fit = _fit(x, n_clusters, algorithm, min_k, max_k, random_state, sample_size, minibatch_above,
-                       distance_threshold, min_cluster_size, centred, n_init, reduce, progress or _no_progress)
+            scan = _Scan(min_k, max_k, random_state, minibatch_above, n_init=n_init, reduce=reduce, centred=bool(centred),
+                         progress=progress or _no_progress)
+            fit = _fit(x, n_clusters, algorithm, scan, sample_size, distance_threshold, min_cluster_size)
     if order is not None:  # labels back in the caller's row order; ids are the fit's
         labels = np.empty_like(fit.labels)
         labels[order] = fit.labels
@@ -468,11 +469,11 @@ def _best_silhouette(
     ``max_k``); the partition with the higher cosine silhouette on the mean-centred (sub)sample."""
     from sklearn.metrics import silhouette_score
 
+    scan = _Scan(min_k, max_k, random_state, minibatch_above)
     fits = [
-        _fit(x, None, "kmeans", min_k, max_k, random_state, sample_size, minibatch_above, 0.9, None, True,
-             default_n_init(min(len(x), sample_size)), progress=progress),
-        _fit(x, None, "spectral", min_k, max_k, random_state, sample_size, minibatch_above, 0.9, None,
-             spectral=(BEST_SILHOUETTE_NEIGHBOURS, 10**9)),
+        _fit(x, None, "kmeans", replace(scan, centred=True, n_init=default_n_init(min(len(x), sample_size)),
+                                        progress=progress), sample_size),
+        _fit(x, None, "spectral", scan, sample_size, spectral=(BEST_SILHOUETTE_NEIGHBOURS, 10**9)),
     ]
     sample = _subsample(len(x), sample_size, random_state)  # the rows both fits chose k on
     xc = _centred(x[sample])
@@ -547,21 +548,29 @@ def _spectral(
     return labels, k, gaps, (k - 1 if zero.any() else None)
 
 
+@dataclass(frozen=True)
+class _Scan:
+    """How one fit searches k and runs K-means: candidates in [``min_k``, ``max_k``], the seed, mini-batch K-means
+    above ``minibatch_above`` rows, restarts, UMAP, centring, the progress callback."""
+
+    min_k: int
+    max_k: int | None
+    random_state: int
+    minibatch_above: int
+    n_init: int | str = "auto"
+    reduce: str | None = None
+    centred: bool = False
+    progress: Progress = _no_progress
+
+
 def _fit(
     x: np.ndarray,
     n_clusters: int | None,
     algorithm: str,
-    min_k: int,
-    max_k: int | None,
-    random_state: int,
+    scan: _Scan,
     sample_size: int,
-    minibatch_above: int,
-    distance_threshold: float,
-    min_cluster_size: int | None,
-    centred: bool = False,
-    n_init: int | str = "auto",
-    reduce: str | None = None,
-    progress: Progress = _no_progress,
+    distance_threshold: float = 0.9,
+    min_cluster_size: int | None = None,
     spectral: tuple[int, int] = (SPECTRAL_NEIGHBOURS, SPECTRAL_MAX_K),
 ) -> ClusterFit:
     n = len(x)
@@ -569,22 +578,21 @@ def _fit(
         algorithm = "kmeans" if n_clusters is not None else DEFAULT_ALGORITHM
     if n_clusters is not None and not 1 <= n_clusters <= n:
         raise InputError(f"n_clusters={n_clusters} but there are {n} texts: pass 1 <= n_clusters <= {n}")
-    if max_k is None:
-        max_k = default_max_k(n)
-    max_k = min(max_k, n)
-    min_k = min(min_k, max_k)
+    max_k = min(default_max_k(n) if scan.max_k is None else scan.max_k, n)
+    min_k = min(scan.min_k, max_k)
+    scan = replace(scan, min_k=min_k, max_k=max_k)
+    random_state = scan.random_state
     sample = _subsample(n, sample_size, random_state)
     scores: dict[int, float] = {}
     notes: list[str] = []
     if algorithm in ("kmeans", "gmm"):
-        labels, scores = _fit_partition(x, sample, n_clusters, algorithm, min_k, max_k, random_state, minibatch_above,
-                                        centred=centred, n_init=n_init, reduce=reduce, progress=progress)
+        labels, scores = _fit_partition(x, sample, n_clusters, algorithm, scan)
     elif algorithm == "agglomerative":
         labels = _fit_agglomerative(x, sample, n_clusters, min_k, max_k, distance_threshold, notes)
     elif algorithm == "spectral":
         labels, scores = _fit_spectral(x, sample, n_clusters, min_k, max_k, random_state, spectral)
     else:  # hdbscan
-        labels = _fit_hdbscan(x, sample, min_k, max_k, random_state, minibatch_above, min_cluster_size, notes)
+        labels = _fit_hdbscan(x, sample, min_k, max_k, random_state, scan.minibatch_above, min_cluster_size, notes)
     labels, k = _relabel(np.asarray(labels))
     # centres are reported in the input space even when a method clusters centred vectors
     return ClusterFit(labels=labels, n_clusters=k, algorithm=algorithm, centers=_centers(x, labels, k), scores=scores,
@@ -592,11 +600,11 @@ def _fit(
 
 
 def _fit_partition(
-    x: np.ndarray, sample: np.ndarray, n_clusters: int | None, algorithm: str, min_k: int, max_k: int,
-    random_state: int, minibatch_above: int, *, centred: bool, n_init: int | str, reduce: str | None,
-    progress: Progress,
+    x: np.ndarray, sample: np.ndarray, n_clusters: int | None, algorithm: str, scan: _Scan,
 ) -> tuple[np.ndarray, dict[int, float]]:
     """K-means or a Gaussian mixture: k given, or chosen on the subsample (silhouette, BIC); (labels, scores)."""
+    min_k, max_k, random_state, minibatch_above = scan.min_k, int(scan.max_k or 0), scan.random_state, scan.minibatch_above
+    centred, n_init, reduce, progress = scan.centred, scan.n_init, scan.reduce, scan.progress
     n, sample_size = len(x), len(sample)
     xs = x[sample]
     scores: dict[int, float] = {}
