@@ -27,7 +27,7 @@ from ..types import Cluster, Clustering
 from . import oneshot
 from .consensus import consensus, dedupe
 from .salvage import salvage
-from .state import Run, estimate_tokens, fmt_items
+from .state import Ask, Run, estimate_tokens, fmt_items
 
 __all__ = ["ClusteringAgent", "MIN_TEXT_CHARS", "CONSTRAIN_MODES"]
 
@@ -188,20 +188,16 @@ class ClusteringAgent:
     ) -> Clustering:
         run = Run()
         self.last_run = run
-        out = oneshot.answer(
-            self.backend, prompt, len(texts), run, names=self.template.names, strict=self.strict,
-            max_reasks=self.max_reasks, temperature=temperature, seed=seed, max_tokens=self.max_tokens,
-            form=form, constraint=constraint, event=self._event,
-        )
+        ask = Ask(self.backend, temperature=temperature, seed=seed, max_tokens=self.max_tokens, event=self._event)
+        out = oneshot.answer(ask, prompt, len(texts), run, names=self.template.names, strict=self.strict,
+                             max_reasks=self.max_reasks, form=form, constraint=constraint)
         if out.accepted is not None and out.hollow is not None and self.salvage:
             # the model named its clusters but did not use them: place every text into them
             run.notes.append(f"the answer named {len(out.accepted.clusters)} clusters and left clusters "
                              f"{fmt_items(list(out.hollow.indices))} empty; every text was placed into the named "
                              "clusters by a follow-up question")
-            assignment, names = salvage(
-                self.backend, texts, instruction, out.accepted, run, temperature=temperature, seed=seed, limit=limit,
-                constrained=self.constrain != "off", event=self._event, place_all=True,
-            )
+            assignment, names = salvage(ask, texts, instruction, out.accepted, run, limit=limit,
+                                        constrained=self.constrain != "off", place_all=True)
             return self._result(texts, out.accepted, run, salvaged=True, repaired=True, attempts=out.attempts,
                                 assignment=assignment, names=names)
         if out.accepted is not None:
@@ -215,10 +211,8 @@ class ClusteringAgent:
                 run.outputs,
             )
         assert out.best is not None
-        assignment, names = salvage(
-            self.backend, texts, instruction, out.best, run, temperature=temperature, seed=seed, limit=limit,
-            constrained=self.constrain != "off", event=self._event,
-        )
+        assignment, names = salvage(ask, texts, instruction, out.best, run, limit=limit,
+                                    constrained=self.constrain != "off")
         return self._result(
             texts, out.best, run, salvaged=True, repaired=True, attempts=out.attempts, assignment=assignment,
             names=names,

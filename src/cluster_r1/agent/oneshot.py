@@ -22,7 +22,6 @@ hollow wins, else the first hollow one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,9 +41,9 @@ from ..answer import (
     items_to_lists,
     parse_answer,
 )
-from ..backends.base import Backend, Completion, Message, generate
+from ..backends.base import Completion, Message, generate
 from ..prompts import REASK, REASK_ITEMS
-from .state import Run, fmt_items
+from .state import Ask, Run, fmt_items
 
 __all__ = ["Outcome", "answer", "placed_once", "complete_content", "hollow", "HOLLOW"]
 
@@ -108,7 +107,7 @@ def problems(strict: ParsedAnswer, lenient: ParsedAnswer, completion: Completion
 
 
 def answer(
-    backend: Backend,
+    ask: Ask,
     prompt: str,
     n: int,
     run: Run,
@@ -116,14 +115,11 @@ def answer(
     names: bool,
     strict: bool,
     max_reasks: int,
-    temperature: float,
-    seed: int | None,
-    max_tokens: int,
     form: str = "lists",
     constraint: Any = None,
-    event: Callable[[str], None] = lambda message: None,
 ) -> Outcome:
     """Ask, validate, re-ask; every reply is recorded in ``run`` (and, as read, in ``run.answers``)."""
+    backend, temperature, seed, max_tokens, event = ask.backend, ask.temperature, ask.seed, ask.max_tokens, ask.event
     messages: list[Message] = [{"role": "user", "content": prompt}]
     best: ParsedAnswer | None = None
     kept: Outcome | None = None  # the first usable answer that was hollow (and not named)

@@ -11,7 +11,7 @@ visible, never dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..answer import ParsedAnswer
 from ..backends.base import Backend, Message, complete_many, generate
@@ -19,7 +19,7 @@ from ..constraints import Choice, numbered_names, placements
 from ..errors import AnswerError
 from ..prompts import PLACE_ITEMS, PLACE_ONE, PROPOSE, clip_text, format_texts, neutralise, text_block
 from ..reading import first_int, read_placement, squeezed_lines
-from .state import Run, fmt_items
+from .state import Ask, Run, fmt_items
 
 __all__ = ["UNPLACED", "PLACE_BATCH", "salvage", "propose_groups", "parse_placements", "cluster_choice"]
 
@@ -109,23 +109,21 @@ def describe_clusters(texts: Sequence[str], names: Sequence[str], assignment: Se
 
 
 def salvage(
-    backend: Backend,
+    ask: Ask,
     texts: Sequence[str],
     instruction: str,
     best: ParsedAnswer,
     run: Run,
     *,
-    temperature: float,
-    seed: int | None,
     limit: int | None,
     constrained: bool = True,
-    event: Callable[[str], None] = lambda message: None,
     place_all: bool = False,
 ) -> tuple[list[int], list[str]]:
     """(1-based cluster per text, cluster names): every text placed exactly once.
 
     ``place_all``: keep none of ``best``'s placements, place every text into its named clusters
     (a hollow answer: the names stand, the assignment does not)."""
+    backend, temperature, seed, event = ask.backend, ask.temperature, ask.seed, ask.event
     n = len(texts)
     counts: dict[int, int] = {}
     for c in best.clusters:

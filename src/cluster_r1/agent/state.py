@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..backends.base import Completion
+from ..backends.base import Backend, Completion
 from ..types import Usage
 
-__all__ = ["Run", "estimate_tokens", "fmt_items"]
+__all__ = ["Ask", "Run", "estimate_tokens", "fmt_items"]
+
+
+def _quiet(message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """How one agent run (one sample) asks: the backend, its sampling (``temperature``, ``seed``), the answer's
+    token budget, and where its events go."""
+
+    backend: Backend
+    temperature: float = 0.0
+    seed: int | None = None
+    max_tokens: int = 4096
+    event: Callable[[str], None] = _quiet
 
 
 def estimate_tokens(text: str) -> int:
