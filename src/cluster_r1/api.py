@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .backends.base import Backend
@@ -86,29 +87,6 @@ def cluster_texts(
     it (a damaged cache dropped, a cache location that could not be used) ends the result's notes
     (:mod:`cluster_r1.notices`).
     """
-    result = _cluster_texts(texts, instruction, method=method, backend=backend, n_clusters=n_clusters,
-                            agent_options=agent_options, embed_options=embed_options, scale_options=scale_options,
-                            on_event=on_event, progress=progress, keep=keep)
-    if not instruction.strip():
-        result.notes.insert(0, NO_INSTRUCTION)
-    result.notes.extend(n for n in drain_notices() if n not in result.notes)
-    return result
-
-
-def _cluster_texts(
-    texts: Sequence[str],
-    instruction: str,
-    *,
-    method: str,
-    backend: Backend | None,
-    n_clusters: int | None,
-    agent_options: dict[str, Any] | None,
-    embed_options: dict[str, Any] | None,
-    scale_options: Any,
-    on_event: Callable[[str], None] | None,
-    progress: Callable[[str, int, int, str], None] | None,
-    keep: dict[str, Any] | None,
-) -> Clustering:
     embed_options = dict(embed_options or {})
     server = backend is not None or server_configured()
     choice = resolve(method, assist=embed_options.pop("assist", None),
@@ -116,31 +94,59 @@ def _cluster_texts(
                      categories=embed_options.pop("categories", None), server=server)
     if len(texts) < 2:
         raise InputError(f"need at least 2 texts to cluster, got {len(texts)}")
-    if not (choice.family == "agent" or (choice.family == "auto" and server)):
-        return _embed(texts, instruction, n_clusters, embed_options, choice, on_event, backend)
+    request = _Request(texts, instruction, n_clusters, dict(agent_options or {}), embed_options, scale_options,
+                       on_event, progress, keep)
+    if choice.family == "agent" or (choice.family == "auto" and server):
+        result = _agent(request, backend if backend is not None else make_backend(), fall_back=choice.family == "auto")
+    else:
+        result = _embed(request, choice, backend)
+    if not instruction.strip():
+        result.notes.insert(0, NO_INSTRUCTION)
+    result.notes.extend(n for n in drain_notices() if n not in result.notes)
+    return result
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What :func:`cluster_texts` was asked, once the method is resolved."""
+
+    texts: Sequence[str]
+    instruction: str
+    n_clusters: int | None
+    agent_options: dict[str, Any]
+    embed_options: dict[str, Any]
+    scale_options: Any
+    on_event: Callable[[str], None] | None
+    progress: Callable[[str, int, int, str], None] | None
+    keep: dict[str, Any] | None
+
+
+def _agent(request: _Request, backend: Backend, *, fall_back: bool) -> Clustering:
+    """The agent in one window, the large-corpus pipeline beyond; ``fall_back``: embeddings where the model gives
+    no usable answer or the texts do not fit its context, with a note."""
     from .agent import ClusteringAgent
     from .corpus.context import ScaleOptions
 
-    backend = backend if backend is not None else make_backend()
-    scale = scale_options or ScaleOptions()
-    agent = ClusteringAgent(backend, on_event=on_event, **(agent_options or {}))
+    texts, instruction, n_clusters = request.texts, request.instruction, request.n_clusters
+    scale = request.scale_options or ScaleOptions()
+    agent = ClusteringAgent(backend, on_event=request.on_event, **request.agent_options)
     try:
         if fits_one_window(agent, texts, instruction, n_clusters=n_clusters, max_items=scale.max_window_items):
             return agent.cluster(texts, instruction, n_clusters=n_clusters)
         from .corpus.pipeline import cluster_corpus, embed_corpus
 
-        vectors = embed_corpus(texts, instruction, embed_options=embed_options)
+        vectors = embed_corpus(texts, instruction, embed_options=request.embed_options)
         result, model = cluster_corpus(texts, instruction, backend, n_clusters=n_clusters, options=scale,
-                                       agent_options=agent_options, vectors=vectors,
-                                       progress=progress if progress is not None else null_progress)
-        if keep is not None:
-            keep.update(model=model, vectors=vectors)
+                                       agent_options=request.agent_options, vectors=vectors,
+                                       progress=request.progress if request.progress is not None else null_progress)
+        if request.keep is not None:
+            request.keep.update(model=model, vectors=vectors)
         return result
     except (AnswerError, ContextLengthError) as exc:
-        if choice.family == "agent":
+        if not fall_back:
             raise
         why = "the texts do not fit the model's context" if isinstance(exc, ContextLengthError) else "the model gave no usable answer"
-        result = _embed(texts, instruction, n_clusters, embed_options, Choice("embed"), on_event)
+        result = _embed(request, Choice("embed"))
         result.notes.insert(0, f"{why} ({exc}); clustered with embeddings instead")
         return result
 
@@ -171,18 +177,11 @@ def fits_one_window(agent: Any, texts: Sequence[str], instruction: str, *, n_clu
     return estimate_tokens(prompt) + agent.max_tokens <= window or bool(getattr(agent.backend, "context_window", None))
 
 
-def _embed(
-    texts: Sequence[str],
-    instruction: str,
-    n_clusters: int | None,
-    options: dict[str, Any],
-    choice: Choice,
-    on_event: Callable[[str], None] | None,
-    backend: Backend | None = None,
-) -> Clustering:
+def _embed(request: _Request, choice: Choice, backend: Backend | None = None) -> Clustering:
     """The embedding method; a ``choice`` that assists it brings in a model server."""
     from .embed import embed_cluster
 
+    texts, instruction, n_clusters = request.texts, request.instruction, request.n_clusters
     if choice.assisted:
         from .corpus.assist import assisted_cluster
 
@@ -194,7 +193,7 @@ def _embed(
             names=choice.llm_names,
             n_clusters=n_clusters,
             categories=choice.categories,
-            embed_options=options,
-            on_event=on_event,
+            embed_options=request.embed_options,
+            on_event=request.on_event,
         )
-    return embed_cluster(texts, instruction, n_clusters=n_clusters, **options)
+    return embed_cluster(texts, instruction, n_clusters=n_clusters, **request.embed_options)
