@@ -164,7 +164,9 @@ class CachedBackend(Wrapper):
                 size = Path(self.path).stat().st_size
                 pages = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
                 wal = Path(self.path + "-wal")
-                if size < pages and not (wal.exists() and wal.stat().st_size):  # committed pages may sit in the WAL  # cut short (a copy or a disk that stopped mid-file): later pages would be missing
+                # a file shorter than its own page count was cut (a copy or a disk that stopped mid-file), unless
+                # the missing pages sit committed in the WAL
+                if size < pages and not (wal.exists() and wal.stat().st_size):
                     raise sqlite3.DatabaseError(f"database disk image is malformed ({size} of {pages} bytes)")
             conn.execute(_SCHEMA)
             conn.commit()

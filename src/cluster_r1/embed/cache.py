@@ -125,7 +125,7 @@ class EmbeddingCache:
                 for keys_path in paths:
                     shard = keys_path.name[: -len(".keys.npy")]
                     if not (self.dir / f"{shard}.emb.npy").exists():
-                        continue  # a write killed between its two renames: the keys' vectors never landed
+                        continue  # its vectors are gone (dropped by another run sharing the cache): keys alone are no entry
                     keys = self._open_shard(shard, keys_path)
                     for row, key in enumerate(keys if keys is not None else ()):
                         self._index[bytes(key)] = (shard, row)
