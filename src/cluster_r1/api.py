@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .agent.options import AgentOptions
 from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
 from .errors import AnswerError, ContextLengthError, InputError
@@ -68,7 +69,7 @@ def cluster_texts(
     method: str = "auto",
     backend: Backend | None = None,
     n_clusters: int | None = None,
-    agent_options: dict[str, Any] | None = None,
+    agent_options: AgentOptions | dict[str, Any] | None = None,
     embed_options: dict[str, Any] | None = None,
     scale_options: Any = None,
     on_event: Callable[[str], None] | None = None,
@@ -94,7 +95,7 @@ def cluster_texts(
                      categories=embed_options.pop("categories", None), server=server)
     if len(texts) < 2:
         raise InputError(f"need at least 2 texts to cluster, got {len(texts)}")
-    request = _Request(texts, instruction, n_clusters, dict(agent_options or {}), embed_options, scale_options,
+    request = _Request(texts, instruction, n_clusters, AgentOptions.of(agent_options), embed_options, scale_options,
                        on_event, progress, keep)
     if choice.family == "agent" or (choice.family == "auto" and server):
         result = _agent(request, backend if backend is not None else make_backend(), fall_back=choice.family == "auto")
@@ -113,7 +114,7 @@ class _Request:
     texts: Sequence[str]
     instruction: str
     n_clusters: int | None
-    agent_options: dict[str, Any]
+    agent_options: AgentOptions
     embed_options: dict[str, Any]
     scale_options: Any
     on_event: Callable[[str], None] | None
@@ -129,7 +130,7 @@ def _agent(request: _Request, backend: Backend, *, fall_back: bool) -> Clusterin
 
     texts, instruction, n_clusters = request.texts, request.instruction, request.n_clusters
     scale = request.scale_options or ScaleOptions()
-    agent = ClusteringAgent(backend, on_event=request.on_event, **request.agent_options)
+    agent = ClusteringAgent(backend, on_event=request.on_event, **request.agent_options.kwargs())
     try:
         if fits_one_window(agent, texts, instruction, n_clusters=n_clusters, max_items=scale.max_window_items):
             return agent.cluster(texts, instruction, n_clusters=n_clusters)

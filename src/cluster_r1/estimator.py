@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
+from .agent.options import AgentOptions
 from .api import cluster_texts
 from .backends.base import Backend
 from .types import Cluster, Clustering
@@ -37,7 +38,7 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
         method: str = "auto",
         backend: Backend | None = None,
         n_clusters: int | None = None,
-        agent_options: dict[str, Any] | None = None,
+        agent_options: AgentOptions | dict[str, Any] | None = None,
         embed_options: dict[str, Any] | None = None,
     ) -> None:
         self.instruction = instruction

@@ -6,6 +6,7 @@ import argparse
 import logging
 from typing import Any
 
+from ..agent.options import AgentOptions
 from ..methods import ASSIST_MODES, methods, resolve
 from .common import (
     add_cache_arguments,
@@ -163,9 +164,9 @@ def run_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
-def agent_options(args: argparse.Namespace) -> dict[str, Any]:
+def agent_options(args: argparse.Namespace) -> AgentOptions:
     """The agent's options from the ``agent`` group."""
-    return dict(prompt=args.prompt, max_reasks=args.max_reasks, strict=args.strict, salvage=not args.no_salvage,
+    return AgentOptions(prompt=args.prompt, max_reasks=args.max_reasks, strict=args.strict, salvage=not args.no_salvage,
                 samples=args.samples, max_tokens=args.max_tokens, temperature=args.temperature,
                 max_text_chars=args.max_text_chars, constrain=args.constrain, think_chars=args.think_chars)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..agent.options import AgentOptions
 from ..backends.base import Backend
 from ..errors import ConfigError
 from ..types import ProgressFn, Usage, null_progress
@@ -163,7 +164,7 @@ class RunContext:
     instruction: str
     corpus: Corpus
     options: ScaleOptions
-    agent_options: dict[str, Any]
+    agent_options: AgentOptions
     n_clusters: int | None = None
     window_tokens: int = 0
     batch_tokens: int = 0

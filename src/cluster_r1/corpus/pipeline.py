@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..agent.options import AgentOptions
 from ..agent.state import estimate_tokens
 from ..backends.base import Backend
 from ..errors import InputError
@@ -112,7 +113,7 @@ def cluster_corpus(
     *,
     n_clusters: int | None = None,
     options: ScaleOptions | None = None,
-    agent_options: dict[str, Any] | None = None,
+    agent_options: AgentOptions | dict[str, Any] | None = None,
     embed_options: dict[str, Any] | None = None,
     vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None,
     progress: ProgressFn = null_progress,
@@ -137,7 +138,7 @@ def prepare(
     *,
     n_clusters: int | None = None,
     options: ScaleOptions | None = None,
-    agent_options: dict[str, Any] | None = None,
+    agent_options: AgentOptions | dict[str, Any] | None = None,
     embed_options: dict[str, Any] | None = None,
     vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None,
     progress: ProgressFn = null_progress,
@@ -150,10 +151,10 @@ def prepare(
     if not instruction.strip():
         raise InputError("the instruction is empty: say how the texts should be grouped")
     opts = options or ScaleOptions()
-    agent_opts = {"prompt": "named", **(agent_options or {})}
-    agent_opts.pop("samples", None)
-    agent_opts["think_chars"] = min(int(agent_opts.get("think_chars", opts.think_chars) or 0), opts.think_chars)
-    max_text = int(agent_opts.get("max_text_chars", 4000) or 4000)
+    given = AgentOptions.of(agent_options)
+    # one sample per window; no more reasoning than the pipeline's budget
+    agent_opts = replace(given, samples=1, think_chars=min(int(given.think_chars or 0), opts.think_chars))
+    max_text = int(agent_opts.max_text_chars or 4000)
     log = RunLog()
 
     progress("embedding", 0, n, "")
@@ -164,10 +165,9 @@ def prepare(
     context, note = _context_window(backend)
     if note:
         log.notes.append(note)
-    answer_tokens = int(agent_opts.get("max_tokens", 4096))
-    think = int(agent_opts.get("think_chars", 1800) or 0)
-    window_answer = min(answer_tokens, think // 3 + 6 * opts.max_window_items + 260)
-    agent_opts["max_tokens"] = window_answer
+    think = int(agent_opts.think_chars or 0)
+    window_answer = min(agent_opts.max_tokens, think // 3 + 6 * opts.max_window_items + 260)
+    agent_opts = replace(agent_opts, max_tokens=window_answer)
     return RunContext(backend=backend, instruction=instruction, corpus=Corpus(texts, x, mean, lengths, spec),
                       options=opts, agent_options=agent_opts, n_clusters=n_clusters,
                       window_tokens=max(200, context - window_answer - 900), progress=progress, log=log)

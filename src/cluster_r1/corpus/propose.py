@@ -14,9 +14,10 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..agent.options import AgentOptions
 from ..backends.base import Backend
 from ..constraints import name_lines
 from ..errors import AnswerError, ConfigError, ContextLengthError
@@ -183,7 +184,7 @@ def propose_windows(
     windows: Sequence[Sequence[int]],
     instruction: str,
     *,
-    agent_options: dict[str, Any] | None = None,
+    agent_options: AgentOptions | dict[str, Any] | None = None,
     on_window: Callable[[int, int], None] | None = None,
 ) -> Proposal:
     """Run the clustering agent on each window (at most ``backend.concurrency`` at once).
@@ -194,8 +195,7 @@ def propose_windows(
     from ..agent import ClusteringAgent
     from ..types import Usage
 
-    options = {"prompt": "named", **(agent_options or {})}
-    options.pop("samples", None)
+    options = replace(AgentOptions.of(agent_options), samples=1).kwargs()
     usage = Usage()
     notes: list[str] = []
     done = [0]

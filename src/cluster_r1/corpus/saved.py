@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..agent.options import AgentOptions
 from ..backends.base import Backend
 from ..errors import ConfigError, InputError
 from ..io import write_atomic
@@ -185,7 +186,7 @@ def place(
     mode: str | None = None,
     discover: bool = False,
     embed_options: dict[str, Any] | None = None,
-    agent_options: dict[str, Any] | None = None,
+    agent_options: AgentOptions | dict[str, Any] | None = None,
 ) -> tuple[Clustering, ScaleModel]:
     """Put ``texts`` into the saved topics (stable ids); the result and the model (extended by ``discover``)."""
     import copy
@@ -258,7 +259,7 @@ def place(
 
 def _discover(
     model: ScaleModel, texts: list[str], x: np.ndarray, pool: list[int], backend: Backend | None,
-    embed_options: dict[str, Any] | None, agent_options: dict[str, Any] | None, notes: list[str],
+    embed_options: dict[str, Any] | None, agent_options: AgentOptions | dict[str, Any] | None, notes: list[str],
 ) -> dict[int, int]:
     """New topics (appended, new ids) for the texts in ``pool``: by the model when there is one, else offline."""
     taxonomy = model.taxonomy
