@@ -65,3 +65,10 @@ def test_the_cli_takes_a_registry_name(fake_server) -> None:
     assert result["method"].startswith("embed") and fake_server.requests, "embed, named by the model"
     refused = run_cli("cluster", str(EXAMPLE), "-i", "x", "--method", "assist")
     assert refused.returncode == 1 and "need a model server" in refused.stderr
+
+
+def test_a_misspelled_option_is_one_error_naming_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown embedding option.* max_ks: the embedding method takes min_k, max_k"):
+        cluster_texts(TEXTS, "by root cause", method="embed", embed_options={"max_ks": 3})
+    with pytest.raises(ConfigError, match="unknown agent option.* max_reask: the agent takes prompt, max_reasks"):
+        cluster_texts(TEXTS, "by root cause", method="embed", agent_options={"max_reask": 1})

@@ -15,15 +15,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .agent.options import AgentOptions
 from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
 from .errors import AnswerError, ContextLengthError, InputError
-from .methods import Choice, methods, resolve
+from .methods import Choice, methods, resolve, split_assist
 from .notices import drain as drain_notices
 from .types import Clustering, null_progress
+
+if TYPE_CHECKING:  # the embedding package loads scikit-learn and torch: only when the method needs it
+    from .embed.options import EmbedOptions
 
 __all__ = ["cluster_texts", "make_backend", "server_configured", "METHODS"]
 
@@ -70,7 +73,7 @@ def cluster_texts(
     backend: Backend | None = None,
     n_clusters: int | None = None,
     agent_options: AgentOptions | dict[str, Any] | None = None,
-    embed_options: dict[str, Any] | None = None,
+    embed_options: EmbedOptions | dict[str, Any] | None = None,
     scale_options: Any = None,
     on_event: Callable[[str], None] | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
@@ -88,15 +91,16 @@ def cluster_texts(
     it (a damaged cache dropped, a cache location that could not be used) ends the result's notes
     (:mod:`cluster_r1.notices`).
     """
-    embed_options = dict(embed_options or {})
+    assisted, settings = split_assist(embed_options)
     server = backend is not None or server_configured()
-    choice = resolve(method, assist=embed_options.pop("assist", None),
-                     llm_names=bool(embed_options.pop("llm_names", False)),
-                     categories=embed_options.pop("categories", None), server=server)
+    choice = resolve(method, assist=assisted.get("assist"), llm_names=bool(assisted.get("llm_names", False)),
+                     categories=assisted.get("categories"), server=server)
     if len(texts) < 2:
         raise InputError(f"need at least 2 texts to cluster, got {len(texts)}")
-    request = _Request(texts, instruction, n_clusters, AgentOptions.of(agent_options), embed_options, scale_options,
-                       on_event, progress, keep)
+    from .embed.options import EmbedOptions
+
+    request = _Request(texts, instruction, n_clusters, AgentOptions.of(agent_options), EmbedOptions.of(settings),
+                       scale_options, on_event, progress, keep)
     if choice.family == "agent" or (choice.family == "auto" and server):
         result = _agent(request, backend if backend is not None else make_backend(), fall_back=choice.family == "auto")
     else:
@@ -115,7 +119,7 @@ class _Request:
     instruction: str
     n_clusters: int | None
     agent_options: AgentOptions
-    embed_options: dict[str, Any]
+    embed_options: EmbedOptions
     scale_options: Any
     on_event: Callable[[str], None] | None
     progress: Callable[[str, int, int, str], None] | None
@@ -197,4 +201,4 @@ def _embed(request: _Request, choice: Choice, backend: Backend | None = None) ->
             embed_options=request.embed_options,
             on_event=request.on_event,
         )
-    return embed_cluster(texts, instruction, n_clusters=n_clusters, **request.embed_options)
+    return embed_cluster(texts, instruction, n_clusters=n_clusters, **request.embed_options.kwargs())

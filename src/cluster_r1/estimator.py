@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from .agent.options import AgentOptions
 from .api import cluster_texts
 from .backends.base import Backend
+from .methods import split_assist
 from .types import Cluster, Clustering
 
 __all__ = ["InstructionClustering"]
@@ -81,7 +82,7 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
             from .corpus.saved import model_from_result
 
             self._model = model_from_result(self._texts, self.result_, self.instruction,
-                                            embed_options=self.embed_options, vectors=self._vectors)
+                                            embed_options=split_assist(self.embed_options)[1], vectors=self._vectors)
         return self._model
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
@@ -90,7 +91,7 @@ class InstructionClustering(ClusterMixin, BaseEstimator):
 
         model = self._placer()
         placed, _ = place(model, [str(x) for x in X], backend=self.backend if model.assign != "embed" else None,
-                          embed_options=self.embed_options)
+                          embed_options=split_assist(self.embed_options)[1])
         position = {c.id: j for j, c in enumerate(self.result_.clusters)}
         out = np.full(len(placed.labels), -1, dtype=np.int64)
         for cluster in placed.clusters:

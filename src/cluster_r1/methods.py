@@ -13,15 +13,32 @@ names of :func:`methods` ``("eval")``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Method", "Choice", "REGISTRY", "methods", "get_method", "resolve", "ASSIST_MODES"]
+__all__ = ["Method", "Choice", "REGISTRY", "methods", "get_method", "resolve", "ASSIST_MODES", "ASSIST_KEYS",
+           "split_assist"]
 
 #: What ``--assist`` may say.
 ASSIST_MODES = ("categories", "answers")
+#: The keys of an ``embed_options`` mapping that choose the assisted mode rather than set the embedding.
+ASSIST_KEYS = ("assist", "llm_names", "categories")
+
+
+def split_assist(options: Any) -> tuple[dict[str, Any], Any]:
+    """(the assisted-mode keys, the embedding settings) of an ``embed_options`` mapping; anything else (typed
+    options, None) holds no assisted-mode keys.
+
+    >>> split_assist({"assist": "categories", "cache_dir": False})
+    ({'assist': 'categories'}, {'cache_dir': False})
+    """
+    if not isinstance(options, Mapping):
+        return {}, options
+    return ({k: v for k, v in options.items() if k in ASSIST_KEYS},
+            {k: v for k, v in options.items() if k not in ASSIST_KEYS})
 
 
 @dataclass(frozen=True)

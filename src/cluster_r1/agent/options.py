@@ -11,11 +11,11 @@ cluster_r1.errors.ConfigError: unknown agent option(s) max_reask: the agent take
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..constraints import THINK_CHARS
-from ..errors import ConfigError
+from ..options import options_from
 from ..prompts import MAX_TEXT_CHARS
 
 __all__ = ["AgentOptions"]
@@ -41,15 +41,7 @@ class AgentOptions:
     @classmethod
     def of(cls, value: AgentOptions | Mapping[str, Any] | None) -> AgentOptions:
         """The options from ``value``: None (the defaults), a mapping of option names, or options."""
-        if value is None:
-            return cls()
-        if isinstance(value, AgentOptions):
-            return value
-        names = [f.name for f in fields(cls)]
-        unknown = [k for k in value if k not in names]
-        if unknown:
-            raise ConfigError(f"unknown agent option(s) {', '.join(unknown)}: the agent takes {', '.join(names)}")
-        return cls(**dict(value))
+        return options_from(cls, value, kind="agent", owner="the agent")
 
     def kwargs(self) -> dict[str, Any]:
         """The options as :class:`~.agent.ClusteringAgent`'s keyword arguments."""

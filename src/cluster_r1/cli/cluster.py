@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from ..agent.options import AgentOptions
+
+if TYPE_CHECKING:
+    from ..embed.options import EmbedOptions
 from ..methods import ASSIST_MODES, methods, resolve
 from .common import (
     add_cache_arguments,
@@ -116,18 +120,18 @@ def run_cluster(args: argparse.Namespace) -> int:
     if choice.family == "agent" or server_configured(args.base_url):
         backend = backend_from_args(args)
     options = agent_options(args)
-    embed_options = _embed_options(args, cache_dir)
+    settings = embed_settings(args, cache_dir)
+    assisted: dict[str, Any] = {}
     if choice.assisted:
-        embed_options.update(assist=choice.assist, llm_names=choice.llm_names)
+        assisted.update(assist=choice.assist, llm_names=choice.llm_names)
     if choice.categories:
-        embed_options["categories"] = choice.categories
+        assisted["categories"] = choice.categories
     from ..corpus.context import ScaleOptions
     from ..report.progress import StageProgress
 
     scale = ScaleOptions(assign=args.assign, propose=args.propose, max_window_items=args.window_items)
     keep: dict = {}
     with StageProgress(console, quiet=args.quiet) as progress:
-        embed_options["progress"] = progress
         result = cluster_texts(
             texts,
             args.instruction,
@@ -135,17 +139,16 @@ def run_cluster(args: argparse.Namespace) -> int:
             backend=backend,
             n_clusters=args.n_clusters,
             agent_options=options,
-            embed_options=embed_options,
+            embed_options={**replace(settings, progress=progress).kwargs(), **assisted},
             scale_options=scale,
             on_event=lambda msg: progress("agent", 0, 1, msg),
             progress=progress,
             keep=keep,
         )
-    embed_options.pop("progress")
     if args.save:
         from ..corpus.saved import model_from_result, save
 
-        model = keep.get("model") or model_from_result(texts, result, args.instruction, embed_options=embed_options,
+        model = keep.get("model") or model_from_result(texts, result, args.instruction, embed_options=settings,
                                                        vectors=keep.get("vectors"))
         where = save(model, args.save)
         result.notes.append(f"clusterer saved to {where.parent}: place new texts with cluster-r1 assign")
@@ -154,7 +157,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         from .report import write_for
 
         write_for(args.report, result, texts, args.instruction, labels=args.labels, vectors=keep.get("vectors"),
-                  embed_options=embed_options)
+                  embed_options=settings)
     if not args.quiet:
         # The result is written: nothing in the summary may change the exit status.
         try:
@@ -171,7 +174,9 @@ def agent_options(args: argparse.Namespace) -> AgentOptions:
                 max_text_chars=args.max_text_chars, constrain=args.constrain, think_chars=args.think_chars)
 
 
-def _embed_options(args: argparse.Namespace, cache_dir: Any) -> dict[str, Any]:
+def embed_settings(args: argparse.Namespace, cache_dir: Any) -> EmbedOptions:
     """The embedding options from the ``embeddings`` group."""
-    return dict(embedder=args.embedder, template=args.template, view=args.view, algorithm=args.algorithm,
+    from ..embed.options import EmbedOptions
+
+    return EmbedOptions(embedder=args.embedder, template=args.template, view=args.view, algorithm=args.algorithm,
                 min_k=args.min_k, max_k=args.max_k, cache_dir=cache_dir)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import add_cache_arguments, cache_options
+
+if TYPE_CHECKING:
+    from ..embed.options import EmbedOptions
 
 __all__ = ["register", "write_for"]
 
@@ -19,7 +22,7 @@ def read_labels(path: str) -> list[str]:
 
 
 def write_for(path: str, result: Any, texts: Sequence[str], instruction: str, *, labels: str | None = None,
-              vectors: Any = None, embed_options: dict[str, Any] | None = None) -> Path:
+              vectors: Any = None, embed_options: EmbedOptions | dict[str, Any] | None = None) -> Path:
     """Write the HTML report for a finished result (embedding the texts for the map when no vectors are given)."""
     from ..corpus.pipeline import embed_corpus
     from ..report.html import write_report

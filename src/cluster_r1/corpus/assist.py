@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..backends.base import Backend
+from ..embed.options import EmbedOptions
 from ..errors import AnswerError, ConfigError
 from ..prompts import SHORT_ANSWER, neutralise, text_block
 from ..types import Clustering, Usage
@@ -378,7 +379,7 @@ def assisted_cluster(
     categories: Sequence[str | Category] | None = None,
     seed: int = 0,
     guide: bool = True,
-    embed_options: dict | None = None,
+    embed_options: EmbedOptions | dict[str, Any] | None = None,
     on_event: Callable[[str], None] | None = None,
 ) -> Clustering:
     """The embedding method with a model server: ``assist`` in :data:`ASSIST_MODES` or None, LLM names.
@@ -406,14 +407,15 @@ def assisted_cluster(
     texts = list(texts)
     if categories is not None and assist != "categories":
         raise ConfigError("categories are for assist='categories': add it, or drop the categories")
-    report = _progress(embed_options)
-    options = {k: v for k, v in (embed_options or {}).items() if k != "template"}
+    settings = EmbedOptions.of(embed_options)
+    report = settings.reporter
+    options = {k: v for k, v in settings.kwargs().items() if k != "template"}
     if assist == "categories":
         return _assist_categories(texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed,
-                                  guide=guide, embed_options=embed_options or {}, on_event=on_event)
+                                  guide=guide, embed_options=settings, on_event=on_event)
     start = time.perf_counter()
     tally = Tally()
-    inputs, template, method = texts, (embed_options or {}).get("template", "auto"), "embed"
+    inputs, template, method = texts, settings.template, "embed"
     if assist == "answers":
         inputs = short_answers(backend, texts, instruction, seed=seed, _tally=tally,
                                on_progress=_reporter("short answers (model)", "answering for text", tally, report,
@@ -441,27 +443,22 @@ def assisted_cluster(
     return result
 
 
-def _progress(embed_options: dict | None) -> Callable[[str, int, int, str], None] | None:
-    report = (embed_options or {}).get("progress")
-    return report if callable(report) else None
-
-
 def _assist_categories(
     texts: list[str], instruction: str, backend: Backend, *, n_clusters: int | None,
-    categories: Sequence[str | Category] | None, seed: int, guide: bool, embed_options: dict,
+    categories: Sequence[str | Category] | None, seed: int, guide: bool, embed_options: EmbedOptions,
     on_event: Callable[[str], None] | None,
 ) -> Clustering:
     """``assist="categories"``: guided by the embedding clusters (see :func:`assisted_cluster`)."""
     from ..embed.clusterer import EmbeddingClusterer
 
-    report = _progress(embed_options)
-    options = {k: v for k, v in embed_options.items() if k != "template"}
+    report = embed_options.reporter
+    options = {k: v for k, v in embed_options.kwargs().items() if k != "template"}
     groups = group_names = None
     pick = True
     if guide:
         if on_event and report is None:
             on_event(f"clustering {len(texts)} texts by their embeddings to guide the model")
-        template = embed_options.get("template", "auto")
+        template = embed_options.template
         base = EmbeddingClusterer(instruction=instruction, template=template, **options).fit(texts)
         view = base.route_.view
         pick = view == "semantic" or categories is not None

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from .propose import Proposal, propose_named_clusters, propose_windows
 from .taxonomy import Taxonomy
 from .windows import WindowPlan, plan_windows
 
+if TYPE_CHECKING:
+    from ..embed.options import EmbedOptions
+
 __all__ = ["assign_mode", "cluster_corpus", "default_assign", "embed_corpus", "prepare", "find_taxonomy", "propose",
            "merge", "check", "discover", "finish", "Found"]
 
@@ -67,7 +70,7 @@ def assign_mode(assign: str, n: int, *, named: bool) -> str:
 
 
 def embed_corpus(
-    texts: Sequence[str], instruction: str, *, embed_options: dict[str, Any] | None = None
+    texts: Sequence[str], instruction: str, *, embed_options: EmbedOptions | dict[str, Any] | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
     """(centred unit vectors, the mean they were centred by, what embedded them) for the whole corpus.
 
@@ -76,13 +79,14 @@ def embed_corpus(
     from ..embed.cluster import mean_row
     from ..embed.clusterer import embed_for_clustering
     from ..embed.embedders import get_embedder
+    from ..embed.options import EmbedOptions
     from ..embed.views import Route, route_instruction, view_embedder
 
-    options = dict(embed_options or {})
-    embedder, view = options.get("embedder"), options.get("view", "auto")
-    template = options.get("template", "auto")
+    options = EmbedOptions.of(embed_options)
+    embedder, view, template = options.embedder, options.view, options.template
     route = Route(view, "given") if view != "auto" else (
-        route_instruction(instruction, cache_dir=options.get("cache_dir")) if embedder is None and instruction.strip() else Route("semantic", "given"))
+        route_instruction(instruction, cache_dir=options.cache_dir) if embedder is None and instruction.strip()
+        else Route("semantic", "given"))
     model = get_embedder(view_embedder(route.view, embedder))
     if template == "auto":
         # what the offline default embeds (plain texts for MiniLM), named, so that a saved clusterer
@@ -90,8 +94,8 @@ def embed_corpus(
         from ..embed.templates import auto_templates
 
         template = auto_templates(getattr(model, "family", "sentence-transformers"))[0]
-    raw = embed_for_clustering(texts, instruction, embedder=model, template=template,
-                               cache_dir=options.get("cache_dir"), progress=options.get("progress", False))
+    raw = embed_for_clustering(texts, instruction, embedder=model, template=template, cache_dir=options.cache_dir,
+                               progress=options.progress)
     mean = mean_row(raw)  # as the offline default centres: the same vectors, the same clusters
     x = centre_rows(raw, mean)
     name = str(getattr(model, "name", embedder or "minilm"))
@@ -114,7 +118,7 @@ def cluster_corpus(
     n_clusters: int | None = None,
     options: ScaleOptions | None = None,
     agent_options: AgentOptions | dict[str, Any] | None = None,
-    embed_options: dict[str, Any] | None = None,
+    embed_options: EmbedOptions | dict[str, Any] | None = None,
     vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None,
     progress: ProgressFn = null_progress,
 ) -> tuple[Clustering, ScaleModel]:
@@ -139,7 +143,7 @@ def prepare(
     n_clusters: int | None = None,
     options: ScaleOptions | None = None,
     agent_options: AgentOptions | dict[str, Any] | None = None,
-    embed_options: dict[str, Any] | None = None,
+    embed_options: EmbedOptions | dict[str, Any] | None = None,
     vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None,
     progress: ProgressFn = null_progress,
 ) -> RunContext:

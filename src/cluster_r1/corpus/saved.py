@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from .assign import Assignment, Batching, batch_size, centroids, classify_llm, o
 from .calls import Tally
 from .context import ScaleModel, centre_rows
 from .taxonomy import OTHER, Taxonomy
+
+if TYPE_CHECKING:
+    from ..embed.options import EmbedOptions
 
 __all__ = ["FORMAT", "save", "load", "place", "model_from_result"]
 
@@ -126,21 +129,24 @@ def _check_classifier(file: Path, clf: Any, width: int) -> None:
                          f"{width}); save the clusterer again")
 
 
-def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: dict[str, Any] | None) -> np.ndarray:
+def _vectors(model: ScaleModel, texts: Sequence[str], embed_options: EmbedOptions | dict[str, Any] | None
+             ) -> np.ndarray:
     from ..embed.clusterer import embed_for_clustering
     from ..embed.embedders import get_embedder
+    from ..embed.options import EmbedOptions
     from ..embed.views import OWN_EMBEDDER_VIEWS, view_embedder
 
-    options = dict(embed_options or {})
+    options = EmbedOptions.of(embed_options)
     # the form and language views' embedder is the view itself; any other is named as it was saved
     # (--embedder overrides)
     own = model.view in OWN_EMBEDDER_VIEWS
-    spec = options.get("embedder") or (None if own or not model.embedder else model.embedder)
+    spec = options.embedder or (None if own or not model.embedder else model.embedder)
     embedder = get_embedder(view_embedder(model.view, spec))
     # a clusterer saved before templates were recorded by name says "auto", which then meant the App. E.1
     # template (k_free=False gives it); newer files name the template they were fitted with
     raw = embed_for_clustering(texts, model.taxonomy.instruction, embedder=embedder, template=model.template,
-                               k_free=model.template != "auto", cache_dir=options.get("cache_dir"), progress=bool(options.get("progress")))
+                               k_free=model.template != "auto", cache_dir=options.cache_dir,
+                               progress=bool(options.progress))
     return centre_rows(raw, model.mean)
 
 
@@ -185,7 +191,7 @@ def place(
     backend: Backend | None = None,
     mode: str | None = None,
     discover: bool = False,
-    embed_options: dict[str, Any] | None = None,
+    embed_options: EmbedOptions | dict[str, Any] | None = None,
     agent_options: AgentOptions | dict[str, Any] | None = None,
 ) -> tuple[Clustering, ScaleModel]:
     """Put ``texts`` into the saved topics (stable ids); the result and the model (extended by ``discover``)."""
@@ -259,7 +265,7 @@ def place(
 
 def _discover(
     model: ScaleModel, texts: list[str], x: np.ndarray, pool: list[int], backend: Backend | None,
-    embed_options: dict[str, Any] | None, agent_options: AgentOptions | dict[str, Any] | None, notes: list[str],
+    embed_options: EmbedOptions | dict[str, Any] | None, agent_options: AgentOptions | dict[str, Any] | None, notes: list[str],
 ) -> dict[int, int]:
     """New topics (appended, new ids) for the texts in ``pool``: by the model when there is one, else offline."""
     taxonomy = model.taxonomy
@@ -303,7 +309,7 @@ def _discover(
 
 
 def model_from_result(
-    texts: Sequence[str], result: Clustering, instruction: str, *, embed_options: dict[str, Any] | None = None,
+    texts: Sequence[str], result: Clustering, instruction: str, *, embed_options: EmbedOptions | dict[str, Any] | None = None,
     vectors: tuple[np.ndarray, np.ndarray, dict[str, str]] | None = None, assign: str = "embed",
 ) -> ScaleModel:
     """A saved-clusterer model for any finished clustering (one-shot agent, offline embed, assisted)."""
