@@ -47,6 +47,13 @@ def no_traceback(proc: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in proc.stderr, proc.stderr
 
 
+def completed(proc: subprocess.CompletedProcess, out: Path | None = None) -> dict:
+    """The run completed (exit 0, no traceback); its result, from ``out`` or stdout."""
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(out.read_text() if out is not None else proc.stdout)
+
+
 def one_error_line(proc: subprocess.CompletedProcess, *needles: str) -> str:
     """The run stopped with exit 1 and exactly one ``cluster-r1: error:`` line holding every needle."""
     no_traceback(proc)
@@ -102,9 +109,7 @@ def test_a_damaged_embedding_cache_is_dropped_and_the_labels_stay(clean, tmp_pat
             np.save(f, np.array([{"x": 1}], dtype=object), allow_pickle=True)
     out = tmp_path / "out.json"
     proc = offline(cache, out=out)
-    no_traceback(proc)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text())
+    result = completed(proc, out)
     assert result["labels"] == clean[1]
     note = [n for n in result["notes"] if n.startswith("embedding cache: dropped damaged entries")]
     assert len(note) == 1, result["notes"]
@@ -122,9 +127,7 @@ def test_a_cache_dir_that_is_a_file_runs_without_it_and_says_so(clean, tmp_path:
     not_a_dir.write_text("I am a file")
     out = tmp_path / "out.json"
     proc = offline(not_a_dir, out=out)
-    no_traceback(proc)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text())
+    result = completed(proc, out)
     assert result["labels"] == clean[1]
     assert any("embedding cache: cannot use" in n and "a file, not a folder" in n for n in result["notes"])
     assert not_a_dir.read_text() == "I am a file"
@@ -147,9 +150,7 @@ def test_a_read_only_cache_dir_runs_without_it(clean, tmp_path: Path) -> None:
     try:
         out = tmp_path / "out.json"
         proc = offline(ro, out=out)
-        no_traceback(proc)
-        assert proc.returncode == 0, proc.stderr
-        result = json.loads(out.read_text())
+        result = completed(proc, out)
         assert result["labels"] == clean[1]
         assert any(n.startswith("embedding cache: cannot use") for n in result["notes"]), result["notes"]
         one_error_line(offline(clean[0], "--cache-dir", str(ro), out=out), "--cache-dir", "cannot write there")
@@ -205,9 +206,7 @@ def test_a_response_cache_named_where_none_can_be_is_one_line(fake_server, tmp_p
     # through the environment, the run goes on without a cache and says so
     fake_server.enqueue(answer(GROUPS, ["Billing", "Account", "Bugs"]))
     proc = run_cli(*args, env_extra={"CLUSTER_R1_CACHE_DIR": str(blocker)})
-    no_traceback(proc)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    result = completed(proc)
     check_partition(result, 15)
     assert any(n.startswith("response cache: cannot use") for n in result["notes"]), result["notes"]
 
@@ -246,9 +245,7 @@ def test_output_on_a_full_disk_is_one_line_and_no_partial_file(clean, full_disk:
 def test_caches_on_a_full_disk_keep_the_run_and_its_labels(clean, fake_server, full_disk: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     proc = offline(full_disk, out=out)
-    no_traceback(proc)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text())
+    result = completed(proc, out)
     assert result["labels"] == clean[1]
     assert any(n.startswith("embedding cache: cannot use") and "no space" in n for n in result["notes"])
     assert not [p for p in full_disk.rglob("*") if p.is_file() and p.name != "filler"], "no half-written shard"

@@ -32,7 +32,9 @@ def options_from(cls: type[T], value: T | Mapping[str, Any] | None, *, kind: str
         return cls()
     if isinstance(value, cls):
         return value
-    assert isinstance(value, Mapping)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{kind} options must be {cls.__name__} or a mapping of option names, got "
+                          f"{type(value).__name__}")
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     unknown = [k for k in value if k not in names]
     if unknown:

@@ -18,26 +18,24 @@ __all__ = ["positive_int", "count", "seconds", "add_server_arguments", "backend_
            "cache_options", "add_report_arguments", "check_outputs", "write_result"]
 
 
-def positive_int(value: str) -> int:
-    """argparse type: a whole number >= 1 (its errors read "must be a whole number >= 1, got 'x'")."""
+def _whole(value: str, low: int) -> int:
     try:
         n = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {n}")
+        raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {value!r}") from None
+    if n < low:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {n}")
     return n
+
+
+def positive_int(value: str) -> int:
+    """argparse type: a whole number >= 1 (its errors read "must be a whole number >= 1, got 'x'")."""
+    return _whole(value, 1)
 
 
 def count(value: str) -> int:
     """argparse type: a whole number >= 0."""
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {n}")
-    return n
+    return _whole(value, 0)
 
 
 def seconds(value: str) -> float:
