@@ -28,7 +28,7 @@ from embed_tasks import goalex_descriptions, load_task  # noqa: E402
 
 from cluster_r1.backends.cached import CachedBackend  # noqa: E402
 from cluster_r1.backends.openai_compat import OpenAICompatBackend  # noqa: E402
-from cluster_r1.corpus.assist import assisted_cluster  # noqa: E402
+from cluster_r1.corpus.assist import AssistOptions, assisted_cluster  # noqa: E402
 from cluster_r1.embed import embed_cluster  # noqa: E402
 from cluster_r1.errors import AnswerError  # noqa: E402
 from cluster_r1.metrics import score_labels  # noqa: E402
@@ -83,8 +83,8 @@ def main() -> None:
                 row_label = f"assist={assist}, {label}" + ("" if guide else ", unguided")
                 try:
                     res = assisted_cluster(
-                        task.texts, task.instruction, backend, assist=assist,
-                        n_clusters=task.k if kmode == "goldk" else None, categories=given, guide=guide,
+                        task.texts, task.instruction, backend, assist=AssistOptions(assist, categories=given, guide=guide),
+                        n_clusters=task.k if kmode == "goldk" else None,
                     )
                 except AnswerError as e:  # no usable categories: what a user sees is this error
                     print(f"| {name} | {row_label} | - | error | | | | {str(e)[:80]} |", flush=True)

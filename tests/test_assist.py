@@ -10,7 +10,7 @@ import pytest
 from cluster_r1.api import cluster_texts
 from cluster_r1.backends.scripted import ScriptedBackend
 from cluster_r1.corpus.assign import parse_pick
-from cluster_r1.corpus.assist import assisted_cluster, categories_cluster
+from cluster_r1.corpus.assist import AssistOptions, Guide, Proposal, assisted_cluster, categories_cluster
 from cluster_r1.corpus.names import llm_names
 from cluster_r1.corpus.propose import parse_categories, propose_categories
 from cluster_r1.corpus.taxonomy import Category
@@ -81,7 +81,7 @@ GROUPS = [[0, 1, 2], [3, 4, 5]]  # e.g. the embedding clusters, most central tex
 def test_guided_categories_are_the_models_names_of_the_embedding_clusters() -> None:
     b = ScriptedBackend(["Name: Poems\nDescription: verse", "Name: Raps\nDescription: beats",
                          "Poems", "poems", "no idea", "Raps", "Raps", "Poems"])
-    res = categories_cluster(SIX, "by style", b, groups=GROUPS, embed=_fake_embed)
+    res = categories_cluster(SIX, "by style", b, guide=Guide(GROUPS), embed=_fake_embed)
     # text 3 answered nothing: it takes the category most of its cluster was given (Poems);
     # text 6 was picked Poems by the model against its cluster: the model's pick stands
     assert res.labels == [1, 1, 1, 2, 2, 1]
@@ -96,7 +96,7 @@ def test_guided_categories_are_the_models_names_of_the_embedding_clusters() -> N
 def test_guided_categories_fall_back_to_the_clusters_when_the_model_cannot_place_texts() -> None:
     b = ScriptedBackend(["Name: Purpose\nDescription: what for", "Name: Text type\nDescription: kind",
                          "unsure", "Purpose", "?", "", "no", "hmm"])
-    res = categories_cluster(SIX, "by style", b, groups=GROUPS, embed=_fake_embed)
+    res = categories_cluster(SIX, "by style", b, guide=Guide(GROUPS), embed=_fake_embed)
     assert res.method == "embed+names" and res.labels == [1, 1, 1, 2, 2, 2]  # the clusters, unchanged
     assert [c.name for c in res.clusters] == ["Purpose", "Text type"]
     assert any("5 of the first 6 replies named none of the categories" in n for n in res.notes)
@@ -107,10 +107,10 @@ def test_guided_clusters_with_one_name_are_one_category_and_one_name_for_all_kee
     b = ScriptedBackend(["Name: Poems\nDescription: verse", "Name: poems.\nDescription: again",
                          "Name: Raps\nDescription: beats", "Name: Raps\nDescription: beats", *["Poems"] * 3,
                          *["Raps"] * 3])
-    res = categories_cluster(SIX, "by style", b, groups=four, embed=_fake_embed)
+    res = categories_cluster(SIX, "by style", b, guide=Guide(four), embed=_fake_embed)
     assert [c.name for c in res.clusters] == ["Poems", "Raps"] and res.labels == [1, 1, 1, 2, 2, 2]
     same = ScriptedBackend(["Name: Texts\nDescription: x"] * 2)
-    res = categories_cluster(SIX, "by style", same, groups=GROUPS, group_names=[("verse / moon", ""), ("beat", "")])
+    res = categories_cluster(SIX, "by style", same, guide=Guide(GROUPS, [("verse / moon", ""), ("beat", "")]))
     assert res.method == "embed+names" and [c.name for c in res.clusters] == ["verse / moon", "beat"]
     assert same.pending == 0 and len(same.history) == 2  # no picks asked for
 
@@ -119,20 +119,21 @@ def test_guided_names_beyond_the_limit_or_the_given_k_are_consolidated() -> None
     three = [[0, 1], [2, 3], [4, 5]]
     names = ["Name: Poems\nDescription: verse", "Name: Sonnets\nDescription: 14 lines", "Name: Raps\nDescription: b"]
     b = ScriptedBackend([*names, "Verse: poems and sonnets\nRap: beats", *["Verse"] * 3, *["Rap"] * 3])
-    res = categories_cluster(SIX, "by style", b, groups=three, n_clusters=2, embed=_fake_embed)
+    res = categories_cluster(SIX, "by style", b, proposal=Proposal(n_clusters=2), guide=Guide(three), embed=_fake_embed)
     assert [c.name for c in res.clusters] == ["Verse", "Rap"] and res.labels == [1, 1, 1, 2, 2, 2]
     assert "exactly 2" in b.history[3][0]["content"] and "- Sonnets: 14 lines" in b.history[3][0]["content"]
     b = ScriptedBackend([*names, "Verse: poems and sonnets\nRap: beats", *["Verse"] * 3, *["Rap"] * 3])
-    res = categories_cluster(SIX, "by style", b, groups=three, max_categories=2, embed=_fake_embed)
+    res = categories_cluster(SIX, "by style", b, proposal=Proposal(max_categories=2), guide=Guide(three),
+                             embed=_fake_embed)
     assert [c.name for c in res.clusters] == ["Verse", "Rap"] and "between 2 and 2" in b.history[3][0]["content"]
     bad = ScriptedBackend([*names, "Verse: all of it", "Verse: all of it"])
     with pytest.raises(AnswerError, match="1 categories for n_clusters=2"):
-        categories_cluster(SIX, "by style", bad, groups=three, n_clusters=2, embed=_fake_embed)
+        categories_cluster(SIX, "by style", bad, proposal=Proposal(n_clusters=2), guide=Guide(three), embed=_fake_embed)
 
 
 def test_guided_groups_must_hold_every_text_once() -> None:
     with pytest.raises(ConfigError, match="every text exactly once"):
-        categories_cluster(SIX, "by style", ScriptedBackend(), groups=[[0, 1, 2], [2, 3, 4]])
+        categories_cluster(SIX, "by style", ScriptedBackend(), guide=Guide([[0, 1, 2], [2, 3, 4]]))
 
 
 def _names_then_nothing(messages) -> str:
@@ -176,7 +177,8 @@ def test_a_style_instruction_keeps_the_form_clusters_and_the_model_only_names_th
 
 def test_answers_mode_embeds_the_short_answers() -> None:
     b = ScriptedBackend(["poem", "rap", "poem", "rap"])
-    res = assisted_cluster(TEXTS, "by style", b, assist="answers", n_clusters=2, embed_options={"cache_dir": False})
+    res = assisted_cluster(TEXTS, "by style", b, assist=AssistOptions("answers"), n_clusters=2,
+                           embed_options={"cache_dir": False})
     assert res.labels[0] == res.labels[2] != res.labels[1] == res.labels[3]
     assert res.method == "embed+answers" and res.usage.calls == 4
 
@@ -190,7 +192,7 @@ def test_llm_names_with_fallback() -> None:
 
 def test_unknown_assist_mode() -> None:
     with pytest.raises(ConfigError, match="unknown assist mode"):
-        assisted_cluster(TEXTS, "x", ScriptedBackend(), assist="magic")
+        assisted_cluster(TEXTS, "x", ScriptedBackend(), assist=AssistOptions("magic"))
 
 
 def test_api_embed_with_names_keeps_the_partition() -> None:
@@ -253,7 +255,7 @@ def test_pick_prompts_keep_the_texts_layout() -> None:
 
 def test_given_categories_skip_the_proposal() -> None:
     b = ScriptedBackend(["Rap", "poem", "rap", "Poem"])
-    res = categories_cluster(TEXTS, "by style", b, categories=["Poem: verse", "Rap"], embed=_fake_embed)
+    res = categories_cluster(TEXTS, "by style", b, proposal=Proposal(categories=["Poem: verse", "Rap"]), embed=_fake_embed)
     assert res.usage.calls == 4  # one pick per text, no proposal call
     assert [(c.name, c.description) for c in res.clusters] == [("Rap", ""), ("Poem", "verse")]
     assert any("2 categories given" in n for n in res.notes)
@@ -272,9 +274,9 @@ def test_given_categories_skip_the_proposal() -> None:
 )
 def test_given_categories_bad_input(categories, kwargs, message) -> None:
     with pytest.raises(ConfigError, match=message):
-        categories_cluster(TEXTS, "by style", ScriptedBackend(), categories=categories, **kwargs)
+        categories_cluster(TEXTS, "by style", ScriptedBackend(), proposal=Proposal(categories=categories, **kwargs))
     with pytest.raises(ConfigError, match="assist='categories'"):
-        assisted_cluster(TEXTS, "x", ScriptedBackend(), assist="answers", categories=["a", "b"])
+        assisted_cluster(TEXTS, "x", ScriptedBackend(), assist=AssistOptions("answers", categories=["a", "b"]))
 
 
 def test_cli_given_categories_over_http(fake_server) -> None:

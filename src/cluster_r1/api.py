@@ -188,16 +188,14 @@ def _embed(request: _Request, choice: Choice, backend: Backend | None = None) ->
 
     texts, instruction, n_clusters = request.texts, request.instruction, request.n_clusters
     if choice.assisted:
-        from .corpus.assist import assisted_cluster
+        from .corpus.assist import AssistOptions, assisted_cluster
 
         return assisted_cluster(
             texts,
             instruction,
             backend if backend is not None else make_backend(),
-            assist=choice.assist,
-            names=choice.llm_names,
+            assist=AssistOptions(choice.assist, choice.llm_names, choice.categories),
             n_clusters=n_clusters,
-            categories=choice.categories,
             embed_options=request.embed_options,
             on_event=request.on_event,
         )

@@ -240,12 +240,11 @@ def _open(
     instruction: str,
     clusters: Iterable[tuple[str, str, str]] = (),
     *,
-    held_out: bool = False,
     where: dict[str, str] | None = None,
-    all_labels: bool = False,
-    domain: str = "",
-    notes: str = "",
+    **fields: Any,
 ) -> Task:
+    """A task on an open corpus: its source and licence from :data:`CORPORA`, ``clusters`` as (label, name,
+    description), ``where`` as a mapping; ``fields`` are the task's others (``held_out``, ``domain``, ...)."""
     spec = CORPORA[corpus]
     return Task(
         name=name,
@@ -253,13 +252,10 @@ def _open(
         criterion=criterion,
         instruction=instruction,
         clusters=tuple(ClusterSpec(n, d, lab) for lab, n, d in clusters),
-        held_out=held_out,
         source=spec.source,
         licence=spec.licence,
-        domain=domain,
         where=tuple(sorted((where or {}).items())),
-        all_labels=all_labels,
-        notes=notes,
+        **fields,
     )
 
 

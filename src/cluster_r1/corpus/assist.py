@@ -52,11 +52,36 @@ from .names import distinct_names, llm_names, same_names, split_same_names
 from .propose import given_categories, propose_categories
 from .taxonomy import Category
 
-__all__ = ["ASSIST_MODES", "SHORT_ANSWER", "categories_cluster", "short_answers", "assisted_cluster"]
+__all__ = ["ASSIST_MODES", "SHORT_ANSWER", "AssistOptions", "Guide", "Proposal", "categories_cluster", "short_answers", "assisted_cluster"]
 
 log = logging.getLogger(__name__)
 
 ASSIST_MODES = ("categories", "answers")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Where :func:`categories_cluster`'s categories come from: the user's own ``categories`` (``"Name"`` or
+    ``"Name: description"`` strings, or :class:`Category`; at least 2, distinct), else the model's, exactly
+    ``n_clusters`` of them when given, else at most ``max_categories``; without a :class:`Guide` the model
+    proposes them from ``sample_size`` random texts."""
+
+    n_clusters: int | None = None
+    categories: Sequence[str | Category] | None = None
+    max_categories: int | None = None
+    sample_size: int = 16
+
+
+@dataclass(frozen=True)
+class Guide:
+    """The texts' embedding clusters that guide :func:`categories_cluster`: ``groups`` (0-based indices, most
+    central first), their keyword ``names`` (one (name, description) per group, where a reply has none), the
+    ``vectors`` they were clustered on (one row per text), and whether every text is then ``pick``-ed."""
+
+    groups: Sequence[Sequence[int]]
+    names: Sequence[tuple[str, str]] | None = None
+    vectors: np.ndarray | None = None
+    pick: bool = True
 
 
 def categories_cluster(
@@ -64,36 +89,30 @@ def categories_cluster(
     instruction: str,
     backend: Backend,
     *,
-    n_clusters: int | None = None,
-    categories: Sequence[str | Category] | None = None,
-    max_categories: int | None = None,
-    sample_size: int = 16,
+    proposal: Proposal | None = None,
+    guide: Guide | None = None,
     seed: int = 0,
-    groups: Sequence[Sequence[int]] | None = None,
-    group_names: Sequence[tuple[str, str]] | None = None,
-    pick: bool = True,
-    vectors: np.ndarray | None = None,
     embed: Callable[[Sequence[str]], np.ndarray] | None = None,
     on_event: Callable[[str], None] | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
 ) -> Clustering:
     """Propose categories, pick one per text, place unanswered texts by the embeddings.
 
-    ``categories``: the user's own category names (``"Name"`` or ``"Name: description"``
-    strings, or :class:`Category`), used instead of the model's proposal; at least 2, distinct.
+    ``proposal``: where the categories come from (:class:`Proposal`; default: the model's, at most
+    ``max(10, len(groups))``, at most 20, with a guide, else 10).
 
-    ``groups``: the texts' embedding clusters (0-based indices, most central first; see
-    :func:`assisted_cluster`), which replace the proposal from ``sample_size`` random texts: the
-    model names each group under the instruction (:func:`llm_names`; ``group_names`` where a reply
+    ``guide``: the texts' embedding clusters (:class:`Guide`; see :func:`assisted_cluster`), which replace
+    the proposal from ``sample_size`` random texts: the
+    model names each group under the instruction (:func:`llm_names`; the guide's ``names`` where a reply
     has no name), groups of the same name are one category, and more than ``max_categories``
     names (default ``max(10, len(groups))``, at most 20) or another count than ``n_clusters`` are
     consolidated by the model (the large-corpus merge). The model then places every text; a reply
     that names no category takes the category most texts of its group were given. When over half
     of the replies name no category (judged from the first 32 on, so that unusable categories
     cost few calls), or the groups got fewer than 2 distinct names, the result is the groups
-    themselves under those names, and ``notes`` say so. ``pick=False`` (with ``groups``): no
-    per-text picks; the result is the groups under the model's names. ``vectors`` (one row per
-    text, what the groups were clustered on): groups named alike that the embeddings hold apart
+    themselves under those names, and ``notes`` say so. ``pick=False``: no
+    per-text picks; the result is the groups under the model's names. With the guide's ``vectors``: groups
+    named alike that the embeddings hold apart
     stay apart (:func:`~cluster_r1.corpus.merge.split_same_names`); without them, one name is one
     category.
     ``embed`` maps texts to L2-normalised vectors (default: the bundled MiniLM, no instruction
@@ -102,20 +121,23 @@ def categories_cluster(
     calls and tokens so far).
     """
     texts = list(texts)
-    start = time.perf_counter()
-    run = _Run(backend, instruction, texts, Tally(), start, seed, progress, on_event)
-    members = [list(g) for g in groups if len(g)] if groups is not None else None
+    proposal = proposal or Proposal()
+    n_clusters = proposal.n_clusters
+    run = _Run(backend, instruction, texts, Tally(), time.perf_counter(), seed, progress, on_event)
+    members = [list(g) for g in guide.groups if len(g)] if guide is not None else None
     if members is not None and sorted(i for g in members for i in g) != list(range(len(texts))):
         raise ConfigError("groups must hold every text exactly once (0-based indices)")
+    max_categories = proposal.max_categories
     if max_categories is None:
         max_categories = min(20, max(10, len(members))) if members else 10
-    if categories is not None:
-        cats = given_categories(categories)
+    if proposal.categories is not None:
+        cats = given_categories(proposal.categories)
         if n_clusters is not None and n_clusters != len(cats):
             raise ConfigError(f"{len(cats)} categories given but n_clusters={n_clusters}: drop one of the two")
         return _pick(run, cats, f"{len(cats)} categories given", members, None, embed)
-    if members:
-        return _guided(run, members, group_names, pick, vectors, n_clusters, max_categories, embed)
+    if members and guide is not None:
+        return _guided(run, members, guide, n_clusters, max_categories, embed)
+    sample_size = proposal.sample_size
     if on_event:
         on_event(f"proposing categories from a sample of {min(sample_size, len(texts))} texts")
     cats = propose_categories(backend, texts, instruction, n_clusters=n_clusters, max_categories=max_categories,
@@ -141,15 +163,15 @@ class _Run:
         return _reporter(stage, event, self.tally, self.progress, self.on_event)
 
 
-def _guided(run: _Run, groups: list[list[int]], group_names: Sequence[tuple[str, str]] | None, pick: bool,
-            vectors: np.ndarray | None, n_clusters: int | None, max_categories: int,
+def _guided(run: _Run, groups: list[list[int]], guide: Guide, n_clusters: int | None, max_categories: int,
             embed: Callable[[Sequence[str]], np.ndarray] | None) -> Clustering:
     """The embedding clusters named by the model; their names are the categories every text is picked into."""
+    group_names, vectors = guide.names, guide.vectors
     if run.on_event and run.progress is None:
         run.on_event(f"naming {len(groups)} embedding clusters")
     named = llm_names(run.backend, run.texts, run.instruction, groups, fallback=group_names, _tally=run.tally,
                       on_progress=run.reporter("naming (model)", "naming cluster"))
-    if not pick:
+    if not guide.pick:
         return _groups_result(run.texts, run.backend, groups, named, run.tally, run.start, [
             f"assist=categories: the {len(groups)} embedding clusters, named by the model"])
     if vectors is not None:
@@ -368,23 +390,33 @@ def _guide_groups(base: Any, texts: Sequence[str], *, fine: bool) -> tuple[list[
     return groups, [(c.name, c.description) for c in base.result_.clusters]
 
 
+@dataclass(frozen=True)
+class AssistOptions:
+    """How a model assists the embedding method (:func:`assisted_cluster`): the ``mode`` in :data:`ASSIST_MODES`
+    or None, the model's names for the clusters (``llm_names``), the user's own ``categories``
+    (``mode="categories"`` only) and whether the embedding clusters ``guide`` the model."""
+
+    mode: str | None = "categories"
+    llm_names: bool = False
+    categories: Sequence[str | Category] | None = None
+    guide: bool = True
+
+
 def assisted_cluster(
     texts: Sequence[str],
     instruction: str,
     backend: Backend,
     *,
-    assist: str | None = "categories",
-    names: bool = False,
+    assist: AssistOptions | None = None,
     n_clusters: int | None = None,
-    categories: Sequence[str | Category] | None = None,
     seed: int = 0,
-    guide: bool = True,
     embed_options: EmbedOptions | dict[str, Any] | None = None,
     on_event: Callable[[str], None] | None = None,
 ) -> Clustering:
-    """The embedding method with a model server: ``assist`` in :data:`ASSIST_MODES` or None, LLM names.
+    """The embedding method with a model server (:class:`AssistOptions`: ``mode`` in :data:`ASSIST_MODES` or None,
+    LLM names; default ``categories``).
 
-    ``categories`` (``assist="categories"`` only): the user's category names instead of the model's proposal.
+    ``categories`` (``mode="categories"`` only): the user's category names instead of the model's proposal.
     ``guide`` (``assist="categories"``): the texts are first clustered as the embedding method does
     (k inferred, view routed by the instruction) and those clusters guide the model
     (:func:`categories_cluster` with ``groups``): the proposal sees every cluster, an unanswered
@@ -402,21 +434,23 @@ def assisted_cluster(
     """
     from ..embed.clusterer import EmbeddingClusterer
 
-    if assist is not None and assist not in ASSIST_MODES:
-        raise ConfigError(f"unknown assist mode {assist!r}; choose one of {', '.join(ASSIST_MODES)}")
+    how = assist or AssistOptions()
+    mode, names, categories = how.mode, how.llm_names, how.categories
+    if mode is not None and mode not in ASSIST_MODES:
+        raise ConfigError(f"unknown assist mode {mode!r}; choose one of {', '.join(ASSIST_MODES)}")
     texts = list(texts)
-    if categories is not None and assist != "categories":
+    if categories is not None and mode != "categories":
         raise ConfigError("categories are for assist='categories': add it, or drop the categories")
     settings = EmbedOptions.of(embed_options)
     report = settings.reporter
     options = {k: v for k, v in settings.kwargs().items() if k != "template"}
-    if assist == "categories":
+    if mode == "categories":
         return _assist_categories(texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed,
-                                  guide=guide, embed_options=settings, on_event=on_event)
+                                  guide=how.guide, embed_options=settings, on_event=on_event)
     start = time.perf_counter()
     tally = Tally()
     inputs, template, method = texts, settings.template, "embed"
-    if assist == "answers":
+    if mode == "answers":
         inputs = short_answers(backend, texts, instruction, seed=seed, _tally=tally,
                                on_progress=_reporter("short answers (model)", "answering for text", tally, report,
                                                      on_event))
@@ -427,7 +461,7 @@ def assisted_cluster(
     if names:
         _name_by_model(result, est.representatives_, backend, texts, instruction, tally, report, on_event)
         method += "+names"
-    if assist == "answers":
+    if mode == "answers":
         # keyword names came from the answers: fine as names, but descriptions quote answers, not texts
         result.notes.insert(0, "assist=answers: the model's short answers were embedded instead of the texts")
     if tally.rejected:
@@ -453,8 +487,7 @@ def _assist_categories(
 
     report = embed_options.reporter
     options = {k: v for k, v in embed_options.kwargs().items() if k != "template"}
-    groups = group_names = None
-    pick = True
+    steer, pick = None, True
     if guide:
         if on_event and report is None:
             on_event(f"clustering {len(texts)} texts by their embeddings to guide the model")
@@ -466,11 +499,9 @@ def _assist_categories(
             base = EmbeddingClusterer(instruction=instruction, template=template, n_clusters=n_clusters,
                                       **options).fit(texts)  # the kept clusters are the result: k as asked
         groups, group_names = _guide_groups(base, texts, fine=pick and categories is None)
-    result = categories_cluster(
-        texts, instruction, backend, n_clusters=n_clusters, categories=categories, seed=seed, on_event=on_event,
-        progress=report, groups=groups, group_names=group_names, pick=pick,
-        vectors=base.embeddings_ if guide else None,
-    )
+        steer = Guide(groups, group_names, base.embeddings_, pick)
+    result = categories_cluster(texts, instruction, backend, proposal=Proposal(n_clusters, categories), guide=steer,
+                                seed=seed, on_event=on_event, progress=report)
     if not pick:
         result.notes.append(f"the instruction routes to the {view} view: its clusters are kept and named by the "
                             "model, not re-sorted by per-text picks (which follow content; docs/embedding.md)")

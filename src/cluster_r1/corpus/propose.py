@@ -85,6 +85,10 @@ def parse_categories(reply: str) -> list[Category]:
     return out
 
 
+#: Characters of each sampled text the proposal shows, and the attempts it makes for at least 2 categories.
+PROPOSAL_TEXT_CHARS, PROPOSAL_ATTEMPTS = 200, 2
+
+
 def propose_categories(
     backend: Backend,
     texts: Sequence[str],
@@ -93,9 +97,7 @@ def propose_categories(
     n_clusters: int | None = None,
     max_categories: int = 10,
     sample_size: int = 16,
-    max_chars: int = 200,
     seed: int = 0,
-    attempts: int = 2,
     _tally: Tally | None = None,
 ) -> list[Category]:
     """Ask the model for the categories ``instruction`` implies, from a seeded sample of ``texts``.
@@ -107,12 +109,13 @@ def propose_categories(
     rng = random.Random(seed)
     idx = sorted(rng.sample(range(len(texts)), min(sample_size, len(texts))))
     # line breaks kept: a text's layout is evidence for form and style (verse, dialogue, scene headings)
-    sample = "\n\n".join(text_block(j + 1, texts[i], max_chars) for j, i in enumerate(idx))
+    sample = "\n\n".join(text_block(j + 1, texts[i], PROPOSAL_TEXT_CHARS) for j, i in enumerate(idx))
     how_many = f"exactly {n_clusters}" if n_clusters else f"between 2 and {max_categories}"
     prompt = PROPOSE_CATEGORIES.format(
         instruction=neutralise(instruction), n_sample=len(idx), n_total=len(texts), texts=sample, how_many=how_many
     )
     best: list[Category] = []
+    attempts = PROPOSAL_ATTEMPTS
     for attempt in range(attempts):
         # a retry samples (temperature 0.7): at temperature 0 it would repeat the first reply
         lines = (n_clusters, n_clusters) if n_clusters else (2, max_categories)

@@ -44,7 +44,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import cast
 
 import numpy as np
@@ -56,7 +56,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["ClusterFit", "canonical_order", "check_algorithm", "cluster_embeddings", "default_max_k", "default_n_init", "empty_rows", "mean_row", "nearest_centre", "ALGORITHMS", "K_FREE_ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
+__all__ = ["ClusterFit", "ClusterSettings", "canonical_order", "check_algorithm", "cluster_embeddings", "default_max_k", "default_n_init", "empty_rows", "mean_row", "nearest_centre", "ALGORITHMS", "K_FREE_ALGORITHMS", "DEFAULT_ALGORITHM", "PAPER_RANDOM_STATE"]
 
 logger = logging.getLogger(__name__)
 
@@ -364,25 +364,51 @@ def _best(scores: dict[int, float]) -> int:
     return max(scores, key=lambda k: (scores[k], -k))
 
 
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How :func:`cluster_embeddings` clusters: every setting with its default (see that function)."""
+
+    n_clusters: int | None = None
+    algorithm: str = "auto"
+    min_k: int = 2
+    max_k: int | None = None
+    random_state: int = PAPER_RANDOM_STATE
+    sample_size: int = 2000
+    minibatch_above: int = 20000
+    distance_threshold: float = 0.9
+    min_cluster_size: int | None = None
+    n_threads: int | None = 1
+    centred: bool | None = None
+    n_init: int | str | None = None
+    reduce: str | None = None
+
+    @classmethod
+    def of(cls, settings: ClusterSettings | None, overrides: dict[str, object]) -> ClusterSettings:
+        """``settings`` (default: the defaults) with ``overrides`` by field name (an unknown name is one
+        :class:`ConfigError` naming the valid ones)."""
+        base = settings if settings is not None else cls()
+        if not overrides:
+            return base
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in overrides if k not in names]
+        if unknown:
+            raise ConfigError(f"unknown clustering setting(s) {', '.join(unknown)}: cluster_embeddings takes "
+                              f"{', '.join(names)}")
+        return replace(base, **overrides)  # type: ignore[arg-type]
+
+
 def cluster_embeddings(
     x: np.ndarray,
+    settings: ClusterSettings | None = None,
+    /,
     *,
-    n_clusters: int | None = None,
-    algorithm: str = "auto",
-    min_k: int = 2,
-    max_k: int | None = None,
-    random_state: int = PAPER_RANDOM_STATE,
-    sample_size: int = 2000,
-    minibatch_above: int = 20000,
-    distance_threshold: float = 0.9,
-    min_cluster_size: int | None = None,
-    n_threads: int | None = 1,
-    centred: bool | None = None,
-    n_init: int | str | None = None,
-    reduce: str | None = None,
     progress: Progress | None = None,
+    **overrides: object,
 ) -> ClusterFit:
     """Cluster the rows of ``x`` (unit-norm embeddings). See the module docstring for the algorithms.
+
+    The settings are one :class:`ClusterSettings`, or its fields as keywords (``n_clusters=10``), which
+    override those of ``settings``.
 
     ``progress(stage, done, total, detail)``, when given, hears the k scan (stage :data:`K_STAGE`).
 
@@ -409,39 +435,30 @@ def cluster_embeddings(
     there for each candidate k, k is chosen by the cosine silhouette of the mean-centred vectors,
     and points outside the subsample join the nearest centroid (docs/embedding.md, Quality).
     """
-    check_algorithm(algorithm, n_clusters)
+    s = ClusterSettings.of(settings, overrides)
+    check_algorithm(s.algorithm, s.n_clusters)
+    if s.reduce not in (None, "umap"):
+        raise ConfigError(f"unknown reduce={s.reduce!r}: use None or 'umap'")
     x = np.asarray(x, dtype=np.float32)
-    if reduce not in (None, "umap"):
-        raise ConfigError(f"unknown reduce={reduce!r}: use None or 'umap'")
-    resolved = ("kmeans" if n_clusters is not None else DEFAULT_ALGORITHM) if algorithm == "auto" else algorithm
-    k_free_kmeans = n_clusters is None and resolved == "kmeans"
-    if (centred or n_init is not None or reduce is not None) and not k_free_kmeans:
+    k_free_kmeans = s.n_clusters is None and (DEFAULT_ALGORITHM if s.algorithm == "auto" else s.algorithm) == "kmeans"
+    if (s.centred or s.n_init is not None or s.reduce is not None) and not k_free_kmeans:
         raise ConfigError(
             "centred/n_init/reduce apply to k-free K-means only: drop n_clusters (the paper protocol) "
             "and use algorithm='kmeans', or leave centred, n_init and reduce unset"
         )
-    if centred is None:
-        # the k-free K-means default: a shared instruction prefix pulls every vector the same way
-        centred = k_free_kmeans and reduce is None
-    if n_init is None:
-        n_init = default_n_init(min(len(x), sample_size)) if k_free_kmeans else "auto"
-    x_in, centre_here = x, bool(centred and k_free_kmeans)
+    # the k-free K-means default: a shared instruction prefix pulls every vector the same way
+    centre_here = bool(s.centred if s.centred is not None else (k_free_kmeans and s.reduce is None)) and k_free_kmeans
+    x_in = x
     if centre_here:  # centre first, so that centred input and centred=True give one partition
-        x, centred = _centred(x), False
+        x = _centred(x)
     # k-free: fit the rows in an order of their values, so that the input's order cannot move k or the clusters
-    order = canonical_order(x) if n_clusters is None else None
+    order = canonical_order(x) if s.n_clusters is None else None
     if order is not None:
         x = x[order]
     # OpenMP/BLAS threads in scikit-learn's K-means cost more than they gain when the cores are busy:
     # on a shared 2-core box, K-means with k=100 on 10k rows took 20 s threaded and 2.5 s on one thread.
-    with threadpool_limits(limits=n_threads) if n_threads else nullcontext():
-        if resolved == "best-silhouette":
-            fit = _best_silhouette(x, min_k, max_k, random_state, sample_size, minibatch_above,
-                                   progress or _no_progress)
-        else:
-            scan = _Scan(min_k, max_k, random_state, minibatch_above, n_init=n_init, reduce=reduce, centred=bool(centred),
-                         progress=progress or _no_progress)
-            fit = _fit(x, n_clusters, algorithm, scan, sample_size, distance_threshold, min_cluster_size)
+    with threadpool_limits(limits=s.n_threads) if s.n_threads else nullcontext():
+        fit = _fit_settings(x, s, k_free_kmeans, progress or _no_progress)
     if order is not None:  # labels back in the caller's row order; ids are the fit's
         labels = np.empty_like(fit.labels)
         labels[order] = fit.labels
@@ -449,6 +466,18 @@ def cluster_embeddings(
     if centre_here:  # centres are reported in the input space
         fit.centers = _centers(x_in, fit.labels, fit.n_clusters)
     return fit
+
+
+def _fit_settings(x: np.ndarray, s: ClusterSettings, k_free_kmeans: bool, progress: Progress) -> ClusterFit:
+    """The fit ``s`` asks for, on rows already centred and ordered as :func:`cluster_embeddings` wants them."""
+    if s.algorithm == "best-silhouette":
+        return _best_silhouette(x, s.min_k, s.max_k, s.random_state, s.sample_size, s.minibatch_above, progress)
+    n_init = s.n_init
+    if n_init is None:
+        n_init = default_n_init(min(len(x), s.sample_size)) if k_free_kmeans else "auto"
+    scan = _Scan(s.min_k, s.max_k, s.random_state, s.minibatch_above, n_init=n_init, reduce=s.reduce,
+                 centred=False, progress=progress)
+    return _fit(x, s.n_clusters, s.algorithm, scan, s.sample_size, s.distance_threshold, s.min_cluster_size)
 
 
 def check_algorithm(algorithm: str, n_clusters: int | None) -> None:

@@ -16,6 +16,7 @@ from ..types import Cluster, Clustering, Usage
 from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, default_max_k, nearest_centre
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import representatives
+from .options import EmbedOptions
 from .templates import Template, auto_templates
 from .views import Route, keyword_names, route_instruction, view_algorithm, view_embedder
 
@@ -250,34 +251,12 @@ def embed_cluster(
     instruction: str = "",
     *,
     n_clusters: int | None = None,
-    min_k: int = 2,
-    max_k: int | None = None,
-    embedder: Embedder | str | None = None,
-    template: str | Template = "auto",
-    algorithm: str = "auto",
-    random_state: int = PAPER_RANDOM_STATE,
-    cache_dir: str | Path | bool | None = None,
-    progress: bool | Callable[[str, int, int, str], None] = False,
-    mix: bool = False,
-    reduce: str | None = None,
-    centred: bool | None = None,
-    view: str = "auto",
+    **options: Any,
 ) -> Clustering:
-    """Embed ``texts`` under ``instruction`` and cluster them; see :class:`EmbeddingClusterer`."""
-    est = EmbeddingClusterer(
-        instruction=instruction,
-        n_clusters=n_clusters,
-        min_k=min_k,
-        max_k=max_k,
-        embedder=embedder,
-        template=template,
-        algorithm=algorithm,
-        random_state=random_state,
-        cache_dir=cache_dir,
-        progress=progress,
-        mix=mix,
-        reduce=reduce,
-        centred=centred,
-        view=view,
-    )
+    """Embed ``texts`` under ``instruction`` and cluster them; see :class:`EmbeddingClusterer`.
+
+    ``options`` are the estimator's other settings (:class:`~.options.EmbedOptions`: ``algorithm="gmm"``,
+    ``embedder=...``); a misspelled one is one :class:`~cluster_r1.errors.ConfigError` naming the valid ones.
+    """
+    est = EmbeddingClusterer(instruction=instruction, n_clusters=n_clusters, **EmbedOptions.of(options).kwargs())
     return est.fit(texts).result_

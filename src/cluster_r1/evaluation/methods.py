@@ -201,11 +201,10 @@ class AssistMethod:
         self.name = name or f"{backend.model} + assist=categories (k from the model)"
 
     def cluster(self, example: Example) -> Clustering:
-        from ..corpus.assist import categories_cluster
+        from ..corpus.assist import Proposal, categories_cluster
 
-        return categories_cluster(
-            example.texts, example.instruction, self.backend, sample_size=self.sample_size, seed=self.seed
-        )
+        return categories_cluster(example.texts, example.instruction, self.backend,
+                                  proposal=Proposal(sample_size=self.sample_size), seed=self.seed)
 
 
 def make_method(
