@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .agent.options import AgentOptions
 from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
+from .engine import Engine, make_engine, using
 from .errors import AnswerError, ContextLengthError, InputError
 from .methods import Choice, methods, resolve, split_assist
 from .notices import drain as drain_notices
@@ -78,6 +79,7 @@ def cluster_texts(
     on_event: Callable[[str], None] | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
     keep: dict[str, Any] | None = None,
+    engine: str | Engine = "local",
 ) -> Clustering:
     """Cluster ``texts`` as ``instruction`` says.
 
@@ -89,7 +91,8 @@ def cluster_texts(
     pipeline's ``"model"`` (a :class:`~cluster_r1.corpus.context.ScaleModel`) and ``"vectors"``,
     for saving a clusterer without embedding twice. What went wrong around the run without changing
     it (a damaged cache dropped, a cache location that could not be used) ends the result's notes
-    (:mod:`cluster_r1.notices`).
+    (:mod:`cluster_r1.notices`). ``engine``: where batch work runs (:mod:`cluster_r1.engine`: ``"local"``,
+    ``"ray"`` or an engine such as ``RayEngine(address=...)``); the notes name it when it is not local.
     """
     assisted, settings = split_assist(embed_options)
     server = backend is not None or server_configured()
@@ -101,10 +104,14 @@ def cluster_texts(
 
     request = _Request(texts, instruction, n_clusters, AgentOptions.of(agent_options), EmbedOptions.of(settings),
                        scale_options, on_event, progress, keep)
-    if choice.family == "agent" or (choice.family == "auto" and server):
-        result = _agent(request, backend if backend is not None else make_backend(), fall_back=choice.family == "auto")
-    else:
-        result = _embed(request, choice, backend)
+    runner = make_engine(engine)
+    with using(runner):
+        if choice.family == "agent" or (choice.family == "auto" and server):
+            result = _agent(request, backend if backend is not None else make_backend(),
+                            fall_back=choice.family == "auto")
+        else:
+            result = _embed(request, choice, backend)
+    result.notes.extend(runner.notes())
     if not instruction.strip():
         result.notes.insert(0, NO_INSTRUCTION)
     result.notes.extend(n for n in drain_notices() if n not in result.notes)

@@ -14,12 +14,14 @@ if TYPE_CHECKING:
 from ..methods import ASSIST_MODES, methods, resolve
 from .common import (
     add_cache_arguments,
+    add_engine_arguments,
     add_report_arguments,
     add_server_arguments,
     backend_from_args,
     cache_options,
     check_outputs,
     count,
+    engine_from_args,
     positive_int,
     write_result,
 )
@@ -96,6 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "window answers disagree with its own one-at-a-time answers")
     g.add_argument("--window-items", type=positive_int, default=40,
                    help="most texts the agent reads at once (default 40); more texts run the large-corpus pipeline")
+    add_engine_arguments(c)
     s = c.add_argument_group("saving, report and caches")
     s.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")
     add_report_arguments(s)
@@ -113,6 +116,7 @@ def run_cluster(args: argparse.Namespace) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     check_outputs(args)
     cache_dir = cache_options(args)
+    engine = engine_from_args(args)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     choice = resolve(args.method, assist=args.assist, llm_names=args.llm_names, categories=args.category,
                      server=server_configured(args.base_url), scope="cli")
@@ -144,6 +148,7 @@ def run_cluster(args: argparse.Namespace) -> int:
             on_event=lambda msg: progress("agent", 0, 1, msg),
             progress=progress,
             keep=keep,
+            engine=engine,
         )
     if args.save:
         from ..corpus.saved import model_from_result, save

@@ -12,9 +12,11 @@ from ..backends.base import Backend
 from ..backends.dialects import SERVER_KINDS
 
 if TYPE_CHECKING:
+    from ..engine import Engine
     from ..types import Clustering
 
-__all__ = ["positive_int", "count", "seconds", "add_server_arguments", "backend_from_args", "add_cache_arguments",
+__all__ = ["positive_int", "count", "seconds", "add_server_arguments", "backend_from_args", "add_engine_arguments",
+           "engine_from_args", "add_cache_arguments",
            "cache_options", "add_report_arguments", "check_outputs", "write_result"]
 
 
@@ -47,6 +49,27 @@ def seconds(value: str) -> float:
     if not x > 0 or x == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {value!r}")
     return x
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--ray-address``, ``--ray-embed-actors``: where batch work runs."""
+    from ..engine import ENGINES
+
+    e = parser.add_argument_group("engine (where the batch work runs: this process, or a Ray cluster)")
+    e.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local (default): this process; ray: embeddings computed by actors on a Ray cluster "
+                        '(pip install "cluster-r1[ray]"), the same clusters as local')
+    e.add_argument("--ray-address", metavar="ADDR",
+                   help="the Ray cluster to connect to (default: RAY_ADDRESS if set, else a local instance)")
+    e.add_argument("--ray-embed-actors", metavar="N", type=positive_int,
+                   help="actors that embed the texts, each loading the encoder once (default: one per CPU)")
+
+
+def engine_from_args(args: argparse.Namespace) -> Engine:
+    """The engine the ``engine`` group describes (:func:`cluster_r1.engine.make_engine`)."""
+    from ..engine import make_engine
+
+    return make_engine(args.engine, address=args.ray_address, embed_actors=args.ray_embed_actors)
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
+from ..engine import current_engine
 from ..errors import ConfigError
 from ..redact import redact_url
 from .cache import EmbeddingCache, default_cache_dir, text_keys
@@ -261,6 +262,29 @@ def _accepts_prompt(embedder: Embedder) -> bool:
         return False
 
 
+class _Encode:
+    """The encoding as batch :class:`~cluster_r1.engine.Work`: ``spec`` is what :func:`get_embedder` loads in a
+    worker (a name, or a picklable embedder); ``model`` the one already loaded here (not sent). Rows come back
+    L2-normalised."""
+
+    def __init__(self, spec: Embedder | str | Path | None, prompt: str | None, model: Embedder | None = None) -> None:
+        self.spec, self.prompt, self.model = spec, prompt, model
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"spec": self.spec, "prompt": self.prompt, "model": None}
+
+    def setup(self) -> Callable[[list[str]], np.ndarray]:
+        model = self.model if self.model is not None else get_embedder(self.spec)
+        prompt = self.prompt
+
+        def encode(batch: list[str]) -> np.ndarray:
+            if prompt is not None:
+                return _normalize(cast(_PromptEmbedder, model).encode(batch, prompt=prompt))
+            return _normalize(model.encode(batch))
+
+        return encode
+
+
 def embed_texts(
     texts: Sequence[str],
     instruction: str = "",
@@ -323,19 +347,23 @@ def embed_texts(
     if report is not None:
         detail = f"{len(missing) - len(todo)} repeated" if len(missing) > len(todo) else ""
         report(EMBED_STAGE, 0, len(todo), detail)
-    for chunk in chunks:
+    # the batches are the same whichever engine encodes them, so the vectors are too
+    step = PROGRESS_STEP if report is not None and chunk_size % PROGRESS_STEP == 0 else chunk_size
+    work = _Encode(embedder if embedder is None or isinstance(embedder, (str, Path)) else model,
+                   prompt if takes_prompt else None, model)
+    parts: list[np.ndarray] = []
+    chunk_index = 0
+    for vectors in current_engine().map_batches(work, [rendered[i] for i in todo], batch_size=step):
+        parts.append(np.asarray(vectors, dtype=np.float32))
+        done += len(vectors)
+        if report is not None:
+            report(EMBED_STAGE, done, len(todo), "")
+        chunk = chunks[chunk_index]
+        if sum(len(p) for p in parts) < len(chunk):
+            continue
+        vectors = np.concatenate(parts)
         parts = []
-        step = PROGRESS_STEP if report is not None else len(chunk)
-        for s in range(0, len(chunk), step):
-            batch = [rendered[i] for i in chunk[s : s + step]]
-            if prompt is not None and takes_prompt:
-                parts.append(cast(_PromptEmbedder, model).encode(batch, prompt=prompt))
-            else:
-                parts.append(model.encode(batch))
-            done += len(batch)
-            if report is not None:
-                report(EMBED_STAGE, done, len(todo), "")
-        vectors = _normalize(np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]))
+        chunk_index += 1
         if out.shape[1] == 0:
             out = np.zeros((len(rendered), vectors.shape[1]), dtype=np.float32)
         out[chunk] = vectors
