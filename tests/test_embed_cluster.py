@@ -177,3 +177,22 @@ def test_progress_hears_every_long_stage_in_order(clinc3: tuple[list[str], list[
     embed_cluster(texts, "Cluster the requests by domain", cache_dir=tmp_path,
                   progress=lambda stage, done, total, detail: events.append((stage, done, total, detail)))
     assert not [e for e in events if e[0] == "embedding" and e[2] > 0]
+
+
+def test_past_fit_sample_the_sample_is_fitted_and_every_other_text_takes_its_nearest_centroid(
+    clinc3: tuple[list[str], list[str]], cache_dir: Path
+) -> None:
+    from cluster_r1.embed.cluster import nearest_centre
+    from cluster_r1.embed.sample import in_fit_sample
+
+    texts = clinc3[0][:150]
+    est = EmbeddingClusterer(instruction="by domain", cache_dir=cache_dir, fit_sample=60).fit(texts)
+    kept = in_fit_sample(texts, 60, seed=est.random_state)
+    assert kept is not None and 40 < kept.sum() < 80
+    alone = EmbeddingClusterer(instruction="by domain", cache_dir=cache_dir).fit([t for t, k in zip(texts, kept) if k])
+    assert ari_score(est.labels_[kept], alone.labels_) == 1.0, "the sample is clustered as on its own"
+    rest = ~kept
+    assert np.array_equal(est.labels_[rest], nearest_centre(est.embeddings_[rest], est.centers_))
+    assert len(est.labels_) == len(texts) and est.n_clusters_ == alone.n_clusters_
+    assert sorted(est.cluster_names_) == sorted(alone.cluster_names_), "names come from the sample's texts"
+    assert any("fitted on" in n and "fit_sample=60" in n for n in est.result_.notes)

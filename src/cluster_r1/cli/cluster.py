@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -117,9 +118,12 @@ def run_cluster(args: argparse.Namespace) -> int:
     check_outputs(args)
     cache_dir = cache_options(args)
     engine = engine_from_args(args)
-    texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     choice = resolve(args.method, assist=args.assist, llm_names=args.llm_names, categories=args.category,
                      server=server_configured(args.base_url), scope="cli")
+    offline = choice.family == "embed" or (choice.family == "auto" and not server_configured(args.base_url))
+    if engine.name == "ray" and offline and not choice.assisted:
+        return _cluster_on_ray(args, engine, embed_settings(args, cache_dir), console)
+    texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
     if choice.family == "agent" or server_configured(args.base_url):
         backend = backend_from_args(args)
@@ -169,6 +173,25 @@ def run_cluster(args: argparse.Namespace) -> int:
             print_summary(result, texts, console)
         except Exception as exc:  # noqa: BLE001
             logging.getLogger(__name__).warning("could not print the summary (%s: %s)", type(exc).__name__, exc)
+    return 0
+
+
+def _cluster_on_ray(args: argparse.Namespace, engine: Any, settings: EmbedOptions, console: Any) -> int:
+    """The offline method on a Ray cluster: the input read with Ray Data, never whole on this machine."""
+    from ..embed.distributed import cluster_dataset, read_corpus
+    from ..errors import ConfigError
+    from ..report.terminal import print_summary
+
+    if args.save or args.report:
+        raise ConfigError("--save and --report need every text on this machine: with --engine ray the texts stay "
+                          "on the cluster; run them with --engine local")
+    column = args.text_field if str(args.input).lower().endswith((".jsonl", ".json")) else args.text_column
+    with console.status("clustering on Ray") if not args.quiet else contextlib.nullcontext():
+        ds = read_corpus(args.input, text_column=column, engine=engine)
+        result = cluster_dataset(ds, args.instruction, n_clusters=args.n_clusters, options=settings, engine=engine)
+    write_result(args, result)
+    if not args.quiet:
+        print_summary(result, None, console)
     return 0
 
 

@@ -17,6 +17,7 @@ from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, de
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import representatives
 from .options import EmbedOptions
+from .sample import FIT_SAMPLE, in_fit_sample, place_rest
 from .templates import Template, auto_templates
 from .views import Route, keyword_names, route_instruction, view_algorithm, view_embedder
 
@@ -126,6 +127,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         reduce: str | None = None,
         centred: bool | None = None,
         view: str = "auto",
+        fit_sample: int = FIT_SAMPLE,
     ) -> None:
         self.instruction = instruction
         self.n_clusters = n_clusters
@@ -141,6 +143,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.reduce = reduce
         self.centred = centred
         self.view = view
+        self.fit_sample = fit_sample
 
     def _route(self) -> Route:
         """The view to cluster; an unknown ``view`` is rejected by :func:`view_embedder`."""
@@ -168,7 +171,6 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         start = time.perf_counter()
         self.route_ = self._route()
         self._embedder = get_embedder(view_embedder(self.route_.view, self.embedder))
-        model_name = str(getattr(self._embedder, "name", type(self._embedder).__name__))
         notes: list[str] = [self.route_.note()] if self.route_.view != "semantic" else []
         n_distinct = len(set(texts))
         if self.n_clusters is not None and self.n_clusters > n_distinct:
@@ -176,41 +178,71 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
                 f"n_clusters={self.n_clusters} but only {n_distinct} distinct texts: pass n_clusters <= {n_distinct}"
             )
         x = self._embed(texts)
+        return self.fit_vectors(texts, x, start=start, notes=notes)
+
+    def fit_vectors(self, texts: Sequence[str], x: np.ndarray, *, start: float | None = None,
+                    notes: list[str] | None = None) -> EmbeddingClusterer:
+        """Cluster ``texts`` by their vectors ``x`` (one row each, as :meth:`fit` embeds them); past
+        ``fit_sample`` texts, k, the clusters and their names come from the texts :func:`in_fit_sample` keeps,
+        and every other text takes the nearest centroid. The Ray engine fits its sample here too."""
+        texts = list(texts)
+        start = time.perf_counter() if start is None else start
+        notes = list(notes or [])
+        if not hasattr(self, "route_"):
+            self.route_ = self._route()
+            self._embedder = get_embedder(view_embedder(self.route_.view, self.embedder))
+        kept = in_fit_sample(texts, self.fit_sample, self.random_state)
+        if kept is not None:
+            sample = np.flatnonzero(kept)
+            labels, centers, scores = self._cluster([texts[i] for i in sample], x[sample], notes)
+            labels = place_rest(x, sample, labels, centers)
+            notes.append(f"{len(texts)} texts: k and the clusters fitted on {len(sample)} of them "
+                         f"(fit_sample={self.fit_sample}), every other text placed at its nearest centroid")
+        else:
+            labels, centers, scores = self._cluster(texts, x, notes)
+        return self._finish(texts, x, labels, centers, scores, notes, start, kept)
+
+    def _cluster(self, texts: list[str], x: np.ndarray,
+                 notes: list[str]) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+        """(labels, centroids, k scores) of the rows of ``x``; the choice is added to ``notes``."""
+        n_distinct = len(set(texts))
         if n_distinct == 1:
             notes.append("all texts are identical: returned one cluster")
-            labels = np.zeros(len(texts), dtype=np.int64)
-            centers = x[:1].copy()
-            scores: dict[int, float] = {}
-        else:
-            max_k = n_distinct if self.max_k is None else min(self.max_k, n_distinct)
-            if self.max_k is None:
-                max_k = min(max_k, default_max_k(len(texts)))
-            options: dict[str, Any] = {}
-            if self.reduce is not None:
-                options["reduce"] = self.reduce
-            if self.centred is not None:
-                options["centred"] = self.centred
-            if callable(self.progress):
-                options["progress"] = self.progress
-            fit = cluster_embeddings(
-                x,
-                n_clusters=self.n_clusters,
-                algorithm=view_algorithm(self.route_.view, self.algorithm, self.n_clusters, len(texts)),
-                min_k=min(self.min_k, max_k),
-                max_k=max_k,
-                random_state=self.random_state,
-                **options,
-            )
-            labels, centers, scores = fit.labels, fit.centers, fit.scores
-            how = "given" if self.n_clusters is not None else ("chosen" if scores else "the only candidate")
-            notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters} ({how})")
-            notes.extend(fit.notes)
+            return np.zeros(len(texts), dtype=np.int64), x[:1].copy(), {}
+        max_k = n_distinct if self.max_k is None else min(self.max_k, n_distinct)
+        if self.max_k is None:
+            max_k = min(max_k, default_max_k(len(texts)))
+        options: dict[str, Any] = {}
+        if self.reduce is not None:
+            options["reduce"] = self.reduce
+        if self.centred is not None:
+            options["centred"] = self.centred
+        fit = cluster_embeddings(
+            x,
+            progress=self.progress if callable(self.progress) else None,
+            n_clusters=self.n_clusters,
+            algorithm=view_algorithm(self.route_.view, self.algorithm, self.n_clusters, len(texts)),
+            min_k=min(self.min_k, max_k),
+            max_k=max_k,
+            random_state=self.random_state,
+            **options,
+        )
+        how = "given" if self.n_clusters is not None else ("chosen" if fit.scores else "the only candidate")
+        notes.append(f"algorithm={fit.algorithm}, k={fit.n_clusters} ({how})")
+        notes.extend(fit.notes)
+        return fit.labels, fit.centers, fit.scores
+
+    def _finish(self, texts: list[str], x: np.ndarray, labels: np.ndarray, centers: np.ndarray,
+                scores: dict[int, float], notes: list[str], start: float, kept: np.ndarray | None) -> EmbeddingClusterer:
+        """Names (from the fit sample's texts past ``fit_sample``), the result and the fitted attributes."""
+        model_name = str(getattr(self._embedder, "name", type(self._embedder).__name__))
         report = self.progress if callable(self.progress) else None
         k_found = int(labels.max()) + 1
         if report is not None:
             report(NAME_STAGE, 0, k_found, "")
-        reps = representatives(x, labels, centers)
-        names, descriptions = keyword_names(str(getattr(self._embedder, "family", None)), texts, labels, reps)
+        named = np.flatnonzero(kept) if kept is not None else np.arange(len(texts))
+        names, descriptions, local = self._names([texts[i] for i in named], x[named], labels[named], centers)
+        reps = [named[r].tolist() for r in local]
         if report is not None:
             report(NAME_STAGE, k_found, k_found, "")
         # Clustering numbers clusters by first appearance; keep names aligned with that order.
@@ -235,6 +267,13 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.cluster_names_ = [c.name for c in self.result_.clusters]
         self.cluster_descriptions_ = [c.description for c in self.result_.clusters]
         return self
+
+    def _names(self, texts: list[str], x: np.ndarray, labels: np.ndarray,
+               centers: np.ndarray) -> tuple[list[str], list[str], list[list[int]]]:
+        """(names, descriptions, representatives) of each cluster id, from these texts (keywords, no model)."""
+        reps = representatives(x, labels, centers)
+        names, descriptions = keyword_names(str(getattr(self._embedder, "family", None)), texts, labels, reps)
+        return names, descriptions, reps
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Assign new texts to the nearest fitted centroid (0-based labels)."""

@@ -20,7 +20,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
-from ..engine import current_engine
+from ..engine.base import current_engine
 from ..errors import ConfigError
 from ..redact import redact_url
 from .cache import EmbeddingCache, default_cache_dir, text_keys

@@ -6,7 +6,7 @@ False
 >>> EmbedOptions.of({"max_ks": 9})
 Traceback (most recent call last):
 ...
-cluster_r1.errors.ConfigError: unknown embedding option(s) max_ks: the embedding method takes min_k, max_k, embedder, template, algorithm, random_state, cache_dir, progress, mix, reduce, centred, view
+cluster_r1.errors.ConfigError: unknown embedding option(s) max_ks: the embedding method takes min_k, max_k, embedder, template, algorithm, random_state, cache_dir, progress, mix, reduce, centred, view, fit_sample
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from ..options import options_from
 from .cluster import PAPER_RANDOM_STATE
+from .sample import FIT_SAMPLE
 
 __all__ = ["EmbedOptions"]
 
@@ -38,6 +39,7 @@ class EmbedOptions:
     reduce: str | None = None
     centred: bool | None = None
     view: str = "auto"
+    fit_sample: int = FIT_SAMPLE
 
     @classmethod
     def of(cls, value: EmbedOptions | Mapping[str, Any] | None) -> EmbedOptions:

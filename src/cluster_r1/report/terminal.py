@@ -61,7 +61,9 @@ class PrintableFormatter(logging.Formatter):
         return printable(super().format(record), lines=True)
 
 
-def print_summary(result: Clustering, texts: Sequence[str], console: Console, examples: int = 2) -> None:
+def print_summary(result: Clustering, texts: Sequence[str] | None, console: Console, examples: int = 2) -> None:
+    """The clusters as a table: id or position, name, size and ``examples`` texts of each (none without
+    ``texts``: a corpus that stayed on a Ray cluster)."""
     title = f"{result.n_clusters} clusters of {result.n_texts} texts ({result.method}" + (
         f", {result.model}" if result.model else "") + ")"
     table = Table(title=literal(title))
@@ -70,11 +72,14 @@ def print_summary(result: Clustering, texts: Sequence[str], console: Console, ex
     table.add_column("id" if ids else "#", justify="right")
     table.add_column("cluster")
     table.add_column("size", justify="right")
-    table.add_column("examples")
+    if texts is not None:
+        table.add_column("examples")
     for k, cluster in enumerate(result.clusters, start=1):
-        shown = "\n".join(f"[{i}] {printable(clip_text(texts[i - 1], 90))}" for i in cluster.items[:examples])
-        table.add_row(str(cluster.id if ids else k), literal(clip_text(cluster.name, 80)), str(cluster.size),
-                      Text(shown))
+        row: list[str | Text] = [str(cluster.id if ids else k), literal(clip_text(cluster.name, 80)), str(cluster.size)]
+        if texts is not None:
+            row.append(Text("\n".join(f"[{i}] {printable(clip_text(texts[i - 1], 90))}"
+                                      for i in cluster.items[:examples])))
+        table.add_row(*row)
     console.print(table)
     u = result.usage
     facts = [f"{u.calls} model call(s)", f"{u.prompt_tokens + u.completion_tokens} tokens"] if u.calls else []

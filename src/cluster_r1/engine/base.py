@@ -10,7 +10,7 @@ result per batch, in order. No stage knows which engine runs it: the engine in f
 >>> list(LocalEngine().map_batches(Double(), [1, 2, 3], batch_size=2))
 [[2, 4], [6]]
 
-The Ray engine (:mod:`cluster_r1.ray_engine`, ``pip install "cluster-r1[ray]"``) maps the batches with Ray
+The Ray engine (:mod:`cluster_r1.engine.ray`, ``pip install "cluster-r1[ray]"``) maps the batches with Ray
 Data over actors that each set the work up once (an encoder loaded once per actor).
 """
 
@@ -21,9 +21,7 @@ import contextvars
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from .errors import ConfigError
-
-__all__ = ["ENGINES", "Work", "Engine", "LocalEngine", "current_engine", "using", "make_engine"]
+__all__ = ["ENGINES", "Work", "Engine", "LocalEngine", "current_engine", "using"]
 
 #: What ``--engine`` may say.
 ENGINES = ("local", "ray")
@@ -80,22 +78,3 @@ def using(engine: Engine) -> Iterator[Engine]:
         yield engine
     finally:
         _CURRENT.reset(token)
-
-
-def make_engine(engine: str | Engine | None = "local", *, address: str | None = None,
-                embed_actors: int | None = None) -> Engine:
-    """The engine called ``engine`` (an engine object is returned as is). ``address`` and ``embed_actors`` are
-    the Ray engine's (see :class:`cluster_r1.ray_engine.RayEngine`)."""
-    if engine is None or engine == "local":
-        if address is not None or embed_actors is not None:
-            raise ConfigError("--ray-address and --ray-embed-actors go with --engine ray: add it, or drop them")
-        return LocalEngine()
-    if not isinstance(engine, str):
-        if not callable(getattr(engine, "map_batches", None)):
-            raise ConfigError(f"engine {engine!r} has no map_batches: pass 'local', 'ray' or an engine object")
-        return engine
-    if engine != "ray":
-        raise ConfigError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    from .ray_engine import RayEngine
-
-    return RayEngine(address=address, embed_actors=embed_actors)

@@ -2,7 +2,7 @@
 
 ``RayEngine(address=None)`` connects to the cluster at ``address``, else to the one ``RAY_ADDRESS`` names,
 else starts a local instance (or uses the one this process already started). Each actor sets its
-:class:`~cluster_r1.engine.Work` up once (an encoder loaded once) and maps the batches it is given; the
+:class:`~cluster_r1.engine.base.Work` up once (an encoder loaded once) and maps the batches it is given; the
 driver gets the results back in the items' order, checked by position, so that no item is lost, repeated or
 misplaced. Needs ``pip install "cluster-r1[ray]"``.
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import LocalEngine, Work
-from .errors import ConfigError
+from ..errors import ConfigError
+from .base import LocalEngine, Work
 
 __all__ = ["RayEngine"]
 
@@ -34,18 +34,23 @@ def _ray() -> Any:
 
 
 class _Runner:
-    """One Ray Data actor: the work set up once, then one call per batch; each row keeps its position and says
-    which node ran it."""
+    """One Ray Data actor: the work set up once, then one call per batch on column ``source``; the result is
+    column ``target`` beside the batch's own columns, with the node that ran it."""
 
-    def __init__(self, work: Work) -> None:
+    def __init__(self, work: Work, source: str = "item", target: str = "out") -> None:
         import ray
 
         self.fn: Callable[[list[Any]], Any] = work.setup()
         self.node = ray.get_runtime_context().get_node_id()
+        self.source, self.target = source, target
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        out = np.asarray(self.fn(list(batch["item"])))
-        return {"pos": batch["pos"], "out": out, "node": np.full(len(out), self.node)}
+        out = np.asarray(self.fn(list(batch[self.source])))
+        return {**batch, self.target: out, NODE: np.full(len(out), self.node)}
+
+
+#: The column that says which node computed a row.
+NODE = "_node"
 
 
 class RayEngine:
@@ -104,28 +109,42 @@ class RayEngine:
         n = len(items)
         ds = ray.data.from_items([{"pos": i, "item": item} for i, item in enumerate(items)],
                                  override_num_blocks=max(1, min(-(-n // batch_size), 64)))
-        remote: dict[str, Any] = {"num_cpus": 1}
-        if self.embed_gpus:
-            remote["num_gpus"] = self.embed_gpus
-        pool = ray.data.ActorPoolStrategy(size=min(self.actors(), -(-n // batch_size)))
-        out = ds.map_batches(_Runner, fn_constructor_kwargs={"work": work}, batch_size=batch_size, compute=pool,
-                             batch_format="numpy", **remote)
+        out = self.map_column(ds, work, source="item", target="out", batch_size=batch_size,
+                              actors=min(self.actors(), -(-n // batch_size)))
         start = 0
         for batch in out.iter_batches(batch_size=batch_size, batch_format="numpy"):
             pos = np.asarray(batch["pos"])
             stop = min(start + batch_size, n)
             if not np.array_equal(pos, np.arange(start, stop)):
                 raise RuntimeError(f"the Ray engine gave back rows {pos[:3].tolist()}... for items {start}-{stop - 1}")
-            self.nodes.update(str(x) for x in batch["node"])
-            self.batches += 1
+            self.count_nodes(batch[NODE])
             yield batch["out"]
             start = stop
         if start != n:
             raise RuntimeError(f"the Ray engine gave back {start} of {n} items")
 
+    def map_column(self, ds: Any, work: Work, *, source: str, target: str, batch_size: int,
+                   actors: int | None = None) -> Any:
+        """``ds`` (a Ray Dataset) with column ``target`` = ``fn(batch of source)`` computed by ``actors`` actors
+        (default :meth:`actors`), each setting ``work`` up once; lazy, in the rows' order."""
+        self.connect()
+        import ray
+
+        remote: dict[str, Any] = {"num_cpus": 1}
+        if self.embed_gpus:
+            remote["num_gpus"] = self.embed_gpus
+        pool = ray.data.ActorPoolStrategy(size=actors or self.actors())
+        return ds.map_batches(_Runner, fn_constructor_kwargs={"work": work, "source": source, "target": target},
+                              batch_size=batch_size, compute=pool, batch_format="numpy", **remote)
+
+    def count_nodes(self, nodes: Any) -> None:
+        """Count the nodes named in a batch's :data:`NODE` column as having done work."""
+        self.nodes.update(str(x) for x in nodes)
+        self.batches += 1
+
     def notes(self) -> list[str]:
-        """``engine=ray, N nodes`` once work ran."""
+        """``engine=ray, N nodes``: the nodes that did work."""
         if not self.batches:
             return ["engine=ray: no batch work was large enough to send to the cluster"]
         nodes = len(self.nodes)
-        return [f"engine=ray, {nodes} node{'s' if nodes != 1 else ''} ({self.batches} batches)"]
+        return [f"engine=ray, {nodes} node{'s' if nodes != 1 else ''}"]

@@ -1,0 +1,185 @@
+"""The offline default over a Ray Dataset, for corpora that need not fit this machine.
+
+``cluster_dataset(read_corpus("s3://bucket/tickets/*.parquet"), "by root cause")`` runs the same algorithm
+as :class:`~.clusterer.EmbeddingClusterer`, spread over a Ray cluster:
+
+1. the texts read into the cluster's object store (not this machine), then embedded by actors that load the
+   encoder once (:meth:`~cluster_r1.engine.ray.RayEngine.map_column`);
+2. within ``fit_sample`` texts, all of them are fitted here exactly as the estimator fits them; past it, the
+   texts :mod:`.sample` keeps (a per-text rule, so the same texts as in one process) come to this machine and
+   are fitted there, k, clusters and names;
+3. every other text takes its nearest centroid, computed by the actors; the labels stream back in the corpus
+   order, so this machine holds the sample's vectors and one label per text, never the corpus.
+
+With the same seeds it gives the partition the local engine gives (the vectors equal up to float rounding).
+Needs ``pip install "cluster-r1[ray]"``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine.ray import NODE, RayEngine
+from ..errors import InputError
+from ..types import Clustering, Usage
+from .cluster import nearest_centre
+from .clusterer import EmbeddingClusterer, embed_for_clustering
+from .embedders import get_embedder
+from .options import EmbedOptions
+from .sample import kept_by, sample_threshold
+from .views import view_embedder
+
+__all__ = ["read_corpus", "cluster_dataset", "TEXT"]
+
+#: The column the texts are read into.
+TEXT = "text"
+#: Texts per actor call: one encoder batch of a few seconds.
+BATCH = 256
+_READERS = {".txt": "read_text", ".jsonl": "read_json", ".json": "read_json", ".csv": "read_csv",
+            ".parquet": "read_parquet"}
+
+
+def read_corpus(path: str | Path, *, text_column: str = "text", engine: RayEngine | None = None) -> Any:
+    """A Ray Dataset of the texts at ``path`` (a file, a folder or a glob; local or any filesystem URL Ray reads:
+    ``s3://``, ``gs://``, ...), read by its suffix: ``.txt`` (one text per line), ``.jsonl``/``.json`` and
+    ``.csv`` (the ``text_column`` field) or ``.parquet``, in one column :data:`TEXT`."""
+    ray = (engine or RayEngine()).connect()
+    name = str(path).rstrip("/")
+    suffix = Path(name.split("?")[0]).suffix.lower()
+    reader = _READERS.get(suffix)
+    if reader is None:
+        raise InputError(f"cannot tell the format of {path}: name a .txt, .jsonl, .json, .csv or .parquet path")
+    try:
+        ds = getattr(ray.data, reader)(name)
+    except (FileNotFoundError, OSError) as exc:
+        raise InputError(f"{path}: cannot read it ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    if reader == "read_text":
+        return ds
+    if text_column not in ds.columns():
+        raise InputError(f"{path} has no column {text_column!r} (it has {', '.join(ds.columns())}): pass the "
+                         "right --text-field / --text-column")
+    return ds.select_columns([text_column]).rename_columns({text_column: TEXT}) if text_column != TEXT else \
+        ds.select_columns([TEXT])
+
+
+class _EmbedRows:
+    """The estimator's embedding as batch work: the encoder loaded once per actor."""
+
+    def __init__(self, spec: Any, instruction: str, template: Any, k_free: bool, mix: bool, cache_dir: Any) -> None:
+        self.spec, self.instruction, self.template = spec, instruction, template
+        self.k_free, self.mix, self.cache_dir = k_free, mix, cache_dir
+
+    def setup(self) -> Callable[[list[str]], np.ndarray]:
+        model = get_embedder(self.spec)
+
+        def encode(batch: list[str]) -> np.ndarray:
+            return embed_for_clustering(batch, self.instruction, embedder=model, template=self.template,
+                                        k_free=self.k_free, mix=self.mix, cache_dir=self.cache_dir)
+
+        return encode
+
+
+class _Nearest:
+    """The nearest centroid of each vector, as batch work."""
+
+    def __init__(self, centers: np.ndarray) -> None:
+        self.centers = centers
+
+    def setup(self) -> Callable[[list[np.ndarray]], np.ndarray]:
+        return lambda batch: nearest_centre(np.stack(batch), self.centers)
+
+
+def cluster_dataset(
+    ds: Any,
+    instruction: str = "",
+    *,
+    n_clusters: int | None = None,
+    options: EmbedOptions | dict[str, Any] | None = None,
+    engine: RayEngine | None = None,
+) -> Clustering:
+    """Cluster the :data:`TEXT` column of the Ray Dataset ``ds`` by ``instruction``; see the module docstring.
+
+    ``options``: the estimator's (:class:`~.options.EmbedOptions`; ``progress`` is not heard here); its
+    ``fit_sample`` bound is :data:`~.sample.FIT_SAMPLE` unless the options say otherwise. The labels follow the
+    rows' order.
+    """
+    start = time.perf_counter()
+    engine = engine or RayEngine()
+    settings = EmbedOptions.of(options)
+    est = EmbeddingClusterer(instruction=instruction, n_clusters=n_clusters,
+                             **{**settings.kwargs(), "progress": False})
+    est.route_ = est._route()
+    spec = view_embedder(est.route_.view, est.embedder)
+    est._embedder = get_embedder(spec)
+    work = _EmbedRows(spec, instruction, est.template, n_clusters is None, est.mix, est.cache_dir)
+    # read first: actors that hold every CPU would leave none to the read tasks that feed them
+    texts_ds = ds.materialize()
+    vectors = engine.map_column(texts_ds, work, source=TEXT, target="vector", batch_size=BATCH).materialize()
+    n = vectors.count()
+    if n < 2:
+        raise InputError(f"need at least 2 texts to cluster, got {n}")
+    blank = vectors.filter(lambda row: not str(row[TEXT]).strip()).count()
+    if blank:  # nothing is dropped silently: a blank line is an error here as in a local read
+        raise InputError(f"{blank} of the {n} texts are blank; remove blank lines (one text per line)")
+    notes = [est.route_.note()] if est.route_.view != "semantic" else []
+    threshold = sample_threshold(n, est.fit_sample)
+    if threshold is None:  # within the bound: every text here, fitted as the estimator fits them
+        texts, x = _gather(vectors, engine)
+        result = est.fit_vectors(texts, x, start=start, notes=notes).result_
+    else:
+        result = _fit_sample_and_place(vectors, est, threshold, n, notes, engine)
+        result.usage = Usage(seconds=time.perf_counter() - start)
+    result.notes.extend(engine.notes())
+    return result
+
+
+def _gather(ds: Any, engine: RayEngine) -> tuple[list[str], np.ndarray]:
+    """The texts and vectors of ``ds`` on this machine, in order."""
+    texts: list[str] = []
+    rows: list[np.ndarray] = []
+    for batch in ds.iter_batches(batch_size=4096, batch_format="numpy"):
+        texts.extend(str(t) for t in batch[TEXT])
+        rows.append(np.asarray(batch["vector"], dtype=np.float32))
+        if NODE in batch:
+            engine.count_nodes(batch[NODE])
+    return texts, np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int, n: int, notes: list[str],
+                          engine: RayEngine) -> Clustering:
+    """Past the bound: the sample fitted here, every other text placed by the actors, labels streamed back."""
+    seed = est.random_state
+
+    def mark(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {**batch, "kept": kept_by((str(t) for t in batch[TEXT]), threshold, seed)}
+
+    marked = vectors.map_batches(mark, batch_format="numpy").materialize()
+    texts, x = _gather(marked.filter(lambda row: bool(row["kept"])), engine)
+    labels_s, centers, scores = est._cluster(texts, x, notes)
+    names, descriptions, _ = est._names(texts, x, labels_s, centers)
+    placed = engine.map_column(marked.select_columns(["vector", "kept"]), _Nearest(centers), source="vector",
+                               target="label", batch_size=4 * BATCH)
+    labels = np.empty(n, dtype=np.int64)
+    at = taken = 0
+    for batch in placed.iter_batches(batch_size=8192, batch_format="numpy"):
+        got = np.array(batch["label"], dtype=np.int64)  # a copy: Ray hands read-only arrays
+        kept = np.asarray(batch["kept"], dtype=bool)
+        got[kept] = labels_s[taken : taken + int(kept.sum())]  # the sample's rows keep the fit's labels, in order
+        taken += int(kept.sum())
+        labels[at : at + len(got)] = got
+        at += len(got)
+        engine.count_nodes(batch[NODE])
+    if at != n or taken != len(texts):
+        raise RuntimeError(f"the Ray engine placed {at} of {n} texts ({taken} of {len(texts)} sampled)")
+    notes.append(f"{n} texts: k and the clusters fitted on {len(texts)} of them (fit_sample={est.fit_sample}), "
+                 "every other text placed at its nearest centroid")
+    order = list(dict.fromkeys(labels.tolist()))
+    model = str(getattr(est._embedder, "name", type(est._embedder).__name__))
+    return Clustering.from_labels(labels.tolist(), names=[names[c] for c in order],
+                                  descriptions=[descriptions[c] for c in order], method="embed", model=model,
+                                  notes=notes)
