@@ -68,7 +68,9 @@ def test_the_dataset_path_gives_the_local_partition_within_and_past_the_sample_b
     options = {"cache_dir": False, "fit_sample": fit_sample}
     local = embed_cluster(texts, "by the customer's request", **options)
     engine = RayEngine(embed_actors=2)
-    ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=4)
+    # a Dataset made under a context that does not keep order (a user's own, before the engine connects)
+    ray.data.DataContext.get_current().execution_options.preserve_order = False
+    ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=12)
     remote = cluster_dataset(ds, "by the customer's request", options=options, engine=engine)
     assert remote.labels == local.labels, "the same partition, every text in its own place"
     assert [c.name for c in remote.clusters] == [c.name for c in local.clusters]
@@ -135,3 +137,16 @@ def test_without_ray_installed_the_engine_says_how_to_get_it(monkeypatch) -> Non
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(ConfigError, match=r'pip install "cluster-r1\[ray\]"'):
         RayEngine().connect()
+
+
+def test_order_is_kept_whatever_context_the_dataset_was_made_under(cluster) -> None:
+    """3,000 texts in 24 blocks through the fit sample and the placement, with the form view's cheap encoder:
+    every label where the local engine puts it."""
+    words = ["card", "transfer", "refund", "pin", "top up", "exchange", "fee", "app", "cash", "account"]
+    texts = [f"{words[i % 10]} {'?' if i % 3 else '!'} {i} " + "x" * (i % 17) for i in range(3000)]
+    options = {"cache_dir": False, "fit_sample": 1000, "view": "style"}
+    local = embed_cluster(texts, "by form", **options)
+    ray.data.DataContext.get_current().execution_options.preserve_order = False
+    ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=24)
+    remote = cluster_dataset(ds, "by form", options=options, engine=RayEngine(embed_actors=2))
+    assert remote.labels == local.labels

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.ray import NODE, RayEngine
+from ..engine.ray import NODE, RayEngine, ordered
 from ..errors import InputError
 from ..types import Clustering, Usage
 from .cluster import nearest_centre
@@ -118,7 +118,7 @@ def cluster_dataset(
     est._embedder = get_embedder(spec)
     work = _EmbedRows(spec, instruction, est.template, n_clusters is None, est.mix, est.cache_dir)
     # read first: actors that hold every CPU would leave none to the read tasks that feed them
-    texts_ds = ds.materialize()
+    texts_ds = ordered(ds).materialize()
     vectors = engine.map_column(texts_ds, work, source=TEXT, target="vector", batch_size=BATCH).materialize()
     n = vectors.count()
     if n < 2:
@@ -142,7 +142,7 @@ def _gather(ds: Any, engine: RayEngine) -> tuple[list[str], np.ndarray]:
     """The texts and vectors of ``ds`` on this machine, in order."""
     texts: list[str] = []
     rows: list[np.ndarray] = []
-    for batch in ds.iter_batches(batch_size=4096, batch_format="numpy"):
+    for batch in ordered(ds).iter_batches(batch_size=4096, batch_format="numpy"):
         texts.extend(str(t) for t in batch[TEXT])
         rows.append(np.asarray(batch["vector"], dtype=np.float32))
         if NODE in batch:
@@ -158,11 +158,11 @@ def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int,
     def mark(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {**batch, "kept": kept_by((str(t) for t in batch[TEXT]), threshold, seed)}
 
-    marked = vectors.map_batches(mark, batch_format="numpy").materialize()
-    texts, x = _gather(marked.filter(lambda row: bool(row["kept"])), engine)
+    marked = ordered(vectors.map_batches(mark, batch_format="numpy")).materialize()
+    texts, x = _gather(ordered(marked.filter(lambda row: bool(row["kept"]))), engine)
     labels_s, centers, scores = est._cluster(texts, x, notes)
     names, descriptions, _ = est._names(texts, x, labels_s, centers)
-    placed = engine.map_column(marked.select_columns(["vector", "kept"]), _Nearest(centers), source="vector",
+    placed = engine.map_column(ordered(marked.select_columns(["vector", "kept"])), _Nearest(centers), source="vector",
                                target="label", batch_size=4 * BATCH)
     labels = np.empty(n, dtype=np.int64)
     at = taken = 0

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ConfigError
 from .base import LocalEngine, Work
 
-__all__ = ["RayEngine"]
+__all__ = ["RayEngine", "ordered", "NODE"]
 
 #: Ray's version this engine was verified with (the ``ray`` extra pins it).
 VERIFIED_RAY = "2.60.0"
@@ -51,6 +51,13 @@ class _Runner:
 
 #: The column that says which node computed a row.
 NODE = "_node"
+
+
+def ordered(ds: Any) -> Any:
+    """``ds`` with its rows kept in order through every later step: a Dataset carries the context it was made
+    under, so one made before :meth:`RayEngine.connect` would not keep order otherwise."""
+    ds.context.execution_options.preserve_order = True
+    return ds
 
 
 class RayEngine:
@@ -107,8 +114,8 @@ class RayEngine:
             return
         ray = self.connect()
         n = len(items)
-        ds = ray.data.from_items([{"pos": i, "item": item} for i, item in enumerate(items)],
-                                 override_num_blocks=max(1, min(-(-n // batch_size), 64)))
+        ds = ordered(ray.data.from_items([{"pos": i, "item": item} for i, item in enumerate(items)],
+                                         override_num_blocks=max(1, min(-(-n // batch_size), 64))))
         out = self.map_column(ds, work, source="item", target="out", batch_size=batch_size,
                               actors=min(self.actors(), -(-n // batch_size)))
         start = 0
@@ -130,6 +137,7 @@ class RayEngine:
         self.connect()
         import ray
 
+        ordered(ds)
         remote: dict[str, Any] = {"num_cpus": 1}
         if self.embed_gpus:
             remote["num_gpus"] = self.embed_gpus

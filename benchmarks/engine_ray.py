@@ -1,0 +1,174 @@
+"""The Ray engine against the local one: the same answer, its overhead on one machine, and the driver's memory.
+
+    .venv/bin/python benchmarks/engine_ray.py same --n 3000            # ARI between engines, bundled MiniLM
+    .venv/bin/python benchmarks/engine_ray.py overhead --n 100000      # wall time, ray / local, hashed embedder
+    .venv/bin/python benchmarks/engine_ray.py memory --sizes 100000 1000000   # driver peak RSS, ray engine
+
+``same``: real texts (a seeded shuffle of the distinct CLINC150, BANKING77 and SLURP utterances, as
+benchmarks/embed_speed.py), clustered offline by ``embed_cluster`` (local) and by ``cluster_dataset`` on a
+local Ray instance (``ray.init(num_cpus=2)``), without the embedding cache (every text is encoded by each
+engine); within the fit sample and past it (``--fit-sample``). Printed: k, ARI, whether every label and every
+name is the same, seconds.
+
+``overhead`` and ``memory``: a fast embedder (scikit-learn's ``HashingVectorizer`` on character 3-grams, 256
+dimensions, L2-normalised) where MiniLM would take hours; the corpus is written to a Parquet file first and
+read by each run, so neither engine is handed the texts in memory (the local engine reads them with
+``read_texts``'s equivalent for Parquet, pandas). Each run is its own process; peak RSS is that process's
+high-water mark (``ru_maxrss``): for the Ray engine, the driver's (the workers are other processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+class HashedNgrams:
+    """Character 3-gram counts hashed to 256 dimensions, L2-normalised: about 20,000 texts a second."""
+
+    name = "hashed-char-3grams-256"  # runs pass cache_dir=False
+    family = "sentence-transformers"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        vec = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 3), n_features=256, alternate_sign=False,
+                                norm="l2")
+        return vec.transform(list(texts)).toarray().astype(np.float32)
+
+
+def texts_of(n: int) -> list[str]:
+    from embed_speed import corpus, sized
+
+    return sized(corpus(), n)
+
+
+def run_same(n: int, fit_sample: int) -> None:
+    import ray
+
+    from cluster_r1.embed import embed_cluster
+    from cluster_r1.embed.distributed import cluster_dataset
+    from cluster_r1.engine.ray import RayEngine
+    from cluster_r1.metrics import ari_score
+
+    texts = texts_of(n)
+    random.Random(1).shuffle(texts)
+    ray.init(num_cpus=2, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+    print("| texts | fit_sample | k local | k ray | ARI | same labels | same names | local s | ray s |")
+    print("|---:|---:|---:|---:|---:|---|---|---:|---:|")
+    for bound in (fit_sample, 10 * n):
+        options = {"cache_dir": False, "fit_sample": bound}
+        t0 = time.perf_counter()
+        local = embed_cluster(texts, "Cluster the requests by what the user wants", **options)
+        t1 = time.perf_counter()
+        ds = ray.data.from_items([{"text": t} for t in texts])
+        remote = cluster_dataset(ds, "Cluster the requests by what the user wants", options=options,
+                                 engine=RayEngine())
+        t2 = time.perf_counter()
+        same_names = [c.name for c in local.clusters] == [c.name for c in remote.clusters]
+        print(f"| {n:,} | {bound:,} | {local.n_clusters} | {remote.n_clusters} | "
+              f"{ari_score(local.labels, remote.labels):.4f} | {local.labels == remote.labels} | {same_names} | "
+              f"{t1 - t0:.1f} | {t2 - t1:.1f} |", flush=True)
+
+
+def _write_corpus(n: int, folder: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / f"corpus-{n}.parquet"
+    if not path.exists():
+        pq.write_table(pa.table({"text": texts_of(n)}), path, row_group_size=50_000)
+    return path
+
+
+def one_run(engine: str, path: str, out: str) -> None:
+    """One clustering of the Parquet corpus at ``path`` (in a process of its own); its figures to ``out``."""
+    t0 = time.perf_counter()
+    options = {"embedder": HashedNgrams(), "template": "none", "cache_dir": False}
+    if engine == "ray":
+        import ray
+
+        from cluster_r1.embed.distributed import cluster_dataset, read_corpus
+        from cluster_r1.engine.ray import RayEngine
+
+        ray.init(num_cpus=2, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+        result = cluster_dataset(read_corpus(path), "by topic", options=options, engine=RayEngine())
+    else:
+        import pyarrow.parquet as pq
+
+        from cluster_r1.embed import embed_cluster
+
+        texts = pq.read_table(path).column("text").to_pylist()
+        result = embed_cluster(texts, "by topic", **options)
+    seconds = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Path(out).write_text(json.dumps({"seconds": seconds, "rss_mb": rss, "k": result.n_clusters,
+                                     "n": len(result.labels), "labels": result.labels[:2000],
+                                     "notes": result.notes}))
+
+
+def _measure(engine: str, path: Path) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = f.name
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    subprocess.run([sys.executable, __file__, "_one", engine, str(path), out], check=True, env=env,
+                   stderr=subprocess.DEVNULL)
+    return json.loads(Path(out).read_text())
+
+
+def run_overhead(n: int, folder: Path) -> None:
+    from cluster_r1.metrics import ari_score
+
+    path = _write_corpus(n, folder)
+    local, remote = _measure("local", path), _measure("ray", path)
+    agree = ari_score(local["labels"], remote["labels"])
+    print("| texts | local s | ray s | ray / local | k local | k ray | ARI (first 2,000) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {n:,} | {local['seconds']:.1f} | {remote['seconds']:.1f} | {remote['seconds'] / local['seconds']:.2f} "
+          f"| {local['k']} | {remote['k']} | {agree:.4f} |")
+
+
+def run_memory(sizes: list[int], folder: Path) -> None:
+    print("| texts | engine | seconds | driver peak RSS (MB) | k |")
+    print("|---:|---|---:|---:|---:|")
+    for n in sizes:
+        got = _measure("ray", _write_corpus(n, folder))
+        print(f"| {n:,} | ray | {got['seconds']:.1f} | {got['rss_mb']:.0f} | {got['k']} |", flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_one":
+        one_run(*sys.argv[2:5])
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("part", choices=("same", "overhead", "memory"))
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--fit-sample", type=int, default=1000)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--folder", default=str(Path(tempfile.gettempdir()) / "cluster-r1-engine-bench"))
+    args = ap.parse_args()
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if args.part == "same":
+        run_same(args.n, args.fit_sample)
+    elif args.part == "overhead":
+        run_overhead(args.n, folder)
+    else:
+        run_memory(args.sizes, folder)
+
+
+if __name__ == "__main__":
+    main()
