@@ -150,3 +150,10 @@ def test_order_is_kept_whatever_context_the_dataset_was_made_under(cluster) -> N
     ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=24)
     remote = cluster_dataset(ds, "by form", options=options, engine=RayEngine(embed_actors=2))
     assert remote.labels == local.labels
+
+
+@pytest.mark.parametrize("command", [["assign", "clusterer", "new.txt"], ["eval", "--bench", "b", "--method", "embed",
+                                                                          "--out", "o"]])
+def test_assign_and_eval_take_the_engine_options(command, tmp_path) -> None:
+    proc = run_cli(*command, "--ray-address", "10.0.0.1:6379", cwd=tmp_path)
+    assert proc.returncode != 0 and "go with --engine ray" in proc.stderr, proc.stderr

@@ -7,11 +7,13 @@ import logging
 
 from .common import (
     add_cache_arguments,
+    add_engine_arguments,
     add_report_arguments,
     add_server_arguments,
     backend_from_args,
     cache_options,
     check_outputs,
+    engine_from_args,
     write_result,
 )
 
@@ -34,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_cache_arguments(p)
     add_report_arguments(p)
     add_server_arguments(p)
+    add_engine_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on the terminal")
     p.add_argument("-v", "--verbose", action="store_true", help="log every step")
     p.set_defaults(func=run_assign)
@@ -44,18 +47,22 @@ def run_assign(args: argparse.Namespace) -> int:
 
     from ..api import server_configured
     from ..corpus.saved import load, place, save
+    from ..engine import using
     from ..io import read_texts
     from ..report.terminal import print_summary
 
     console = Console(stderr=True, quiet=args.quiet)
     check_outputs(args)
     cache_dir = cache_options(args)
+    engine = engine_from_args(args)
     model = load(args.clusterer)
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = backend_from_args(args) if server_configured(args.base_url) else None
     embed_options = {"cache_dir": cache_dir}
-    result, model = place(model, texts, backend=backend, mode=args.assign, discover=args.discover,
-                          embed_options=embed_options)
+    with using(engine):  # the new texts' embeddings on the engine's workers
+        result, model = place(model, texts, backend=backend, mode=args.assign, discover=args.discover,
+                              embed_options=embed_options)
+    result.notes.extend(engine.notes())
     if args.save:
         result.notes.append(f"clusterer saved to {save(model, args.save).parent}")
     write_result(args, result)

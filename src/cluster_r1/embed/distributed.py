@@ -166,7 +166,9 @@ def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int,
                                target="label", batch_size=4 * BATCH)
     labels = np.empty(n, dtype=np.int64)
     at = taken = 0
-    for batch in placed.iter_batches(batch_size=8192, batch_format="numpy"):
+    # only the small columns come to this machine: the vectors stay on the cluster
+    for batch in ordered(placed.select_columns(["label", "kept", NODE])).iter_batches(batch_size=8192,
+                                                                                       batch_format="numpy"):
         got = np.array(batch["label"], dtype=np.int64)  # a copy: Ray hands read-only arrays
         kept = np.asarray(batch["kept"], dtype=bool)
         got[kept] = labels_s[taken : taken + int(kept.sum())]  # the sample's rows keep the fit's labels, in order

@@ -53,6 +53,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="call the model for every request")
     s.add_argument("--checkpoint", help="evaluate a local checkpoint instead of a server: a trained run's final/ "
                    "folder, a Hub id or a .gguf file, run in-process with transformers")
+    e = p.add_argument_group("engine (where the embeddings are computed)")
+    e.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help='local (default) or ray: the embeddings by actors on a Ray cluster (pip install "cluster-r1[ray]")')
+    e.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: RAY_ADDRESS, else a local one)")
+    e.add_argument("--ray-embed-actors", metavar="N", type=_positive_int, help="embedding actors (default: one per CPU)")
     a = p.add_argument_group("agent")
     a.add_argument("--prompt", default="named", choices=["named", "paper", "hint"], help="prompt (default named)")
     a.add_argument("--max-reasks", type=int, default=2, help="re-asks after an invalid answer (default 2)")
@@ -154,12 +159,14 @@ def run_eval(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
+    from ..engine import make_engine, using
     from ..errors import ConfigError
     from ..io import check_cache_dir
     from ..methods import get_method
     from ..notices import drain as drain_notices
     from . import METHOD_NAMES, evaluate, load_examples, make_method, parse_splits, write_results
 
+    engine = make_engine(args.engine, address=args.ray_address, embed_actors=args.ray_embed_actors)
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown or not methods:
@@ -184,7 +191,7 @@ def run_eval(args: argparse.Namespace) -> int:
     embed_log = logging.getLogger("cluster_r1.embed.embedders")
     if not args.verbose:
         embed_log.addFilter(truncation)
-    with Progress(console=console, transient=True, disable=args.quiet) as progress:
+    with Progress(console=console, transient=True, disable=args.quiet) as progress, using(engine):
         bar = progress.add_task("evaluating", total=len(built) * len(examples))
         results = evaluate(
             built,
@@ -199,7 +206,7 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     embed_log.removeFilter(truncation)
     results["argv"] = sys.argv
-    notes = drain_notices()  # a damaged or unusable cache: already one line on the terminal
+    notes = drain_notices() + engine.notes()  # a damaged or unusable cache: already one line on the terminal
     if truncation.texts:
         notes.insert(0, f"{truncation.texts} text(s) in {truncation.calls} encoder call(s) exceeded the encoder's "
                      "window and were truncated (counted when encoded, not on embedding-cache hits; "

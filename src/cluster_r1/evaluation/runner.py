@@ -18,6 +18,7 @@ harness never drops an example.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -125,8 +126,9 @@ def evaluate_methods(
 
     if concurrency == 1 or len(jobs) <= 1:
         return [one(job) for job in jobs]
+    context = contextvars.copy_context()  # the engine in force (cluster_r1.engine.using) reaches every thread
     with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs))) as pool:
-        return list(pool.map(one, jobs))
+        return list(pool.map(lambda job: context.copy().run(one, job), jobs))
 
 
 def evaluate(
