@@ -157,3 +157,46 @@ def test_order_is_kept_whatever_context_the_dataset_was_made_under(cluster) -> N
 def test_assign_and_eval_take_the_engine_options(command, tmp_path) -> None:
     proc = run_cli(*command, "--ray-address", "10.0.0.1:6379", cwd=tmp_path)
     assert proc.returncode != 0 and "go with --engine ray" in proc.stderr, proc.stderr
+
+
+def _echo(body: dict) -> str:
+    return "reply to " + body["messages"][-1]["content"]
+
+
+def test_model_calls_run_in_actors_behind_the_drivers_cache(cluster, fake_server, tmp_path) -> None:
+    from cluster_r1.backends.base import complete_many
+    from cluster_r1.backends.cached import CachedBackend
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+    from cluster_r1.errors import BackendError
+
+    fake_server.enqueue(*[_echo] * 20)
+    engine = RayEngine(call_actors=2)
+    cached = CachedBackend(OpenAICompatBackend(base_url=fake_server.base_url, model="local", concurrency=2,
+                                               max_retries=0), tmp_path / "responses.sqlite")
+    remote = engine.distribute(cached)
+    assert remote.concurrency == 4 and cached.backend.__class__.__name__ == "OpenAICompatBackend"
+    conversations = [[{"role": "user", "content": f"question {i}"}] for i in range(20)]
+    replies = complete_many(remote, conversations)
+    assert [c.text for c in replies] == [f"reply to question {i}" for i in range(20)], "every reply in its place"
+    assert len(fake_server.requests) == 20 and engine.calls == 20
+    assert engine.notes()[0].endswith("20 model calls made there")
+    again = complete_many(remote, conversations)  # answered from the cache on this machine: nothing travels
+    assert [c.text for c in again] == [c.text for c in replies] and len(fake_server.requests) == 20
+    assert engine.calls == 20
+    fake_server.enqueue(("status", 401, "bad key"))
+    with pytest.raises(BackendError, match="refused the API key"):  # the backend's own one-line error
+        complete_many(remote, [[{"role": "user", "content": "one more"}]])
+
+
+def test_the_agent_through_the_api_on_ray(cluster, fake_server) -> None:
+    from cluster_r1.api import cluster_texts
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+    from fake_openai import valid_reply
+
+    fake_server.enqueue(*[valid_reply] * 5)
+    backend = OpenAICompatBackend(base_url=fake_server.base_url, model="local", max_retries=0)
+    texts = [f"ticket {i}: the app crashes" if i % 2 else f"ticket {i}: I was charged twice" for i in range(8)]
+    result = cluster_texts(texts, "by root cause", backend=backend, engine=RayEngine(call_actors=1))
+    assert sorted(i for c in result.clusters for i in c.items) == list(range(1, 9))
+    calls = len(fake_server.requests)
+    assert calls >= 1 and f"engine=ray, 1 node, {calls} model call{'s' if calls > 1 else ''} made there" in result.notes

@@ -105,6 +105,10 @@ def cluster_texts(
     request = _Request(texts, instruction, n_clusters, AgentOptions.of(agent_options), EmbedOptions.of(settings),
                        scale_options, on_event, progress, keep)
     runner = make_engine(engine)
+    if choice.family == "agent" or (choice.family == "auto" and server) or choice.assisted:
+        backend = backend if backend is not None else make_backend()
+        if callable(getattr(runner, "distribute", None)):  # the model calls made by the engine's actors
+            backend = runner.distribute(backend)  # type: ignore[attr-defined]
     with using(runner):
         if choice.family == "agent" or (choice.family == "auto" and server):
             result = _agent(request, backend if backend is not None else make_backend(),

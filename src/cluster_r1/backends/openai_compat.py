@@ -207,6 +207,14 @@ class OpenAICompatBackend:
     def __repr__(self) -> str:
         return f"OpenAICompatBackend(base_url={self.base_url!r}, model={self.model!r})"
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled as the settings it was made with (the HTTP client is made again where it is unpickled: a
+        Ray actor), the API key included."""
+        return _rebuild, ({"base_url": self._url, "model": self.model, "api_key": self._key, "timeout": self.timeout,
+                           "max_retries": self.max_retries, "backoff": self.backoff, "concurrency": self.concurrency,
+                           "context_window": self.context_window, "check_model": self._check_model,
+                           "extra_body": self.extra_body, "server_kind": self._kind_asked},)
+
     def _clean(self, text: str) -> str:
         return redact(text, self._secrets)
 
@@ -426,3 +434,7 @@ def _message(exc: Exception) -> str:
     if isinstance(text, str) and text.strip():
         return text.strip()[:300]
     return str(getattr(exc, "message", exc))[:300]
+
+
+def _rebuild(settings: dict[str, Any]) -> OpenAICompatBackend:
+    return OpenAICompatBackend(**settings)

@@ -63,13 +63,17 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                    help="the Ray cluster to connect to (default: RAY_ADDRESS if set, else a local instance)")
     e.add_argument("--ray-embed-actors", metavar="N", type=positive_int,
                    help="actors that embed the texts, each loading the encoder once (default: one per CPU)")
+    e.add_argument("--ray-call-actors", metavar="N", type=positive_int,
+                   help="actors that make the model calls, each with --concurrency calls at once, the response cache "
+                        "staying on this machine (default: one per CPU)")
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
     """The engine the ``engine`` group describes (:func:`cluster_r1.engine.make_engine`)."""
     from ..engine import make_engine
 
-    return make_engine(args.engine, address=args.ray_address, embed_actors=args.ray_embed_actors)
+    return make_engine(args.engine, address=args.ray_address, embed_actors=args.ray_embed_actors,
+                       call_actors=getattr(args, "ray_call_actors", None))
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,8 +9,10 @@ misplaced. Needs ``pip install "cluster-r1[ray]"``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -19,7 +21,7 @@ import numpy as np
 from ..errors import ConfigError
 from .base import LocalEngine, Work
 
-__all__ = ["RayEngine", "ordered", "NODE"]
+__all__ = ["RayEngine", "ActorBackend", "ordered", "NODE"]
 
 #: Ray's version this engine was verified with (the ``ray`` extra pins it).
 VERIFIED_RAY = "2.60.0"
@@ -53,6 +55,62 @@ class _Runner:
 NODE = "_node"
 
 
+class _BackendActor:
+    """One Ray actor holding the project's own backend (its retries, timeouts and constraint dialect): up to the
+    backend's ``concurrency`` calls at once."""
+
+    def __init__(self, backend: Any) -> None:
+        import ray
+
+        self.backend = backend
+        self.node = ray.get_runtime_context().get_node_id()
+
+    def complete(self, messages: list[dict[str, str]], kwargs: dict[str, Any]) -> tuple[Any, str]:
+        return self.backend.complete(messages, **kwargs), self.node
+
+
+class ActorBackend:
+    """A backend whose calls run in ``actors`` Ray actors that each hold ``backend``; meant to sit under the
+    response cache (:meth:`RayEngine.distribute`), so that the cache is read and written here and only the misses
+    travel. Its ``concurrency`` is the actors' together."""
+
+    def __init__(self, backend: Any, engine: RayEngine, actors: int) -> None:
+        ray = engine.connect()
+        per = max(1, int(getattr(backend, "concurrency", 1) or 1))
+        remote = ray.remote(_BackendActor).options(num_cpus=0, max_concurrency=per, max_restarts=-1,
+                                                   max_task_retries=2)
+        self._actors = [remote.remote(backend) for _ in range(actors)]
+        self._engine, self._next, self._lock = engine, itertools.count(), threading.Lock()
+        self.backend = backend
+        self.model = backend.model
+        self.base_url = getattr(backend, "base_url", "")
+        self.context_window = getattr(backend, "context_window", None)
+        self.server_kind = str(getattr(backend, "server_kind", "") or "")
+        self.concurrency = per * actors
+
+    @property
+    def constraint_kinds(self) -> frozenset[str]:
+        return frozenset(getattr(self.backend, "constraint_kinds", None) or ())
+
+    def complete(self, messages: Any, *, temperature: float = 0.0, max_tokens: int | None = None,
+                 seed: int | None = None, constraint: Any = None) -> Any:
+        import ray
+
+        kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        if constraint is not None:
+            kwargs["constraint"] = constraint
+        with self._lock:
+            actor = self._actors[next(self._next) % len(self._actors)]
+        try:
+            completion, node = ray.get(actor.complete.remote([dict(m) for m in messages], kwargs))
+        except ray.exceptions.RayTaskError as exc:  # the backend's own error, as a local call would raise it
+            raise exc.cause from None
+        with self._lock:
+            self._engine.nodes.add(str(node))
+            self._engine.calls += 1
+        return completion
+
+
 def ordered(ds: Any) -> Any:
     """``ds`` with its rows kept in order through every later step: a Dataset carries the context it was made
     under, so one made before :meth:`RayEngine.connect` would not keep order otherwise."""
@@ -62,21 +120,26 @@ def ordered(ds: Any) -> Any:
 
 class RayEngine:
     """Batch work on Ray: ``address`` (default ``RAY_ADDRESS``, else a local instance), ``embed_actors`` actors
-    (default: one per CPU of the cluster), ``embed_gpus`` GPUs per actor (0: CPU only). Work on fewer than
+    (default: one per CPU of the cluster), ``embed_gpus`` GPUs per actor (0: CPU only), ``call_actors`` actors
+    that make the model calls (:meth:`distribute`). Work on fewer than
     ``min_items`` items (an instruction, a handful of names) runs in this process: a Ray job costs seconds."""
 
     name = "ray"
 
     def __init__(self, *, address: str | None = None, embed_actors: int | None = None,
-                 embed_gpus: float = 0.0, min_items: int = 512) -> None:
+                 embed_gpus: float = 0.0, min_items: int = 512, call_actors: int | None = None) -> None:
         if embed_actors is not None and embed_actors < 1:
             raise ConfigError(f"--ray-embed-actors must be at least 1, got {embed_actors}")
+        if call_actors is not None and call_actors < 1:
+            raise ConfigError(f"--ray-call-actors must be at least 1, got {call_actors}")
         self.address = address
         self.embed_actors = embed_actors
         self.embed_gpus = embed_gpus
         self.min_items = min_items
+        self.call_actors = call_actors
         self.nodes: set[str] = set()
         self.batches = 0
+        self.calls = 0
 
     def connect(self) -> Any:
         """Ray, initialised: the cluster at ``address`` / ``RAY_ADDRESS``, or a local instance."""
@@ -150,9 +213,24 @@ class RayEngine:
         self.nodes.update(str(x) for x in nodes)
         self.batches += 1
 
+    def distribute(self, backend: Any) -> Any:
+        """``backend``'s calls made by ``call_actors`` actors (default :meth:`actors`); a response cache around it
+        stays here, so only its misses travel (a copy of the cache wrapper: the one given is left as it was)."""
+        actors = self.call_actors or self.actors()
+        inner = getattr(backend, "backend", None)
+        if inner is not None and hasattr(backend, "hits"):  # a CachedBackend: the actors go under it
+            import copy
+
+            wrapper = copy.copy(backend)
+            wrapper.backend = ActorBackend(inner, self, actors)
+            wrapper.concurrency = wrapper.backend.concurrency
+            return wrapper
+        return ActorBackend(backend, self, actors)
+
     def notes(self) -> list[str]:
-        """``engine=ray, N nodes``: the nodes that did work."""
-        if not self.batches:
+        """``engine=ray, N nodes``: the nodes that did work (``M model calls`` when calls ran there)."""
+        if not self.batches and not self.calls:
             return ["engine=ray: no batch work was large enough to send to the cluster"]
         nodes = len(self.nodes)
-        return [f"engine=ray, {nodes} node{'s' if nodes != 1 else ''}"]
+        calls = f", {self.calls} model call{'s' if self.calls != 1 else ''} made there" if self.calls else ""
+        return [f"engine=ray, {nodes} node{'s' if nodes != 1 else ''}{calls}"]
