@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/engine_ray.py same --n 3000            # ARI between engines, bundled MiniLM
     .venv/bin/python benchmarks/engine_ray.py overhead --n 100000      # wall time, ray / local, hashed embedder
     .venv/bin/python benchmarks/engine_ray.py memory --sizes 100000 1000000 --engines local ray  # peak RSS
+    .venv/bin/python benchmarks/engine_ray.py calls --latency 0.2 --calls 160   # model calls/s, 1-8 actors
 
 ``same``: real texts (a seeded shuffle of the distinct CLINC150, BANKING77 and SLURP utterances, as
 benchmarks/embed_speed.py), clustered offline by ``embed_cluster`` (local) and by ``cluster_dataset`` on a
@@ -15,6 +16,11 @@ dimensions, L2-normalised) where MiniLM would take hours; the corpus is written 
 read by each run, so neither engine is handed the texts in memory (the local engine reads them with
 ``read_texts``'s equivalent for Parquet, pandas). Each run is its own process; peak RSS is that process's
 high-water mark (``ru_maxrss``): for the Ray engine, the driver's (the workers are other processes).
+
+``calls``: model calls through :class:`~cluster_r1.engine.ray.ActorBackend` against a local fake
+OpenAI-compatible server that answers every call after a fixed latency (tests/fake_openai.py, a threaded HTTP
+server), each actor making one call at a time, with 1, 2, 4 and 8 actors; beside it, the local engine with as
+many threads. No response cache (every call reaches the server).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the fake OpenAI-compatible server
 
 
 class HashedNgrams:
@@ -155,12 +162,59 @@ def run_memory(sizes: list[int], folder: Path, engines: list[str]) -> None:
             print(f"| {n:,} | {engine} | {got['seconds']:.1f} | {got['rss_mb']:.0f} | {got['k']} |", flush=True)
 
 
+def run_calls(latency: float, calls: int, nodes: int) -> None:
+    import ray
+
+    from cluster_r1.backends.base import complete_many
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+    from cluster_r1.engine.ray import RayEngine
+    from fake_openai import FakeOpenAIServer
+
+    if nodes > 1:
+        from ray.cluster_utils import Cluster
+
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+        for _ in range(nodes - 1):
+            cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+    else:
+        ray.init(num_cpus=2, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+    print("| actors (or local threads) | local calls/s | ray calls/s | ray nodes used | ideal calls/s |")
+    print("|---:|---:|---:|---:|---:|")
+    with FakeOpenAIServer() as server:
+        for actors in (1, 2, 4, 8):
+            rates = []
+            for engine in ("local", "ray"):
+                backend = OpenAICompatBackend(base_url=server.base_url, model="local", concurrency=1,
+                                              max_retries=0)
+                ray_engine = RayEngine(call_actors=actors)
+                if engine == "ray":
+                    backend = ray_engine.distribute(backend)
+                    server.enqueue(*["ok"] * actors)
+                    complete_many(backend, [[{"role": "user", "content": "warm"}]] * actors)  # actors started
+                else:
+                    backend.concurrency = actors
+                server.enqueue(*[("delay", latency, "ok")] * calls)
+                conversations = [[{"role": "user", "content": f"call {i}"}] for i in range(calls)]
+                t0 = time.perf_counter()
+                replies = complete_many(backend, conversations)
+                seconds = time.perf_counter() - t0
+                assert [r.text for r in replies] == ["ok"] * calls
+                rates.append((calls / seconds, len(ray_engine.nodes)))
+            print(f"| {actors} | {rates[0][0]:.1f} | {rates[1][0]:.1f} | {rates[1][1]} | {actors / latency:.1f} |",
+                  flush=True)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_one":
         one_run(*sys.argv[2:5])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("same", "overhead", "memory"))
+    ap.add_argument("part", choices=("same", "overhead", "memory", "calls"))
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--calls", type=int, default=160)
+    ap.add_argument("--nodes", type=int, default=1)
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--fit-sample", type=int, default=1000)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -173,6 +227,8 @@ def main() -> None:
         run_same(args.n, args.fit_sample)
     elif args.part == "overhead":
         run_overhead(args.n, folder)
+    elif args.part == "calls":
+        run_calls(args.latency, args.calls, args.nodes)
     else:
         run_memory(args.sizes, folder, args.engines)
 

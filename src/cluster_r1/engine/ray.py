@@ -77,8 +77,9 @@ class ActorBackend:
     def __init__(self, backend: Any, engine: RayEngine, actors: int) -> None:
         ray = engine.connect()
         per = max(1, int(getattr(backend, "concurrency", 1) or 1))
+        # spread over the nodes: each actor holds connections of its own to the servers
         remote = ray.remote(_BackendActor).options(num_cpus=0, max_concurrency=per, max_restarts=-1,
-                                                   max_task_retries=2)
+                                                   max_task_retries=2, scheduling_strategy="SPREAD")
         self._actors = [remote.remote(backend) for _ in range(actors)]
         self._engine, self._next, self._lock = engine, itertools.count(), threading.Lock()
         self.backend = backend
