@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/engine_ray.py overhead --n 100000      # wall time, ray / local, hashed embedder
     .venv/bin/python benchmarks/engine_ray.py memory --sizes 100000 1000000 --engines local ray  # peak RSS
     .venv/bin/python benchmarks/engine_ray.py calls --latency 0.2 --calls 160   # model calls/s, 1-8 actors
+    .venv/bin/python benchmarks/engine_ray.py lost-node                         # a worker node removed mid-run
 
 ``same``: real texts (a seeded shuffle of the distinct CLINC150, BANKING77 and SLURP utterances, as
 benchmarks/embed_speed.py), clustered offline by ``embed_cluster`` (local) and by ``cluster_dataset`` on a
@@ -21,6 +22,11 @@ high-water mark (``ru_maxrss``): for the Ray engine, the driver's (the workers a
 OpenAI-compatible server that answers every call after a fixed latency (tests/fake_openai.py, a threaded HTTP
 server), each actor making one call at a time, with 1, 2, 4 and 8 actors; beside it, the local engine with as
 many threads. No response cache (every call reaches the server).
+
+``lost-node``: a two-node ``ray.cluster_utils.Cluster``; 400 model calls (100 ms each) made by 4 actors spread
+over both nodes, behind a response cache; the worker node is removed four seconds in. Printed: whether every call
+came back with its own reply, the calls the server saw, how many of them were repeats, the nodes that had
+answered calls before the loss, seconds.
 """
 
 from __future__ import annotations
@@ -206,12 +212,57 @@ def run_calls(latency: float, calls: int, nodes: int) -> None:
                   flush=True)
 
 
+def run_lost_node(calls: int = 400, latency: float = 0.1, after: float = 4.0) -> None:
+    import threading
+
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from cluster_r1.backends.base import complete_many
+    from cluster_r1.backends.cached import CachedBackend
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+    from cluster_r1.engine.ray import RayEngine
+    from fake_openai import FakeOpenAIServer
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    worker = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+
+    def echo(body: dict) -> str:
+        time.sleep(latency)
+        return "reply to " + body["messages"][-1]["content"]
+
+    with FakeOpenAIServer() as server, tempfile.TemporaryDirectory() as tmp:
+        server.enqueue(*[echo] * (3 * calls))
+        engine = RayEngine(call_actors=4)
+        backend = engine.distribute(CachedBackend(OpenAICompatBackend(base_url=server.base_url, model="local",
+                                                                      concurrency=1, max_retries=0),
+                                                  Path(tmp) / "responses.sqlite"))
+        nodes_before: set[str] = set()
+
+        def remove() -> None:
+            nodes_before.update(engine.nodes)
+            cluster.remove_node(worker)
+
+        threading.Timer(after, remove).start()
+        t0 = time.perf_counter()
+        replies = complete_many(backend, [[{"role": "user", "content": f"call {i}"}] for i in range(calls)])
+        seconds = time.perf_counter() - t0
+        asked = [r["messages"][-1]["content"] for r in server.requests]
+    right = [r.text for r in replies] == [f"reply to call {i}" for i in range(calls)]
+    print("| calls | every reply its own | calls the server saw | repeated | nodes at work before the loss | seconds |")
+    print("|---:|---|---:|---:|---:|---:|")
+    print(f"| {calls} | {right} | {len(asked)} | {len(asked) - len(set(asked))} | {len(nodes_before)} | "
+          f"{seconds:.1f} |")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_one":
         one_run(*sys.argv[2:5])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("same", "overhead", "memory", "calls"))
+    ap.add_argument("part", choices=("same", "overhead", "memory", "calls", "lost-node"))
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--calls", type=int, default=160)
     ap.add_argument("--nodes", type=int, default=1)
@@ -227,6 +278,8 @@ def main() -> None:
         run_same(args.n, args.fit_sample)
     elif args.part == "overhead":
         run_overhead(args.n, folder)
+    elif args.part == "lost-node":
+        run_lost_node()
     elif args.part == "calls":
         run_calls(args.latency, args.calls, args.nodes)
     else:
