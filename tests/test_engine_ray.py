@@ -200,3 +200,22 @@ def test_the_agent_through_the_api_on_ray(cluster, fake_server) -> None:
     assert sorted(i for c in result.clusters for i in c.items) == list(range(1, 9))
     calls = len(fake_server.requests)
     assert calls >= 1 and f"engine=ray, 1 node, {calls} model call{'s' if calls > 1 else ''} made there" in result.notes
+
+
+def test_cli_parquet_shards_hold_every_text_with_its_label(cluster, banking, tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    texts = [t.replace("\n", " ") for t in banking[:200]]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    out = tmp_path / "out"
+    proc = run_cli("cluster", str(tmp_path / "in.txt"), "-i", "by request", "--engine", "ray", "--format", "parquet",
+                   "-o", str(out), "--quiet", env_extra={"RAY_ADDRESS": cluster.address})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((out / "result.json").read_text())
+    rows = pq.read_table(out / "rows", columns=["text", "label", "cluster"]).to_pylist()
+    names = {i + 1: c["name"] for i, c in enumerate(result["clusters"])}
+    assert sorted((r["text"], r["label"], r["cluster"]) for r in rows) == sorted(
+        (t, lab, names[lab]) for t, lab in zip(texts, result["labels"])), "every text once, with its own label"
+    proc = run_cli("cluster", str(tmp_path / "in.txt"), "-i", "x", "--format", "parquet", "-o", str(out),
+                   "--method", "embed")
+    assert proc.returncode != 0 and "add --engine ray" in proc.stderr and "Traceback" not in proc.stderr

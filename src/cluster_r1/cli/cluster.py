@@ -6,9 +6,11 @@ import argparse
 import contextlib
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..agent.options import AgentOptions
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..embed.options import EmbedOptions
@@ -37,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     io = c.add_argument_group("input and output")
     io.add_argument("input", help="a .txt (one text per line), .jsonl or .csv file")
     io.add_argument("--instruction", "-i", required=True, help='e.g. "cluster these tickets by root cause"')
-    io.add_argument("-o", "--output", help="write the JSON result here (default: stdout)")
+    io.add_argument("-o", "--output", help="write the JSON result here (default: stdout); with --format parquet, a folder")
+    io.add_argument("--format", choices=("json", "parquet"), default="json",
+                    help="json (default); parquet (with --engine ray): -o DIR gets one row per text (text, label, "
+                         "cluster) in Parquet shards written by the cluster, DIR/rows/, and DIR/result.json")
     io.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
     io.add_argument("--text-column", default="text", help="CSV column holding the text (default: text)")
     io.add_argument("-q", "--quiet", action="store_true", help="no summary or progress on the terminal")
@@ -123,6 +128,9 @@ def run_cluster(args: argparse.Namespace) -> int:
     offline = choice.family == "embed" or (choice.family == "auto" and not server_configured(args.base_url))
     if engine.name == "ray" and offline and not choice.assisted:
         return _cluster_on_ray(args, engine, embed_settings(args, cache_dir), console)
+    if args.format == "parquet":
+        raise ConfigError("--format parquet writes its shards from a Ray cluster: add --engine ray with the offline "
+                          "method, or write JSON")
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
     if choice.family == "agent" or server_configured(args.base_url):
@@ -185,11 +193,19 @@ def _cluster_on_ray(args: argparse.Namespace, engine: Any, settings: EmbedOption
     if args.save or args.report:
         raise ConfigError("--save and --report need every text on this machine: with --engine ray the texts stay "
                           "on the cluster; run them with --engine local")
+    if args.format == "parquet" and not args.output:
+        raise ConfigError("--format parquet needs -o DIR: the folder for the shards and result.json")
     column = args.text_field if str(args.input).lower().endswith((".jsonl", ".json")) else args.text_column
     with console.status("clustering on Ray") if not args.quiet else contextlib.nullcontext():
         ds = read_corpus(args.input, text_column=column, engine=engine)
-        result = cluster_dataset(ds, args.instruction, n_clusters=args.n_clusters, options=settings, engine=engine)
-    write_result(args, result)
+        result = cluster_dataset(ds, args.instruction, n_clusters=args.n_clusters, options=settings, engine=engine,
+                                 shards_to=Path(args.output) / "rows" if args.format == "parquet" else None)
+    if args.format == "parquet":
+        from ..io import write_atomic
+
+        write_atomic(Path(args.output) / "result.json", result.to_json() + "\n")
+    else:
+        write_result(args, result)
     if not args.quiet:
         print_summary(result, None, console)
     return 0

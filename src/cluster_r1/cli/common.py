@@ -139,7 +139,16 @@ def check_outputs(args: argparse.Namespace) -> None:
     """Refuse an unwritable ``-o``, ``--report`` or ``--save`` before any work (one line each)."""
     from ..io import check_output_path, check_save_path
 
-    check_output_path(args.output)
+    if getattr(args, "format", "json") == "parquet":
+        if args.output:  # a folder of shards and result.json
+            if Path(args.output).is_file():
+                from ..errors import InputError
+
+                raise InputError(f"-o {args.output}: it is a file; --format parquet writes a folder (rows/ and "
+                                 "result.json)")
+            check_output_path(Path(args.output) / "result.json")
+    else:
+        check_output_path(args.output)
     if getattr(args, "report", None):
         check_output_path(args.report)
     if getattr(args, "save", None):

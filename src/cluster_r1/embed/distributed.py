@@ -101,12 +101,14 @@ def cluster_dataset(
     n_clusters: int | None = None,
     options: EmbedOptions | dict[str, Any] | None = None,
     engine: RayEngine | None = None,
+    shards_to: str | Path | None = None,
 ) -> Clustering:
     """Cluster the :data:`TEXT` column of the Ray Dataset ``ds`` by ``instruction``; see the module docstring.
 
     ``options``: the estimator's (:class:`~.options.EmbedOptions`; ``progress`` is not heard here); its
     ``fit_sample`` bound is :data:`~.sample.FIT_SAMPLE` unless the options say otherwise. The labels follow the
-    rows' order.
+    rows' order. ``shards_to``: a folder that gets one row per text (``text``, ``label``, ``cluster``: the result's
+    1-based label and its cluster's name) in Parquet shards, written by the cluster.
     """
     start = time.perf_counter()
     engine = engine or RayEngine()
@@ -135,7 +137,23 @@ def cluster_dataset(
         result = _fit_sample_and_place(vectors, est, threshold, n, notes, engine)
         result.usage = Usage(seconds=time.perf_counter() - start)
     result.notes.extend(engine.notes())
+    if shards_to is not None:
+        _write_shards(texts_ds, result, shards_to)
     return result
+
+
+def _write_shards(texts: Any, result: Clustering, folder: str | Path) -> None:
+    """``texts`` beside the result's labels and cluster names, written as Parquet shards by the cluster."""
+    import ray
+
+    names = np.array([c.name for c in result.clusters], dtype=object)
+    labels = ray.data.from_numpy(np.asarray(result.labels, dtype=np.int64)).rename_columns({"data": "label"})
+
+    def name(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {**batch, "cluster": names[np.asarray(batch["label"]) - 1]}
+
+    rows = ordered(ordered(texts.select_columns([TEXT])).zip(ordered(labels)))
+    rows.map_batches(name, batch_format="numpy").write_parquet(str(folder))
 
 
 def _gather(ds: Any, engine: RayEngine) -> tuple[list[str], np.ndarray]:
