@@ -96,6 +96,8 @@ def test_read_corpus_reads_every_format_in_order(cluster, banking, tmp_path) -> 
         read_corpus(tmp_path / "a.parquet")
     with pytest.raises(InputError, match="cannot tell the format"):
         read_corpus(tmp_path / "a.docx")
+    with pytest.raises(InputError, match="missing.txt: no such file or folder"):
+        read_corpus(tmp_path / "missing.txt")
 
 
 def test_a_blank_text_is_an_error_not_a_dropped_text(cluster) -> None:

@@ -187,7 +187,6 @@ def run_cluster(args: argparse.Namespace) -> int:
 def _cluster_on_ray(args: argparse.Namespace, engine: Any, settings: EmbedOptions, console: Any) -> int:
     """The offline method on a Ray cluster: the input read with Ray Data, never whole on this machine."""
     from ..embed.distributed import cluster_dataset, read_corpus
-    from ..errors import ConfigError
     from ..report.terminal import print_summary
 
     if args.save or args.report:

@@ -17,7 +17,7 @@ from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, de
 from .embedders import Embedder, embed_texts, get_embedder
 from .naming import representatives
 from .options import EmbedOptions
-from .sample import FIT_SAMPLE, in_fit_sample, place_rest
+from .sample import FIT_SAMPLE, in_fit_sample, place_rest, sample_note
 from .templates import Template, auto_templates
 from .views import Route, keyword_names, route_instruction, view_algorithm, view_embedder
 
@@ -196,8 +196,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
             sample = np.flatnonzero(kept)
             labels, centers, scores = self._cluster([texts[i] for i in sample], x[sample], notes)
             labels = place_rest(x, sample, labels, centers)
-            notes.append(f"{len(texts)} texts: k and the clusters fitted on {len(sample)} of them "
-                         f"(fit_sample={self.fit_sample}), every other text placed at its nearest centroid")
+            notes.append(sample_note(len(texts), len(sample), self.fit_sample))
         else:
             labels, centers, scores = self._cluster(texts, x, notes)
         return self._finish(texts, x, labels, centers, scores, notes, start, kept)
@@ -235,7 +234,6 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
     def _finish(self, texts: list[str], x: np.ndarray, labels: np.ndarray, centers: np.ndarray,
                 scores: dict[int, float], notes: list[str], start: float, kept: np.ndarray | None) -> EmbeddingClusterer:
         """Names (from the fit sample's texts past ``fit_sample``), the result and the fitted attributes."""
-        model_name = str(getattr(self._embedder, "name", type(self._embedder).__name__))
         report = self.progress if callable(self.progress) else None
         k_found = int(labels.max()) + 1
         if report is not None:
@@ -245,17 +243,8 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         reps = [named[r].tolist() for r in local]
         if report is not None:
             report(NAME_STAGE, k_found, k_found, "")
-        # Clustering numbers clusters by first appearance; keep names aligned with that order.
+        self.result_: Clustering = self._result(labels, names, descriptions, notes, start)
         order = list(dict.fromkeys(labels.tolist()))
-        self.result_: Clustering = Clustering.from_labels(
-            labels.tolist(),
-            names=[names[c] for c in order],
-            descriptions=[descriptions[c] for c in order],
-            method="embed",
-            model=model_name,
-            usage=Usage(seconds=time.perf_counter() - start),
-            notes=notes,
-        )
         remap = {c: i for i, c in enumerate(order)}
         self.labels_ = np.array([remap[c] for c in labels.tolist()], dtype=np.int64)
         self.centers_ = centers[order]
@@ -267,6 +256,20 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.cluster_names_ = [c.name for c in self.result_.clusters]
         self.cluster_descriptions_ = [c.description for c in self.result_.clusters]
         return self
+
+    def _result(self, labels: np.ndarray, names: list[str], descriptions: list[str], notes: list[str],
+                start: float) -> Clustering:
+        """The result of fit ids ``labels`` with their ``names``: clusters numbered by first appearance."""
+        order = list(dict.fromkeys(labels.tolist()))
+        return Clustering.from_labels(
+            labels.tolist(),
+            names=[names[c] for c in order],
+            descriptions=[descriptions[c] for c in order],
+            method="embed",
+            model=str(getattr(self._embedder, "name", type(self._embedder).__name__)),
+            usage=Usage(seconds=time.perf_counter() - start),
+            notes=notes,
+        )
 
     def _names(self, texts: list[str], x: np.ndarray, labels: np.ndarray,
                centers: np.ndarray) -> tuple[list[str], list[str], list[list[int]]]:

@@ -26,12 +26,12 @@ import numpy as np
 
 from ..engine.ray import NODE, RayEngine, ordered
 from ..errors import InputError
-from ..types import Clustering, Usage
+from ..types import Clustering
 from .cluster import nearest_centre
 from .clusterer import EmbeddingClusterer, embed_for_clustering
 from .embedders import get_embedder
 from .options import EmbedOptions
-from .sample import kept_by, sample_threshold
+from .sample import kept_by, sample_note, sample_threshold
 from .views import view_embedder
 
 __all__ = ["read_corpus", "cluster_dataset", "TEXT"]
@@ -56,7 +56,9 @@ def read_corpus(path: str | Path, *, text_column: str = "text", engine: RayEngin
         raise InputError(f"cannot tell the format of {path}: name a .txt, .jsonl, .json, .csv or .parquet path")
     try:
         ds = getattr(ray.data, reader)(name)
-    except (FileNotFoundError, OSError) as exc:
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or folder") from None
+    except OSError as exc:
         raise InputError(f"{path}: cannot read it ({str(exc).splitlines()[0] if str(exc) else exc})") from None
     if reader == "read_text":
         return ds
@@ -119,23 +121,23 @@ def cluster_dataset(
     spec = view_embedder(est.route_.view, est.embedder)
     est._embedder = get_embedder(spec)
     work = _EmbedRows(spec, instruction, est.template, n_clusters is None, est.mix, est.cache_dir)
-    # read first: actors that hold every CPU would leave none to the read tasks that feed them
+    # read first: actors that hold every CPU would leave none to the read tasks that feed them. Every dataset
+    # made from this one keeps its rows in order (it carries this one's context).
     texts_ds = ordered(ds).materialize()
-    vectors = engine.map_column(texts_ds, work, source=TEXT, target="vector", batch_size=BATCH).materialize()
-    n = vectors.count()
+    n = texts_ds.count()
     if n < 2:
         raise InputError(f"need at least 2 texts to cluster, got {n}")
-    blank = vectors.filter(lambda row: not str(row[TEXT]).strip()).count()
+    blank = texts_ds.filter(lambda row: not str(row[TEXT]).strip()).count()
     if blank:  # nothing is dropped silently: a blank line is an error here as in a local read
         raise InputError(f"{blank} of the {n} texts are blank; remove blank lines (one text per line)")
+    vectors = engine.map_column(texts_ds, work, source=TEXT, target="vector", batch_size=BATCH).materialize()
     notes = [est.route_.note()] if est.route_.view != "semantic" else []
     threshold = sample_threshold(n, est.fit_sample)
     if threshold is None:  # within the bound: every text here, fitted as the estimator fits them
         texts, x = _gather(vectors, engine)
         result = est.fit_vectors(texts, x, start=start, notes=notes).result_
     else:
-        result = _fit_sample_and_place(vectors, est, threshold, n, notes, engine)
-        result.usage = Usage(seconds=time.perf_counter() - start)
+        result = _fit_sample_and_place(vectors, est, threshold, n, notes, engine, start)
     result.notes.extend(engine.notes())
     if shards_to is not None:
         _write_shards(texts_ds, result, shards_to)
@@ -152,7 +154,7 @@ def _write_shards(texts: Any, result: Clustering, folder: str | Path) -> None:
     def name(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {**batch, "cluster": names[np.asarray(batch["label"]) - 1]}
 
-    rows = ordered(ordered(texts.select_columns([TEXT])).zip(ordered(labels)))
+    rows = texts.select_columns([TEXT]).zip(labels)
     rows.map_batches(name, batch_format="numpy").write_parquet(str(folder))
 
 
@@ -160,7 +162,7 @@ def _gather(ds: Any, engine: RayEngine) -> tuple[list[str], np.ndarray]:
     """The texts and vectors of ``ds`` on this machine, in order."""
     texts: list[str] = []
     rows: list[np.ndarray] = []
-    for batch in ordered(ds).iter_batches(batch_size=4096, batch_format="numpy"):
+    for batch in ds.iter_batches(batch_size=4096, batch_format="numpy"):
         texts.extend(str(t) for t in batch[TEXT])
         rows.append(np.asarray(batch["vector"], dtype=np.float32))
         if NODE in batch:
@@ -169,24 +171,23 @@ def _gather(ds: Any, engine: RayEngine) -> tuple[list[str], np.ndarray]:
 
 
 def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int, n: int, notes: list[str],
-                          engine: RayEngine) -> Clustering:
+                          engine: RayEngine, start: float) -> Clustering:
     """Past the bound: the sample fitted here, every other text placed by the actors, labels streamed back."""
     seed = est.random_state
 
     def mark(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {**batch, "kept": kept_by((str(t) for t in batch[TEXT]), threshold, seed)}
 
-    marked = ordered(vectors.map_batches(mark, batch_format="numpy")).materialize()
-    texts, x = _gather(ordered(marked.filter(lambda row: bool(row["kept"]))), engine)
+    marked = vectors.map_batches(mark, batch_format="numpy").materialize()
+    texts, x = _gather(marked.filter(lambda row: bool(row["kept"])), engine)
     labels_s, centers, scores = est._cluster(texts, x, notes)
     names, descriptions, _ = est._names(texts, x, labels_s, centers)
-    placed = engine.map_column(ordered(marked.select_columns(["vector", "kept"])), _Nearest(centers), source="vector",
+    placed = engine.map_column(marked.select_columns(["vector", "kept"]), _Nearest(centers), source="vector",
                                target="label", batch_size=4 * BATCH)
     labels = np.empty(n, dtype=np.int64)
     at = taken = 0
     # only the small columns come to this machine: the vectors stay on the cluster
-    for batch in ordered(placed.select_columns(["label", "kept", NODE])).iter_batches(batch_size=8192,
-                                                                                       batch_format="numpy"):
+    for batch in placed.select_columns(["label", "kept", NODE]).iter_batches(batch_size=8192, batch_format="numpy"):
         got = np.array(batch["label"], dtype=np.int64)  # a copy: Ray hands read-only arrays
         kept = np.asarray(batch["kept"], dtype=bool)
         got[kept] = labels_s[taken : taken + int(kept.sum())]  # the sample's rows keep the fit's labels, in order
@@ -196,10 +197,5 @@ def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int,
         engine.count_nodes(batch[NODE])
     if at != n or taken != len(texts):
         raise RuntimeError(f"the Ray engine placed {at} of {n} texts ({taken} of {len(texts)} sampled)")
-    notes.append(f"{n} texts: k and the clusters fitted on {len(texts)} of them (fit_sample={est.fit_sample}), "
-                 "every other text placed at its nearest centroid")
-    order = list(dict.fromkeys(labels.tolist()))
-    model = str(getattr(est._embedder, "name", type(est._embedder).__name__))
-    return Clustering.from_labels(labels.tolist(), names=[names[c] for c in order],
-                                  descriptions=[descriptions[c] for c in order], method="embed", model=model,
-                                  notes=notes)
+    notes.append(sample_note(n, len(texts), est.fit_sample))
+    return est._result(labels, names, descriptions, notes, start)

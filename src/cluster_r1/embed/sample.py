@@ -18,7 +18,7 @@ import numpy as np
 
 from .cluster import nearest_centre
 
-__all__ = ["FIT_SAMPLE", "sample_threshold", "text_hash", "in_fit_sample", "place_rest"]
+__all__ = ["FIT_SAMPLE", "sample_threshold", "text_hash", "in_fit_sample", "place_rest", "sample_note"]
 
 #: Texts fitted at most (about): the k scan already works on a 2,000-text sample, and 100,000 unit
 #: vectors of 384 dimensions are 150 MB on the machine that fits them, whatever the corpus size.
@@ -45,6 +45,12 @@ def in_fit_sample(texts: Sequence[str], bound: int, seed: int) -> np.ndarray | N
     fitted. Identical texts are kept or left together."""
     threshold = sample_threshold(len(texts), bound)
     return None if threshold is None else kept_by(texts, threshold, seed)
+
+
+def sample_note(n: int, fitted: int, bound: int) -> str:
+    """The note a result past the bound carries, whichever engine fitted it."""
+    return (f"{n} texts: k and the clusters fitted on {fitted} of them (fit_sample={bound}), every other text "
+            "placed at its nearest centroid")
 
 
 def place_rest(x: np.ndarray, sample: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> np.ndarray:
