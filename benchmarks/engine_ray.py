@@ -251,10 +251,12 @@ def run_lost_node(calls: int = 400, latency: float = 0.1, after: float = 4.0) ->
         seconds = time.perf_counter() - t0
         asked = [r["messages"][-1]["content"] for r in server.requests]
     right = [r.text for r in replies] == [f"reply to call {i}" for i in range(calls)]
-    print("| calls | every reply its own | calls the server saw | repeated | nodes at work before the loss | seconds |")
-    print("|---:|---|---:|---:|---:|---:|")
-    print(f"| {calls} | {right} | {len(asked)} | {len(asked) - len(set(asked))} | {len(nodes_before)} | "
-          f"{seconds:.1f} |")
+    print("| calls | every reply its own | calls the server saw | repeated | made again (notes) | nodes at work before "
+          "the loss | seconds |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    print(f"| {calls} | {right} | {len(asked)} | {len(asked) - len(set(asked))} | {engine.retried} | "
+          f"{len(nodes_before)} | {seconds:.1f} |")
+    print("notes:", engine.notes())
 
 
 def main() -> None:

@@ -190,6 +190,28 @@ def test_model_calls_run_in_actors_behind_the_drivers_cache(cluster, fake_server
         complete_many(remote, [[{"role": "user", "content": "one more"}]])
 
 
+def test_a_call_lost_with_its_actor_is_made_again_and_counted(cluster, fake_server) -> None:
+    import time
+
+    from cluster_r1.backends.base import complete_many
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+
+    engine = RayEngine(call_actors=1)
+    remote = engine.distribute(OpenAICompatBackend(base_url=fake_server.base_url, model="local", max_retries=0))
+
+    def dies(body: dict) -> str:  # the actor dies while its call is at the server (as with its node)
+        ray.kill(remote._actors[0], no_restart=False)
+        time.sleep(0.5)
+        return _echo(body)
+
+    fake_server.enqueue(dies, _echo)
+    replies = complete_many(remote, [[{"role": "user", "content": "question 0"}]])
+    assert [c.text for c in replies] == ["reply to question 0"]
+    assert len(fake_server.requests) == 2 and engine.retried == 1 and engine.calls == 1
+    assert engine.notes() == ["engine=ray, 1 node, 1 model call made there (1 made again after its actor was "
+                              "lost: the server may have seen it twice)"]
+
+
 def test_the_agent_through_the_api_on_ray(cluster, fake_server) -> None:
     from cluster_r1.api import cluster_texts
     from cluster_r1.backends.openai_compat import OpenAICompatBackend

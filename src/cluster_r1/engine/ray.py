@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import BackendError, ConfigError
 from .base import LocalEngine, Work
 
 __all__ = ["RayEngine", "ActorBackend", "ordered", "NODE"]
@@ -51,6 +51,9 @@ class _Runner:
         return {**batch, self.target: out, NODE: np.full(len(out), self.node)}
 
 
+#: How many times a model call lost with its actor (a node gone) is made again before the run stops.
+MAX_CALL_RETRIES = 3
+
 #: The column that says which node computed a row.
 NODE = "_node"
 
@@ -78,8 +81,9 @@ class ActorBackend:
         ray = engine.connect()
         per = max(1, int(getattr(backend, "concurrency", 1) or 1))
         # spread over the nodes: each actor holds connections of its own to the servers
+        # an actor lost with its node restarts elsewhere; the call it was making is made again here, counted
         remote = ray.remote(_BackendActor).options(num_cpus=0, max_concurrency=per, max_restarts=-1,
-                                                   max_task_retries=2, scheduling_strategy="SPREAD")
+                                                   max_task_retries=0, scheduling_strategy="SPREAD")
         self._actors = [remote.remote(backend) for _ in range(actors)]
         self._engine, self._next, self._lock = engine, itertools.count(), threading.Lock()
         self.backend = backend
@@ -100,12 +104,20 @@ class ActorBackend:
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         if constraint is not None:
             kwargs["constraint"] = constraint
-        with self._lock:
-            actor = self._actors[next(self._next) % len(self._actors)]
-        try:
-            completion, node = ray.get(actor.complete.remote([dict(m) for m in messages], kwargs))
-        except ray.exceptions.RayTaskError as exc:  # the backend's own error, as a local call would raise it
-            raise exc.cause from None
+        for attempt in range(MAX_CALL_RETRIES + 1):
+            with self._lock:
+                actor = self._actors[next(self._next) % len(self._actors)]
+            try:
+                completion, node = ray.get(actor.complete.remote([dict(m) for m in messages], kwargs))
+                break
+            except ray.exceptions.RayTaskError as exc:  # the backend's own error, as a local call would raise it
+                raise exc.cause from None
+            except ray.exceptions.RayActorError as exc:  # its actor was lost (a node gone): made again, counted
+                if attempt == MAX_CALL_RETRIES:
+                    raise BackendError(f"a model call was lost with its Ray actor {attempt + 1} times "
+                                       f"({type(exc).__name__}): check the cluster's nodes (`ray status`)") from None
+                with self._lock:
+                    self._engine.retried += 1
         with self._lock:
             self._engine.nodes.add(str(node))
             self._engine.calls += 1
@@ -141,6 +153,7 @@ class RayEngine:
         self.nodes: set[str] = set()
         self.batches = 0
         self.calls = 0
+        self.retried = 0
 
     def connect(self) -> Any:
         """Ray, initialised: the cluster at ``address`` / ``RAY_ADDRESS``, or a local instance."""
@@ -234,4 +247,8 @@ class RayEngine:
             return ["engine=ray: no batch work was large enough to send to the cluster"]
         nodes = len(self.nodes)
         calls = f", {self.calls} model call{'s' if self.calls != 1 else ''} made there" if self.calls else ""
+        if self.retried:
+            many = self.retried != 1
+            calls += (f" ({self.retried} made again after {'their actors were' if many else 'its actor was'} lost: "
+                      f"the server may have seen {'them' if many else 'it'} twice)")
         return [f"engine=ray, {nodes} node{'s' if nodes != 1 else ''}{calls}"]
