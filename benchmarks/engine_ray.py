@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/engine_ray.py memory --sizes 100000 1000000 --engines local ray  # peak RSS
     .venv/bin/python benchmarks/engine_ray.py calls --latency 0.2 --calls 160   # model calls/s, 1-8 actors
     .venv/bin/python benchmarks/engine_ray.py lost-node                         # a worker node removed mid-run
+    .venv/bin/python benchmarks/engine_ray.py pipeline --texts real --n 3000    # the pipeline: ARI between engines
+    .venv/bin/python benchmarks/engine_ray.py pipeline --texts tickets --n 100000 --embedder hashed  # its overhead
 
 ``same``: real texts (a seeded shuffle of the distinct CLINC150, BANKING77 and SLURP utterances, as
 benchmarks/embed_speed.py), clustered offline by ``embed_cluster`` (local) and by ``cluster_dataset`` on a
@@ -27,6 +29,16 @@ many threads. No response cache (every call reaches the server).
 over both nodes, behind a response cache; the worker node is removed four seconds in. Printed: whether every call
 came back with its own reply, the calls the server saw, how many of them were repeats, the nodes that had
 answered calls before the loss, seconds.
+
+``pipeline``: the large-corpus pipeline (``cluster_texts`` with a backend, ``assign=llm``: every text classified by
+the model in batches) against a local fake OpenAI-compatible server that answers at once and as a function of the
+prompt alone (tests/fake_model.py's ``TopicModel``), so both engines get the same reply to the same prompt. Each
+engine runs in its own process; on Ray the embedding runs in Ray Data actors and the model calls in one actor
+making ``--concurrency`` calls at once, as many as the local backend makes. ``--texts real``: the distinct
+CLINC150, BANKING77 and SLURP utterances (the fake names a text's topic by its first word); ``tickets``: the
+synthetic tickets of tests/fake_model.py. ``--embedder minilm`` (the bundled default) or ``hashed`` (above).
+Printed: k, ARI between engines over every text, whether every text is in exactly one cluster, model calls,
+seconds, ray / local, peak RSS.
 """
 
 from __future__ import annotations
@@ -250,6 +262,8 @@ def run_lost_node(calls: int = 400, latency: float = 0.1, after: float = 4.0) ->
         replies = complete_many(backend, [[{"role": "user", "content": f"call {i}"}] for i in range(calls)])
         seconds = time.perf_counter() - t0
         asked = [r["messages"][-1]["content"] for r in server.requests]
+    ray.shutdown()
+    cluster.shutdown()
     right = [r.text for r in replies] == [f"reply to call {i}" for i in range(calls)]
     print("| calls | every reply its own | calls the server saw | repeated | made again (notes) | nodes at work before "
           "the loss | seconds |")
@@ -259,12 +273,82 @@ def run_lost_node(calls: int = 400, latency: float = 0.1, after: float = 4.0) ->
     print("notes:", engine.notes())
 
 
+def pipeline_run(engine: str, texts_kind: str, n: int, embedder: str, concurrency: int, out: str) -> None:
+    """One run of the pipeline against an instant fake server (in a process of its own); its figures to ``out``."""
+    from cluster_r1.api import cluster_texts
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+    from cluster_r1.corpus.context import ScaleOptions
+    from fake_model import TopicModel, corpus
+    from fake_openai import FakeOpenAIServer
+
+    if texts_kind == "real":
+        texts = texts_of(n)
+        random.Random(1).shuffle(texts)
+    else:
+        texts = corpus(n, topics=("billing", "login", "shipping", "bugs", "refunds", "privacy"), seed=1)[0]
+    options: dict = {"cache_dir": False}
+    if embedder == "hashed":
+        options.update(embedder=HashedNgrams(), template="none")
+    runner: object = engine
+    t0 = time.perf_counter()
+    started = 0.0
+    if engine == "ray":
+        import ray
+
+        from cluster_r1.engine.ray import RayEngine
+
+        ray.init(num_cpus=2, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+        started = time.perf_counter() - t0
+        runner = RayEngine(call_actors=1)
+    with FakeOpenAIServer(owned_by="me") as server:
+        server.enqueue(*[TopicModel()] * 1_000_000)
+        backend = OpenAICompatBackend(base_url=server.base_url, model="local", concurrency=concurrency,
+                                      context_window=16384)
+        result = cluster_texts(texts, "Cluster the texts by issue", backend=backend, embed_options=options,
+                               scale_options=ScaleOptions(assign="llm"), engine=runner)  # type: ignore[arg-type]
+        calls = len(server.requests)
+    seconds = time.perf_counter() - t0
+    once = sorted(i for c in result.clusters for i in c.items) == list(range(1, n + 1))
+    Path(out).write_text(json.dumps({"seconds": seconds, "start_s": started, "k": result.n_clusters,
+                                     "labels": result.labels, "once": once, "calls": calls, "notes": result.notes,
+                                     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def run_pipeline(texts_kind: str, n: int, embedder: str, concurrency: int) -> None:
+    from cluster_r1.metrics import ari_score
+
+    got = {}
+    for engine in ("local", "ray"):
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+            out = f.name
+        subprocess.run([sys.executable, __file__, "_pipeline", engine, texts_kind, str(n), embedder, str(concurrency),
+                        out], check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stderr=subprocess.DEVNULL)
+        got[engine] = json.loads(Path(out).read_text())
+    local, remote = got["local"], got["ray"]
+    print("| texts | embedder | k local | k ray | ARI | every text once | calls local | calls ray | local s | "
+          "ray s (of which starting Ray) | ray / local | peak RSS local / ray (MB) |")
+    print("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| {n:,} {texts_kind} | {embedder} | {local['k']} | {remote['k']} | "
+          f"{ari_score(local['labels'], remote['labels']):.4f} | {local['once'] and remote['once']} | "
+          f"{local['calls']:,} | {remote['calls']:,} | {local['seconds']:.1f} | {remote['seconds']:.1f} "
+          f"({remote['start_s']:.1f}) | {remote['seconds'] / local['seconds']:.2f} | "
+          f"{local['rss_mb']:.0f} / {remote['rss_mb']:.0f} |")
+    print("notes (ray):", [x for x in remote["notes"] if "engine=" in x])
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_one":
         one_run(*sys.argv[2:5])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "_pipeline":
+        a = sys.argv[2:]
+        pipeline_run(a[0], a[1], int(a[2]), a[3], int(a[4]), a[5])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("same", "overhead", "memory", "calls", "lost-node"))
+    ap.add_argument("part", choices=("same", "overhead", "memory", "calls", "lost-node", "pipeline"))
+    ap.add_argument("--texts", choices=("real", "tickets"), default="real")
+    ap.add_argument("--embedder", choices=("minilm", "hashed"), default="minilm")
+    ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--calls", type=int, default=160)
     ap.add_argument("--nodes", type=int, default=1)
@@ -282,6 +366,8 @@ def main() -> None:
         run_overhead(args.n, folder)
     elif args.part == "lost-node":
         run_lost_node()
+    elif args.part == "pipeline":
+        run_pipeline(args.texts, args.n, args.embedder, args.concurrency)
     elif args.part == "calls":
         run_calls(args.latency, args.calls, args.nodes)
     else:

@@ -243,3 +243,75 @@ def test_cli_parquet_shards_hold_every_text_with_its_label(cluster, banking, tmp
     proc = run_cli("cluster", str(tmp_path / "in.txt"), "-i", "x", "--format", "parquet", "-o", str(out),
                    "--method", "embed")
     assert proc.returncode != 0 and "add --engine ray" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _cpu_processor(answer):
+    """A processor of the same shape as Ray Data's vLLM one (Dataset of request rows -> Dataset of rows with
+    generated_text and token counts), answering on CPU with ``answer(row)``: the batching and the return by
+    position are the project's own code under test."""
+
+    def fn(batch: dict) -> dict:
+        texts = [answer({"messages": list(m), "sampling_params": s})
+                 for m, s in zip(batch["messages"], batch["sampling_params"], strict=True)]
+        return {"pos": batch["pos"], "generated_text": np.array(texts, dtype=object),
+                "num_input_tokens": np.array([len(str(m)) // 4 for m in batch["messages"]]),
+                "num_generated_tokens": np.array([len(t) // 4 for t in texts])}
+
+    return lambda ds: ds.map_batches(fn, batch_size=16, batch_format="numpy")
+
+
+def test_ray_llm_backend_batches_calls_and_answers_each_in_place(cluster) -> None:
+    from cluster_r1.backends.base import complete_many
+    from cluster_r1.constraints import Choice
+    from cluster_r1.engine.ray_llm import ProcessorBackend
+
+    def answer(row: dict) -> str:
+        sp = row["sampling_params"]
+        if "structured_outputs" in sp:
+            return sp["structured_outputs"]["choice"][-1]
+        return "reply to " + row["messages"][-1]["content"]
+
+    engine = RayEngine()
+    backend = ProcessorBackend(_cpu_processor(answer), "m", engine=engine)
+    assert engine.distribute(backend) is backend, "its calls already run on the cluster"
+    conversations = [[{"role": "user", "content": f"question {i}"}] for i in range(60)]
+    replies = complete_many(backend, conversations)
+    assert [r.text for r in replies] == [f"reply to question {i}" for i in range(60)]
+    assert backend.batches <= 2, "a burst of calls goes as one Dataset, not one each"
+    assert engine.calls == 60 and replies[0].prompt_tokens > 0
+    picked = backend.complete([{"role": "user", "content": "which?"}], constraint=Choice(("a", "b")))
+    assert (picked.text, picked.constraint) == ("b", "applied")
+
+
+def test_ray_llm_backend_a_lost_row_fails_every_waiting_call(cluster) -> None:
+    from cluster_r1.backends.base import complete_many
+    from cluster_r1.engine.ray_llm import ProcessorBackend
+    from cluster_r1.errors import BackendError
+
+    backend = ProcessorBackend(lambda ds: _cpu_processor(lambda row: "x")(ds).limit(3), "m")
+    with pytest.raises(BackendError, match="gave back 3 rows for 5 calls"):
+        complete_many(backend, [[{"role": "user", "content": f"q {i}"}] for i in range(5)])
+
+
+def test_the_pipeline_with_the_model_inside_the_cluster(cluster) -> None:
+    from ray import cloudpickle
+
+    import fake_model
+    from cluster_r1.api import cluster_texts
+    from cluster_r1.corpus.context import ScaleOptions
+    from cluster_r1.engine.ray_llm import ProcessorBackend
+    from fake_model import TopicModel, corpus
+
+    cloudpickle.register_pickle_by_value(fake_model)  # the workers have no tests/ folder on their path
+    texts, gold = corpus(120, seed=2)
+    engine = RayEngine()
+    model = TopicModel()
+    backend = ProcessorBackend(_cpu_processor(lambda row: model(row["messages"])), "m", engine=engine)
+    result = cluster_texts(texts, "by issue", backend=backend, engine=engine,
+                           scale_options=ScaleOptions(assign="llm", max_window_items=40))
+    assert sorted(i for c in result.clusters for i in c.items) == list(range(1, 121)), "every text once"
+    from cluster_r1.metrics import ari_score
+
+    assert ari_score(gold, result.labels) == 1.0
+    assert any(n.startswith("engine=ray") and f"{engine.calls} model calls made there" in n for n in result.notes)
+    assert backend.batches < engine.calls, "the pipeline's calls went in batches"

@@ -18,6 +18,7 @@ from ..methods import ASSIST_MODES, methods, resolve
 from .common import (
     add_cache_arguments,
     add_engine_arguments,
+    add_ray_llm_arguments,
     add_report_arguments,
     add_server_arguments,
     backend_from_args,
@@ -105,6 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--window-items", type=positive_int, default=40,
                    help="most texts the agent reads at once (default 40); more texts run the large-corpus pipeline")
     add_engine_arguments(c)
+    add_ray_llm_arguments(c)
     s = c.add_argument_group("saving, report and caches")
     s.add_argument("--save", metavar="DIR", help="save the clusterer here, to place new texts with cluster-r1 assign")
     add_report_arguments(s)
@@ -123,9 +125,10 @@ def run_cluster(args: argparse.Namespace) -> int:
     check_outputs(args)
     cache_dir = cache_options(args)
     engine = engine_from_args(args)
+    server = server_configured(args.base_url) or bool(args.ray_llm)
     choice = resolve(args.method, assist=args.assist, llm_names=args.llm_names, categories=args.category,
-                     server=server_configured(args.base_url), scope="cli")
-    offline = choice.family == "embed" or (choice.family == "auto" and not server_configured(args.base_url))
+                     server=server, scope="cli")
+    offline = choice.family == "embed" or (choice.family == "auto" and not server)
     if engine.name == "ray" and offline and not choice.assisted:
         return _cluster_on_ray(args, engine, embed_settings(args, cache_dir), console)
     if args.format == "parquet":
@@ -133,8 +136,8 @@ def run_cluster(args: argparse.Namespace) -> int:
                           "method, or write JSON")
     texts = read_texts(args.input, text_field=args.text_field, text_column=args.text_column)
     backend = None
-    if choice.family == "agent" or server_configured(args.base_url):
-        backend = backend_from_args(args)
+    if choice.family == "agent" or server:
+        backend = backend_from_args(args, engine)
     options = agent_options(args)
     settings = embed_settings(args, cache_dir)
     assisted: dict[str, Any] = {}

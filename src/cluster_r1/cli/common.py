@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..types import Clustering
 
 __all__ = ["positive_int", "count", "seconds", "add_server_arguments", "backend_from_args", "add_engine_arguments",
-           "engine_from_args", "add_cache_arguments",
+           "engine_from_args", "add_ray_llm_arguments", "add_cache_arguments",
            "cache_options", "add_report_arguments", "check_outputs", "write_result"]
 
 
@@ -68,6 +68,30 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                         "staying on this machine (default: one per CPU)")
 
 
+def add_ray_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--ray-llm KIND:MODEL`` and its sizes: the model run inside the Ray cluster instead of a server."""
+    e = parser.add_argument_group("a model inside the Ray cluster (GPU nodes; instead of --base-url)")
+    e.add_argument("--ray-llm", metavar="vllm:MODEL", type=_ray_llm_spec,
+                   help='vLLM engines on the cluster\'s GPUs through Ray Data\'s LLM processor (pip install '
+                        '"ray[llm]==2.60.0" on the GPU nodes; needs --engine ray): for the large-corpus pipeline\'s '
+                        "batched calls; the agent on one window is better served by a server (--base-url)")
+    e.add_argument("--ray-llm-replicas", metavar="N", type=positive_int, default=1,
+                   help="vLLM engines (default 1)")
+    e.add_argument("--ray-llm-gpus", metavar="N", type=positive_int, default=1,
+                   help="GPUs per engine, tensor parallel (default 1)")
+
+
+def _ray_llm_spec(value: str) -> str:
+    from ..engine.ray_llm import parse_ray_llm
+    from ..errors import ConfigError
+
+    try:
+        parse_ray_llm(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--ray-llm takes ")) from None
+    return value
+
+
 def engine_from_args(args: argparse.Namespace) -> Engine:
     """The engine the ``engine`` group describes (:func:`cluster_r1.engine.make_engine`)."""
     from ..engine import make_engine
@@ -90,13 +114,21 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
                    help="the server's constrained-decoding dialect (default auto: detected); none = no constraints")
 
 
-def backend_from_args(args: argparse.Namespace) -> Backend:
-    """The OpenAI-compatible backend the server options describe, behind the response cache unless --no-cache."""
+def backend_from_args(args: argparse.Namespace, engine: Engine | None = None) -> Backend:
+    """The backend the server options describe (the OpenAI-compatible server, or with ``--ray-llm`` a model inside
+    the Ray ``engine``), behind the response cache unless --no-cache."""
     from ..api import make_backend
 
-    backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
-                           max_retries=args.max_retries, concurrency=args.concurrency,
-                           context_window=args.context_window, server_kind=args.server_kind)
+    backend: Backend
+    if getattr(args, "ray_llm", None):
+        from ..engine.ray_llm import ray_llm_backend
+
+        backend = ray_llm_backend(args.ray_llm, engine, replicas=args.ray_llm_replicas,
+                                  gpus_per_replica=args.ray_llm_gpus)
+    else:
+        backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,
+                               max_retries=args.max_retries, concurrency=args.concurrency,
+                               context_window=args.context_window, server_kind=args.server_kind)
     if not getattr(args, "no_cache", False):
         from ..backends.cached import CachedBackend
         from ..embed.cache import default_cache_dir

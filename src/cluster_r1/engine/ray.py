@@ -230,8 +230,10 @@ class RayEngine:
     def distribute(self, backend: Any) -> Any:
         """``backend``'s calls made by ``call_actors`` actors (default :meth:`actors`); a response cache around it
         stays here, so only its misses travel (a copy of the cache wrapper: the one given is left as it was)."""
-        actors = self.call_actors or self.actors()
         inner = getattr(backend, "backend", None)
+        if getattr(backend, "on_cluster", False) or getattr(inner, "on_cluster", False):
+            return backend  # its calls already run on the cluster (--ray-llm)
+        actors = self.call_actors or self.actors()
         if inner is not None and hasattr(backend, "hits"):  # a CachedBackend: the actors go under it
             import copy
 
