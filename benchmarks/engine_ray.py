@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/engine_ray.py memory --sizes 100000 1000000 --engines local ray  # peak RSS
     .venv/bin/python benchmarks/engine_ray.py calls --latency 0.2 --calls 160   # model calls/s, 1-8 actors
     .venv/bin/python benchmarks/engine_ray.py lost-node                         # a worker node removed mid-run
+    .venv/bin/python benchmarks/engine_ray.py lost-node-embed                   # ... during the Ray Data embedding
     .venv/bin/python benchmarks/engine_ray.py pipeline --texts real --n 3000    # the pipeline: ARI between engines
     .venv/bin/python benchmarks/engine_ray.py pipeline --texts tickets --n 100000 --embedder hashed  # its overhead
 
@@ -28,7 +29,9 @@ many threads. No response cache (every call reaches the server).
 ``lost-node``: a two-node ``ray.cluster_utils.Cluster``; 400 model calls (100 ms each) made by 4 actors spread
 over both nodes, behind a response cache; the worker node is removed four seconds in. Printed: whether every call
 came back with its own reply, the calls the server saw, how many of them were repeats, the nodes that had
-answered calls before the loss, seconds.
+answered calls before the loss, seconds. ``lost-node-embed``: the same two nodes, 20,000 texts embedded by two Ray
+Data actors (the hashed embedder slowed to 0.5 s a batch), the worker node removed six seconds in; the labels
+against the local engine's on the same texts.
 
 ``pipeline``: the large-corpus pipeline (``cluster_texts`` with a backend, ``assign=llm``: every text classified by
 the model in batches) against a local fake OpenAI-compatible server that answers at once and as a function of the
@@ -336,6 +339,53 @@ def run_pipeline(texts_kind: str, n: int, embedder: str, concurrency: int) -> No
     print("notes (ray):", [x for x in remote["notes"] if "engine=" in x])
 
 
+class SlowHashedNgrams(HashedNgrams):
+    """:class:`HashedNgrams` that takes ``delay`` seconds a batch, so that the embedding lasts long enough to lose a
+    node in the middle of it."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        time.sleep(self.delay)
+        return super().encode(texts)
+
+
+def run_lost_node_embed(n: int = 20_000, delay: float = 0.5, after: float = 6.0) -> None:
+    import threading
+
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from cluster_r1.embed import embed_cluster
+    from cluster_r1.embed.distributed import cluster_dataset
+    from cluster_r1.engine.ray import RayEngine
+    from cluster_r1.metrics import ari_score
+
+    texts = texts_of(n)
+    options = {"embedder": SlowHashedNgrams(delay), "template": "none", "cache_dir": False}
+    local = embed_cluster(texts, "by topic", **{**options, "embedder": HashedNgrams()})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    worker = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+    ds = ray.data.from_items([{"text": t} for t in texts])
+    threading.Timer(after, lambda: cluster.remove_node(worker)).start()
+    t0 = time.perf_counter()
+    engine = RayEngine(embed_actors=2)
+    remote = cluster_dataset(ds, "by topic", options=options, engine=engine)
+    seconds = time.perf_counter() - t0
+    alive = len([x for x in ray.nodes() if x["Alive"]])
+    ray.shutdown()
+    cluster.shutdown()
+    print("| texts | node removed after (s) | completed | labels | ARI against local | same labels | nodes alive at "
+          "the end | seconds |")
+    print("|---:|---:|---|---:|---:|---|---:|---:|")
+    print(f"| {n:,} | {after:.0f} | True | {len(remote.labels):,} | {ari_score(local.labels, remote.labels):.4f} | "
+          f"{local.labels == remote.labels} | {alive} | {seconds:.1f} |")
+    print("notes:", [x for x in remote.notes if "engine=" in x or "Ray cluster" in x])
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_one":
         one_run(*sys.argv[2:5])
@@ -345,7 +395,8 @@ def main() -> None:
         pipeline_run(a[0], a[1], int(a[2]), a[3], int(a[4]), a[5])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("same", "overhead", "memory", "calls", "lost-node", "pipeline"))
+    ap.add_argument("part", choices=("same", "overhead", "memory", "calls", "lost-node", "lost-node-embed",
+                                         "pipeline"))
     ap.add_argument("--texts", choices=("real", "tickets"), default="real")
     ap.add_argument("--embedder", choices=("minilm", "hashed"), default="minilm")
     ap.add_argument("--concurrency", type=int, default=4)
@@ -366,6 +417,8 @@ def main() -> None:
         run_overhead(args.n, folder)
     elif args.part == "lost-node":
         run_lost_node()
+    elif args.part == "lost-node-embed":
+        run_lost_node_embed()
     elif args.part == "pipeline":
         run_pipeline(args.texts, args.n, args.embedder, args.concurrency)
     elif args.part == "calls":

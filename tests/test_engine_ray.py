@@ -212,6 +212,18 @@ def test_a_call_lost_with_its_actor_is_made_again_and_counted(cluster, fake_serv
                               "lost: the server may have seen it twice)"]
 
 
+def test_a_node_that_leaves_during_the_run_is_named_in_the_notes(cluster, banking) -> None:
+    extra = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    engine = RayEngine(embed_actors=2, min_items=1)
+    with using(engine):
+        embed_texts(banking[:64], "by request", cache_dir=False, chunk_size=32)
+    assert len(engine.notes()) == 1 and engine.notes()[0].startswith("engine=ray, "), "no node has left yet"
+    cluster.remove_node(extra)
+    assert engine.lost_nodes() == 1
+    assert engine.notes()[1] == "1 node left the Ray cluster during the run: Ray ran its work again on the others"
+
+
 def test_the_agent_through_the_api_on_ray(cluster, fake_server) -> None:
     from cluster_r1.api import cluster_texts
     from cluster_r1.backends.openai_compat import OpenAICompatBackend

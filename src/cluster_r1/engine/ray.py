@@ -154,6 +154,7 @@ class RayEngine:
         self.batches = 0
         self.calls = 0
         self.retried = 0
+        self._nodes_at_start: set[str] | None = None
 
     def connect(self) -> Any:
         """Ray, initialised: the cluster at ``address`` / ``RAY_ADDRESS``, or a local instance."""
@@ -171,6 +172,8 @@ class RayEngine:
         # Ray Data announces every execution at INFO: the run's progress is the project's own
         for name in ("ray", "ray.data"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        if self._nodes_at_start is None:
+            self._nodes_at_start = _alive_nodes(ray)
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # results come back in the items' order
         context.enable_progress_bars = False
@@ -253,4 +256,22 @@ class RayEngine:
             many = self.retried != 1
             calls += (f" ({self.retried} made again after {'their actors were' if many else 'its actor was'} lost: "
                       f"the server may have seen {'them' if many else 'it'} twice)")
-        return [f"engine=ray, {nodes} node{'s' if nodes != 1 else ''}{calls}"]
+        notes = [f"engine=ray, {nodes} node{'s' if nodes != 1 else ''}{calls}"]
+        lost = self.lost_nodes()
+        if lost:
+            notes.append(f"{lost} node{'s' if lost != 1 else ''} left the Ray cluster during the run: Ray ran "
+                         f"{'their' if lost != 1 else 'its'} work again on the others")
+        return notes
+
+    def lost_nodes(self) -> int:
+        """How many of the nodes alive when this engine connected are gone now."""
+        if self._nodes_at_start is None:
+            return 0
+        ray = _ray()
+        if not ray.is_initialized():
+            return 0
+        return len(self._nodes_at_start - _alive_nodes(ray))
+
+
+def _alive_nodes(ray: Any) -> set[str]:
+    return {str(n["NodeID"]) for n in ray.nodes() if n.get("Alive")}
