@@ -71,8 +71,13 @@ def test_the_dataset_path_gives_the_local_partition_within_and_past_the_sample_b
     # a Dataset made under a context that does not keep order (a user's own, before the engine connects)
     ray.data.DataContext.get_current().execution_options.preserve_order = False
     ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=12)
-    remote = cluster_dataset(ds, "by the customer's request", options=options, engine=engine)
+    events: list[tuple[str, int, int]] = []
+    remote = cluster_dataset(ds, "by the customer's request", options=options, engine=engine,
+                             progress=lambda stage, done, total, detail: events.append((stage, done, total)))
     assert remote.labels == local.labels, "the same partition, every text in its own place"
+    last = {stage: (done, total) for stage, done, total in events}
+    assert last["embed"] == (300, 300) and last["fit"] == (1, 1), events
+    assert ("place" in last) == (fit_sample < len(texts)) and last.get("place", (300, 300)) == (300, 300)
     assert [c.name for c in remote.clusters] == [c.name for c in local.clusters]
     sampled = [n for n in remote.notes if "fitted on" in n]
     assert bool(sampled) == (fit_sample < len(texts)) and sampled == [n for n in local.notes if "fitted on" in n]
@@ -117,6 +122,7 @@ def test_cli_engine_ray_connects_to_the_running_cluster(cluster, banking, tmp_pa
     check_partition(result, 300)
     assert any(n.startswith("engine=ray, ") for n in result["notes"]), result["notes"]
     assert "clusters of 300 texts" in proc.stderr, "the summary table, without examples"
+    assert "embed: 300/300" in proc.stderr and "fit: 1/1" in proc.stderr, "progress per stage"
     proc = run_cli("cluster", str(texts), "-i", "x", "--engine", "ray", "--report", str(tmp_path / "r.html"),
                    env_extra={"RAY_ADDRESS": cluster.address})
     assert proc.returncode != 0 and "with --engine ray the texts stay on the cluster" in proc.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -198,10 +197,15 @@ def _cluster_on_ray(args: argparse.Namespace, engine: Any, settings: EmbedOption
     if args.format == "parquet" and not args.output:
         raise ConfigError("--format parquet needs -o DIR: the folder for the shards and result.json")
     column = args.text_field if str(args.input).lower().endswith((".jsonl", ".json")) else args.text_column
-    with console.status("clustering on Ray") if not args.quiet else contextlib.nullcontext():
+    from ..report.progress import StageProgress
+
+    with StageProgress(console, quiet=args.quiet) as progress:
+        progress("read", 0, 1, str(args.input))
         ds = read_corpus(args.input, text_column=column, engine=engine)
+        progress("read", 1, 1, "with Ray Data")
         result = cluster_dataset(ds, args.instruction, n_clusters=args.n_clusters, options=settings, engine=engine,
-                                 shards_to=Path(args.output) / "rows" if args.format == "parquet" else None)
+                                 shards_to=Path(args.output) / "rows" if args.format == "parquet" else None,
+                                 progress=progress)
     if args.format == "parquet":
         from ..io import write_atomic
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..engine.ray import NODE, RayEngine, ordered
 from ..errors import InputError
-from ..types import Clustering
+from ..types import Clustering, ProgressFn, null_progress
 from .cluster import nearest_centre
 from .clusterer import EmbeddingClusterer, embed_for_clustering
 from .embedders import get_embedder
@@ -104,13 +104,15 @@ def cluster_dataset(
     options: EmbedOptions | dict[str, Any] | None = None,
     engine: RayEngine | None = None,
     shards_to: str | Path | None = None,
+    progress: ProgressFn = null_progress,
 ) -> Clustering:
     """Cluster the :data:`TEXT` column of the Ray Dataset ``ds`` by ``instruction``; see the module docstring.
 
     ``options``: the estimator's (:class:`~.options.EmbedOptions`; ``progress`` is not heard here); its
     ``fit_sample`` bound is :data:`~.sample.FIT_SAMPLE` unless the options say otherwise. The labels follow the
     rows' order. ``shards_to``: a folder that gets one row per text (``text``, ``label``, ``cluster``: the result's
-    1-based label and its cluster's name) in Parquet shards, written by the cluster.
+    1-based label and its cluster's name) in Parquet shards, written by the cluster. ``progress``: rows embedded
+    (streamed within the bound; at the start and the end of the pass past it) and rows placed, per stage.
     """
     start = time.perf_counter()
     engine = engine or RayEngine()
@@ -130,14 +132,17 @@ def cluster_dataset(
     blank = texts_ds.filter(lambda row: not str(row[TEXT]).strip()).count()
     if blank:  # nothing is dropped silently: a blank line is an error here as in a local read
         raise InputError(f"{blank} of the {n} texts are blank; remove blank lines (one text per line)")
-    vectors = engine.map_column(texts_ds, work, source=TEXT, target="vector", batch_size=BATCH).materialize()
+    vectors = engine.map_column(texts_ds, work, source=TEXT, target="vector", batch_size=BATCH)
     notes = [est.route_.note()] if est.route_.view != "semantic" else []
     threshold = sample_threshold(n, est.fit_sample)
+    progress("embed", 0, n, "on the Ray cluster")
     if threshold is None:  # within the bound: every text here, fitted as the estimator fits them
-        texts, x = _gather(vectors, engine)
+        texts, x = _gather(vectors, engine, lambda done: progress("embed", done, n, "on the Ray cluster"))
+        progress("fit", 0, 1, f"{n} texts")
         result = est.fit_vectors(texts, x, start=start, notes=notes).result_
+        progress("fit", 1, 1, f"{result.n_clusters} clusters")
     else:
-        result = _fit_sample_and_place(vectors, est, threshold, n, notes, engine, start)
+        result = _fit_sample_and_place(vectors, est, threshold, n, notes, engine, start, progress)
     result.notes.extend(engine.notes())
     if shards_to is not None:
         _write_shards(texts_ds, result, shards_to)
@@ -158,8 +163,8 @@ def _write_shards(texts: Any, result: Clustering, folder: str | Path) -> None:
     rows.map_batches(name, batch_format="numpy").write_parquet(str(folder))
 
 
-def _gather(ds: Any, engine: RayEngine) -> tuple[list[str], np.ndarray]:
-    """The texts and vectors of ``ds`` on this machine, in order."""
+def _gather(ds: Any, engine: RayEngine, done: Callable[[int], None] | None = None) -> tuple[list[str], np.ndarray]:
+    """The texts and vectors of ``ds`` on this machine, in order (``done(rows so far)`` after each batch)."""
     texts: list[str] = []
     rows: list[np.ndarray] = []
     for batch in ds.iter_batches(batch_size=4096, batch_format="numpy"):
@@ -167,11 +172,13 @@ def _gather(ds: Any, engine: RayEngine) -> tuple[list[str], np.ndarray]:
         rows.append(np.asarray(batch["vector"], dtype=np.float32))
         if NODE in batch:
             engine.count_nodes(batch[NODE])
+        if done is not None:
+            done(len(texts))
     return texts, np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
 
 def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int, n: int, notes: list[str],
-                          engine: RayEngine, start: float) -> Clustering:
+                          engine: RayEngine, start: float, progress: ProgressFn) -> Clustering:
     """Past the bound: the sample fitted here, every other text placed by the actors, labels streamed back."""
     seed = est.random_state
 
@@ -179,9 +186,12 @@ def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int,
         return {**batch, "kept": kept_by((str(t) for t in batch[TEXT]), threshold, seed)}
 
     marked = vectors.map_batches(mark, batch_format="numpy").materialize()
+    progress("embed", n, n, "on the Ray cluster")
     texts, x = _gather(marked.filter(lambda row: bool(row["kept"])), engine)
+    progress("fit", 0, 1, f"a sample of {len(texts)} texts")
     labels_s, centers, scores = est._cluster(texts, x, notes)
     names, descriptions, _ = est._names(texts, x, labels_s, centers)
+    progress("fit", 1, 1, f"{len(names)} clusters")
     placed = engine.map_column(marked.select_columns(["vector", "kept"]), _Nearest(centers), source="vector",
                                target="label", batch_size=4 * BATCH)
     labels = np.empty(n, dtype=np.int64)
@@ -195,6 +205,7 @@ def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int,
         labels[at : at + len(got)] = got
         at += len(got)
         engine.count_nodes(batch[NODE])
+        progress("place", at, n, "nearest centroid, on the Ray cluster")
     if at != n or taken != len(texts):
         raise RuntimeError(f"the Ray engine placed {at} of {n} texts ({taken} of {len(texts)} sampled)")
     notes.append(sample_note(n, len(texts), est.fit_sample))
