@@ -22,6 +22,7 @@ from .backends.base import Backend
 from .backends.openai_compat import ENV_BASE_URL, OpenAICompatBackend
 from .engine import Engine, make_engine, using
 from .errors import AnswerError, ContextLengthError, InputError
+from .granularity import unseen_criterion
 from .methods import Choice, methods, resolve, split_assist
 from .notices import drain as drain_notices
 from .types import Clustering, null_progress
@@ -36,7 +37,13 @@ METHODS = tuple(m.name for m in methods("api"))
 
 #: The note on a result clustered without an instruction.
 NO_INSTRUCTION = ("no instruction given: clustered by what the texts are about; say by what with --instruction "
-                  '(e.g. "by root cause")')
+                  '(e.g. "by root cause"; a criterion other than topic needs a model: --base-url URL)')
+
+
+def unseen_note(word: str) -> str:
+    """The one line that says the offline method cannot see ``word`` (a criterion named by the instruction)."""
+    return (f"offline, the clusters follow what the texts are about: the encoder does not see {word} in them; "
+            f"for clusters by {word}, give a model server (--base-url URL --model NAME)")
 
 
 def server_configured(base_url: str | None = None) -> bool:
@@ -118,6 +125,9 @@ def cluster_texts(
     result.notes.extend(runner.notes())
     if not instruction.strip():
         result.notes.insert(0, NO_INSTRUCTION)
+    elif (backend is None and not any(n.startswith(("view=style", "view=language")) for n in result.notes)
+          and (word := unseen_criterion(instruction)) is not None):
+        result.notes.insert(0, unseen_note(word))
     result.notes.extend(n for n in drain_notices() if n not in result.notes)
     return result
 

@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--method", default="auto", choices=[x.name for x in methods("cli")], metavar="METHOD",
                    help="; ".join(f"{x.name}: {x.summary}" for x in methods("cli")) + " (default auto)")
     m.add_argument("--n-clusters", type=positive_int, help="ask for exactly this many clusters")
+    m.add_argument("--level", type=positive_int, metavar="N",
+                   help="the answer at level N of the topic hierarchy (1: the top, fewest clusters; the notes list "
+                        "the levels); default: the level the instruction asks for")
     m.add_argument("--assist", choices=ASSIST_MODES,
                    help="embeddings with a model server: 'categories' = the model names the embedding clusters under "
                    "the instruction, then picks one of those categories per text; 'answers' = embed the model's short "
@@ -164,6 +167,8 @@ def run_cluster(args: argparse.Namespace) -> int:
             keep=keep,
             engine=engine,
         )
+    if args.level is not None:
+        result = result.at_level(args.level)
     if args.save:
         from ..corpus.saved import model_from_result, save
 
@@ -206,6 +211,8 @@ def _cluster_on_ray(args: argparse.Namespace, engine: Any, settings: EmbedOption
         result = cluster_dataset(ds, args.instruction, n_clusters=args.n_clusters, options=settings, engine=engine,
                                  shards_to=Path(args.output) / "rows" if args.format == "parquet" else None,
                                  progress=progress)
+    if args.level is not None:
+        result = result.at_level(args.level)
     if args.format == "parquet":
         from ..io import write_atomic
 

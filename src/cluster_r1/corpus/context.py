@@ -95,6 +95,8 @@ class ScaleModel:
     classifier: dict[str, Any] | None = None
     floor: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    #: the topic hierarchy around the topics (:func:`cluster_r1.corpus.saved.saved_levels`), or None
+    levels: dict[str, Any] | None = None
 
 
 def centre_rows(raw: np.ndarray, mean: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from ..backends.base import Backend
 from ..errors import ConfigError, InputError
 from ..io import write_atomic
 from ..notices import drain as drain_notices
-from ..types import Clustering
+from ..types import Clustering, Level
 from .assign import Assignment, Batching, batch_size, centroids, classify_llm, own_similarity
 from .calls import Tally
 from .context import ScaleModel, centre_rows
@@ -36,7 +36,7 @@ from .taxonomy import OTHER, Taxonomy
 if TYPE_CHECKING:
     from ..embed.options import EmbedOptions
 
-__all__ = ["FORMAT", "save", "load", "place", "model_from_result"]
+__all__ = ["FORMAT", "save", "load", "place", "model_from_result", "saved_levels", "place_levels"]
 
 FORMAT = "cluster-r1/clusterer"
 VERSION = 1
@@ -61,6 +61,7 @@ def save(model: ScaleModel, folder: str | os.PathLike[str]) -> Path:
         "classifier": model.classifier,
         "floor": model.floor,
         "settings": {k: v for k, v in model.settings.items() if _jsonable(v)},
+        "levels": model.levels,
     }
     out = path / FILE
     write_atomic(out, json.dumps(data, ensure_ascii=False) + "\n")
@@ -106,10 +107,33 @@ def load(folder: str | os.PathLike[str]) -> ScaleModel:
     floor = data.get("floor")
     if floor is not None and not isinstance(floor, (int, float)):
         raise InputError(f"{file} is damaged (floor {str(floor)[:40]!r} is not a number); save the clusterer again")
+    levels = data.get("levels")
+    if levels is not None and not _levels_ok(levels, len(taxonomy), centres.shape[1]):
+        raise InputError(f"{file} is damaged (its topic levels do not fit its topics); save the clusterer again")
     return ScaleModel(taxonomy=taxonomy, centres=centres, mean=mean, embedder=str(data.get("embedder", "")),
                       view=str(data.get("view", "semantic")), template=str(data.get("template", "auto")),
                       assign=str(data.get("assign", "embed")), classifier=data.get("classifier"),
-                      floor=data.get("floor"), settings=dict(data.get("settings") or {}))
+                      floor=data.get("floor"), settings=dict(data.get("settings") or {}), levels=levels)
+
+
+def _levels_ok(levels: Any, topics: int, width: int) -> bool:
+    """A saved hierarchy's shape: names, descriptions and parents per level, the answer level one per topic, the
+    levels below it with a centroid per cluster."""
+    try:
+        answer, rows = int(levels["answer"]), levels["levels"]
+        sizes = [len(r["names"]) for r in rows]
+        if not 0 <= answer < len(rows) or sizes[answer] != topics:
+            return False
+        for i, r in enumerate(rows):
+            if len(r["descriptions"]) != sizes[i] or len(r["parents"]) != sizes[i]:
+                return False
+            if any((p is None) != (i == 0) or (p is not None and not 0 <= int(p) < sizes[i - 1]) for p in r["parents"]):
+                return False
+            if i > answer and np.asarray(r["centres"], dtype=np.float32).shape != (sizes[i], width):
+                return False
+        return True
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
 
 
 def _check_classifier(file: Path, clf: Any, width: int) -> None:
@@ -259,6 +283,10 @@ def place(
         model=getattr(backend, "model", "") if backend is not None else model.embedder, usage=usage, notes=notes,
         placement=result.source, confidence=[round(float(c), 4) for c in result.confidence],
     )
+    if model.levels is not None:
+        clustering.levels = place_levels(model.levels, x, labels)
+        answer = clustering.levels[int(model.levels["answer"])]
+        clustering.level = int(model.levels["answer"]) + 1 if answer.labels == clustering.labels else None
     clustering.notes.extend(drain_notices())
     return clustering, model
 
@@ -336,4 +364,49 @@ def model_from_result(
                             "classes": clf.classes_.tolist()}
     for c, topic in zip(result.clusters, taxonomy.topics):
         c.id = topic.id
+    model.levels = saved_levels(result, x)
     return model
+
+
+def saved_levels(result: Clustering, x: np.ndarray) -> dict[str, Any] | None:
+    """The result's hierarchy as a saved clusterer keeps it: per level (from the top) the names, descriptions and
+    0-based parents; below the answer level, a centroid per cluster (new texts go to the nearest child of their
+    cluster one level up). None when the result has no levels or its answer is none of them."""
+    if not result.levels or result.level is None or result.levels[result.level - 1].labels != result.labels:
+        return None
+    answer = result.level - 1
+    rows = []
+    for i, lv in enumerate(result.levels):
+        row: dict[str, Any] = {"names": [c.name for c in lv.clusters],
+                               "descriptions": [c.description for c in lv.clusters],
+                               "parents": [None if p is None else p - 1 for p in lv.parents]}
+        if i > answer:
+            ids = {t: lab - 1 for t, lab in enumerate(lv.labels)}
+            row["centres"] = np.asarray(centroids(x, ids, lv.n_clusters), dtype=np.float32).round(7).tolist()
+        rows.append(row)
+    return {"answer": answer, "levels": rows}
+
+
+def place_levels(levels: dict[str, Any], x: np.ndarray, topics: Sequence[int]) -> list[Level]:
+    """Every level for new texts with vectors ``x`` placed in the answer level's ``topics`` (0-based; a topic past the
+    saved ones, Other or a discovered one, is Other at every level): up by the parents, down by the nearest child."""
+    from ..embed.hierarchy import levels_from_ids
+
+    rows, answer = levels["levels"], int(levels["answer"])
+    sizes = [len(r["names"]) for r in rows]
+    per: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(rows)
+    ans = np.asarray(topics, dtype=np.int64)
+    per[answer] = np.where(ans >= sizes[answer], sizes[answer], ans)  # the extra id: Other
+    up = [np.asarray([*(-1 if p is None else int(p) for p in r["parents"]), sizes[i - 1] if i else -1],
+                     dtype=np.int64) for i, r in enumerate(rows)]  # each id's parent, Other's is Other
+    for i in range(answer - 1, -1, -1):
+        per[i] = up[i + 1][per[i + 1]]
+    for i in range(answer + 1, len(rows)):
+        centres = np.asarray(rows[i]["centres"], dtype=np.float32)
+        sims = x @ centres.T
+        sims[up[i][: sizes[i]][None, :] != per[i - 1][:, None]] = -np.inf  # only the children of its cluster
+        best = np.argmax(sims, axis=1)
+        per[i] = np.where(np.isfinite(sims.max(axis=1)), best, sizes[i])
+    names = [list(r["names"]) + [OTHER] for r in rows]
+    descriptions = [list(r["descriptions"]) + ["texts that fit no saved topic"] for r in rows]
+    return levels_from_ids(per, names, descriptions, [None] + [up[i] for i in range(1, len(rows))])

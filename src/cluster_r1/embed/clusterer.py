@@ -12,9 +12,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
 from ..errors import InputError
+from ..granularity import Granularity
 from ..types import Cluster, Clustering, Usage
 from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, default_max_k, nearest_centre
 from .embedders import Embedder, embed_texts, get_embedder
+from .hierarchy import build_levels
 from .naming import representatives
 from .options import EmbedOptions
 from .sample import FIT_SAMPLE, in_fit_sample, place_rest, sample_note
@@ -240,10 +242,21 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
             report(NAME_STAGE, 0, k_found, "")
         named = np.flatnonzero(kept) if kept is not None else np.arange(len(texts))
         names, descriptions, local = self._names([texts[i] for i in named], x[named], labels[named], centers)
+        built = build_levels(texts, x, labels, centers, names, descriptions,
+                             family=str(getattr(self._embedder, "family", None)), instruction=self.instruction,
+                             ask=Granularity() if self.n_clusters is not None else None, named=named,
+                             split=kept is None, random_state=self.random_state)
+        if built.chosen != built.default:  # the level the instruction asks for is the answer
+            labels, centers, names, descriptions = built.labels, built.centers, built.names, built.descriptions
+            local = representatives(x[named], labels[named], centers)
+        notes.extend(built.notes())
         reps = [named[r].tolist() for r in local]
         if report is not None:
             report(NAME_STAGE, k_found, k_found, "")
         self.result_: Clustering = self._result(labels, names, descriptions, notes, start)
+        self.result_.levels = built.levels if len(built.levels) > 1 else None
+        self.result_.level = built.chosen + 1 if len(built.levels) > 1 else None
+        self.levels_ = built
         order = list(dict.fromkeys(labels.tolist()))
         remap = {c: i for i, c in enumerate(order)}
         self.labels_ = np.array([remap[c] for c in labels.tolist()], dtype=np.int64)

@@ -1,0 +1,106 @@
+"""A result's levels: the hierarchy around the chosen clusters (:mod:`.levels`), each level named, and the level
+the instruction asks for (:mod:`.granularity`) made the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..granularity import Granularity, choose_level, read_granularity
+from ..types import Cluster, Level
+from .levels import hierarchy
+from .naming import representatives
+from .views import keyword_names
+
+__all__ = ["Levels", "build_levels", "level_centers", "levels_from_ids", "parent_ids"]
+
+
+@dataclass
+class Levels:
+    """The levels from the top down (``levels``), which one the method chose by itself (``default``) and which
+    one is the answer (``chosen``, with ``why``); the answer's 0-based ids per text, centroids, names and
+    descriptions."""
+
+    levels: list[Level]
+    default: int
+    chosen: int
+    why: str
+    labels: np.ndarray
+    centers: np.ndarray
+    names: list[str]
+    descriptions: list[str]
+
+    def notes(self) -> list[str]:
+        if len(self.levels) < 2:
+            return []
+        counts = " / ".join(str(lv.n_clusters) for lv in self.levels)
+        k = self.levels[self.chosen].n_clusters
+        return [f"levels: {counts} clusters, from the top (--level N picks one); the answer is level "
+                f"{self.chosen + 1} ({k} clusters): {self.why}"]
+
+
+def level_centers(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The mean vector of each id's rows (ids 0..m-1)."""
+    m = int(ids.max()) + 1
+    sums = np.zeros((m, x.shape[1]), dtype=np.float64)
+    np.add.at(sums, ids, x)
+    return (sums / np.bincount(ids, minlength=m)[:, None]).astype(x.dtype)
+
+
+def parent_ids(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """For nested per-text ids, each lower id's upper id (the upper id of its first text)."""
+    m = int(lower.max()) + 1
+    first = np.full(m, -1, dtype=np.int64)
+    order = np.arange(len(lower))[::-1]
+    first[lower[order]] = order  # the last write per id is its first text
+    return upper[first]
+
+
+def levels_from_ids(per_level: list[np.ndarray], names: list[list[str]], descriptions: list[list[str]],
+                    parents: list[np.ndarray | None]) -> list[Level]:
+    """:class:`Level` objects from 0-based ids per text (from the top down), each level's names and descriptions by
+    id, and each id's parent id one level up (None for the top); clusters numbered by first appearance."""
+    levels: list[Level] = []
+    numbering: list[dict[int, int]] = []
+    for i, ids in enumerate(per_level):
+        order = {int(c): j + 1 for j, c in enumerate(dict.fromkeys(ids.tolist()))}
+        numbering.append(order)
+        items: list[list[int]] = [[] for _ in order]
+        for t, c in enumerate(ids.tolist(), start=1):
+            items[order[c] - 1].append(t)
+        up = parents[i]
+        links: list[int | None] = [None] * len(order) if up is None else [numbering[i - 1][int(up[c])] for c in order]
+        levels.append(Level(clusters=[Cluster(name=names[i][c], items=members, description=descriptions[i][c])
+                                      for c, members in zip(order, items, strict=True)],
+                            labels=[order[int(c)] for c in ids.tolist()], parents=links))
+    return levels
+
+
+def build_levels(texts: list[str], x: np.ndarray, labels: np.ndarray, centers: np.ndarray, names: list[str],
+                 descriptions: list[str], *, family: str, instruction: str, ask: Granularity | None = None,
+                 named: np.ndarray | None = None, split: bool = True, random_state: int = 0) -> Levels:
+    """The levels around ``labels`` (0-based fit ids with ``centers``, ``names`` and ``descriptions``); names of the
+    other levels from the texts at ``named`` (default: all). ``ask`` (default: read from ``instruction``) picks the
+    answer's level; ``split=False`` builds no finer level."""
+    per_level, default = hierarchy(x, labels, centers, random_state=random_state, split_down=split)
+    ks = [int(ids.max()) + 1 for ids in per_level]
+    chosen, why = choose_level(ks, default, read_granularity(instruction) if ask is None else ask)
+    named = np.arange(len(texts)) if named is None else named
+    sub_texts, sub_x = [texts[i] for i in named], x[named]
+    all_names: list[list[str]] = []
+    all_desc: list[list[str]] = []
+    for i, ids in enumerate(per_level):
+        if i == default:
+            nm, ds = names, descriptions
+        else:
+            ctr = level_centers(sub_x, ids[named])
+            nm, ds = keyword_names(family, sub_texts, ids[named], representatives(sub_x, ids[named], ctr))
+        all_names.append(list(nm))
+        all_desc.append(list(ds))
+    levels = levels_from_ids(per_level, all_names, all_desc, [None] + [parent_ids(per_level[i - 1], per_level[i])
+                                                                        for i in range(1, len(per_level))])
+    out_names, out_desc = all_names[chosen], all_desc[chosen]
+    answer = per_level[chosen]
+    answer_centers = centers if chosen == default else level_centers(x, answer)
+    return Levels(levels, default, chosen, why, answer, answer_centers, list(out_names), list(out_desc))
