@@ -2,11 +2,17 @@
 
     python benchmarks/levels.py two-level --n 1000 --seed 0     # CLINC150 and SLURP: broad / specific / plain
     python benchmarks/levels.py families --n 300 --seed 0        # every family task: the levels and their V
+    python benchmarks/levels.py model --base-url http://127.0.0.1:8080/v1 --n 1000   # the model picks the level
 
 ``two-level``: the same texts of a corpus labelled at two levels (CLINC150: 10 domains over 150 intents; SLURP:
-18 scenarios over 46 actions), a seeded sample of ``--n``, clustered offline (bundled MiniLM) under a plain, a
+18 scenarios over 46 actions; the Grimm tales: 5 ATU topics over 20 ATU types, all 54 tales), a seeded sample of ``--n``, clustered offline (bundled MiniLM) under a plain, a
 broad and a specific instruction. Printed per instruction: the level chosen and its k, and against each gold
 criterion (its k in this sample) V x100 and whether k is in [k/2, 2k].
+
+``model``: the two-level corpora clustered offline once under the plain instruction; then, for the plain, broad and
+specific instructions, the model server picks the level (:func:`cluster_r1.corpus.levels.model_level`: one short
+call under a choice constraint, seeing each level's count and largest clusters' names). Printed as ``two-level``,
+with the model's reply.
 
 ``families``: every task of the tuning and held-out families (benchmarks/embed_tasks.py) under its own
 instruction. Printed per task: gold k, the levels' k from the top (the chosen one starred), V x100 at each
@@ -34,6 +40,8 @@ TWO_LEVEL = {
                  "Cluster the requests by their specific intent"),
     "slurp": ("scenario", "action", "Cluster the commands", "Cluster the commands into broad areas",
               "Cluster the commands by the specific action requested"),
+    "grimm_tales": ("atu_topic", "atu_type", "Cluster the fairy tales", "Cluster the fairy tales into broad groups",
+                    "Cluster the fairy tales by their specific tale type"),
 }
 
 
@@ -65,6 +73,37 @@ def run_two_level(n: int, seed: int, cache: str) -> None:
                   flush=True)
 
 
+def run_model(n: int, seed: int, cache: str, base_url: str, model: str) -> None:
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+    from cluster_r1.bench.corpora import load_corpus
+    from cluster_r1.corpus.calls import Tally
+    from cluster_r1.corpus.levels import model_level
+
+    backend = OpenAICompatBackend(base_url=base_url, model=model, max_retries=1)
+    print("| corpus | instruction | level the model picked | k | levels | V / in range vs broad | "
+          "V / in range vs specific | seconds |")
+    print("|---|---|---:|---:|---|---|---|---:|")
+    for name, (broad, specific, plain, *asked) in TWO_LEVEL.items():
+        corpus = load_corpus(name, DATA)
+        idx = sorted(random.Random(seed).sample(range(len(corpus)), min(n, len(corpus))))
+        texts = [corpus.texts[i] for i in idx]
+        gold = {c: [corpus.labels(c)[i] for i in idx] for c in (broad, specific)}
+        ks = {c: len(set(g)) for c, g in gold.items()}
+        r = embed_cluster(texts, plain, cache_dir=cache)
+        for instruction in (plain, *asked):
+            import time
+
+            t0 = time.perf_counter()
+            picked = model_level(backend, instruction, r, Tally())
+            seconds = time.perf_counter() - t0
+            answer = r.at_level(picked) if picked else r
+            levels = " / ".join(str(lv.n_clusters) for lv in r.levels or [])
+            cells = [f"{v(gold[c], answer.labels):.1f} / {'yes' if in_range(answer.n_clusters, ks[c]) else 'no'} "
+                     f"(k={ks[c]})" for c in (broad, specific)]
+            print(f"| {name} | {instruction} | {picked or 'none (kept ' + str(r.level) + ')'} | {answer.n_clusters} | "
+                  f"{levels} | {cells[0]} | {cells[1]} | {seconds:.1f} |", flush=True)
+
+
 def run_families(n: int, seed: int, cache: str) -> None:
     print("| family | task | gold k | levels' k (chosen *) | V per level | in range |")
     print("|---|---|---:|---|---|---|")
@@ -93,13 +132,17 @@ def run_families(n: int, seed: int, cache: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("two-level", "families"))
+    ap.add_argument("part", choices=("two-level", "families", "model"))
+    ap.add_argument("--base-url", default="http://127.0.0.1:8080/v1")
+    ap.add_argument("--model", default="local")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache-dir", default=".cache/embeddings")
     args = ap.parse_args()
     if args.part == "two-level":
         run_two_level(args.n, args.seed, args.cache_dir)
+    elif args.part == "model":
+        run_model(args.n, args.seed, args.cache_dir, args.base_url, args.model)
     else:
         run_families(args.n, args.seed, args.cache_dir)
 

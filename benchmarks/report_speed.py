@@ -3,7 +3,8 @@
     python benchmarks/report_speed.py --sizes 1000 10000 100000
 
 Texts are distinct synthetic tickets (tests/fake_model.py), clustered into 12 topics, with random
-384-d vectors for the map (the projection's cost is part of writing the report, timed apart).
+384-d vectors for the map (the projection's cost is part of writing the report, timed apart). Every text is drawn
+up to 100,000 (``points drawn``, read back from the page).
 ``ready`` is what the page itself measures (parse the data, render the first page of every
 cluster, draw the map), read back from the DOM; ``browser`` is the whole headless Chromium run.
 """
@@ -38,8 +39,9 @@ def main() -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("install Chromium first: apt-get install chromium")
-    print("| texts | file (MB) | per 1,000 texts (KB) | projection + page (s) | ready in page (ms) | browser run (s) |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| texts | file (MB) | per 1,000 texts (KB) | projection + page (s) | ready in page (ms) | browser run (s) "
+          "| points drawn |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.sizes:
         topics = [f"topic{j}" for j in range(12)]
         texts, gold = corpus(n, topics=topics, seed=2)
@@ -58,9 +60,11 @@ def main() -> None:
                                    "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=600)
             wall = time.perf_counter() - t0
             ready = re.search(r'data-ready-ms="(\d+)"', proc.stdout)
+            points = re.search(r'data-points="(\d+)"', proc.stdout)
             size = path.stat().st_size
         print(f"| {n:,} | {size / 1e6:.1f} | {size / n * 1000 / 1024:.0f} | {build:.1f} | "
-              f"{ready.group(1) if ready else 'not ready'} | {wall:.1f} |", flush=True)
+              f"{ready.group(1) if ready else 'not ready'} | {wall:.1f} | {points.group(1) if points else 0} |",
+              flush=True)
 
 
 if __name__ == "__main__":

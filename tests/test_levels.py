@@ -63,7 +63,7 @@ def test_criteria_the_encoder_cannot_see_are_named(instruction, word) -> None:
 
 def test_coarser_sizes_shrink_by_a_third_to_a_handful() -> None:
     assert coarser_sizes(60) == [20, 7]
-    assert coarser_sizes(8) == [] and coarser_sizes(9) == [3]
+    assert coarser_sizes(10) == [] and coarser_sizes(11) == [4] and coarser_sizes(27) == [9]
     assert all(k >= 2 for n in range(2, 400) for k in coarser_sizes(n))
 
 
@@ -223,3 +223,34 @@ def test_offline_says_when_the_instruction_names_what_it_cannot_see(banking, tmp
     assert not any("does not see" in n for n in topic.notes)
     empty = cluster_texts(texts, "", method="embed", embed_options=options)
     assert empty.notes[0] == NO_INSTRUCTION and "--base-url" in NO_INSTRUCTION
+
+
+def test_the_model_picks_a_level_by_the_levels_names(plain) -> None:
+    from cluster_r1.backends import ScriptedBackend
+    from cluster_r1.constraints import Choice
+    from cluster_r1.corpus.calls import Tally
+    from cluster_r1.corpus.levels import model_level
+
+    n = len(plain.levels)
+    backend = ScriptedBackend(["1", "Level 2", "none of them", str(n + 1)], constraint_kinds={"choice"})
+    assert model_level(backend, "broad areas please", plain, Tally()) == 1
+    prompt = backend.history[0][-1]["content"]
+    assert "broad areas please" in prompt and f"Level {n} ({plain.levels[-1].n_clusters} groups)" in prompt
+    assert plain.levels[0].clusters[0].name[:20] in prompt or any(
+        c.name[:20] in prompt for c in plain.levels[0].clusters), "each level shown by its clusters' names"
+    assert backend.kwargs[0]["constraint"] == Choice(tuple(str(i) for i in range(1, n + 1)))
+    assert model_level(backend, "x", plain, Tally()) == 2
+    assert model_level(backend, "x", plain, Tally()) is None, "a reply naming no level"
+    assert model_level(backend, "x", plain, Tally()) is None, "a level that does not exist"
+    assert model_level(backend, "x", Clustering.from_labels([1, 2]), Tally()) is None and backend.pending == 0
+
+
+def test_llm_names_mode_answers_at_the_level_the_model_picks(banking, tmp_path) -> None:
+    from cluster_r1.backends import ScriptedBackend
+    from cluster_r1.corpus.assist import AssistOptions, assisted_cluster
+
+    backend = ScriptedBackend(["1"])
+    r = assisted_cluster(banking, "by the customer's request", backend,
+                         assist=AssistOptions(mode=None, llm_names=False), embed_options={"cache_dir": tmp_path})
+    assert r.level == 1 and r.n_clusters == r.levels[0].n_clusters
+    assert any("as the model chose" in n for n in r.notes)

@@ -58,7 +58,7 @@ def test_page_embeds_every_string_as_data(tmp_path) -> None:
     page = path.read_text()
     body = page.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0]
     assert json.loads(body.replace("\\u003c", "<"))["clusters"][0]["name"] == names[0]
-    assert page.count("<script") == 2 and "onerror=" not in page.split("<script", 1)[0]
+    assert page.count("<script") == 3 and "onerror=" not in page.split("<script", 1)[0]  # data, map data, code
     assert "innerHTML" not in page and "http" not in re.sub(r"https?://[^\"' ]*w3\.org[^\"' ]*", "", page)
 
 
@@ -124,3 +124,66 @@ def test_cli_report_opens_in_the_browser(tmp_path) -> None:
     short.write_text("one\ntwo\n")
     proc = run_cli("report", str(out), "--input", str(short), "-o", str(again))
     assert proc.returncode == 1 and "holds 2 texts but the result 15" in proc.stderr
+
+
+def test_heatmap_rows_and_columns_are_matched_and_capped() -> None:
+    from cluster_r1.report.html import HEATMAP_CAP, heatmap
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 40, size=2000)
+    labels = [int((g * 7) % 45) + 1 for g in gold]  # each gold class is one cluster, under another number
+    labels = [lab if rng.random() > 0.1 else int(rng.integers(1, 46)) for lab in labels]
+    used = sorted(set(labels))
+    labels = [used.index(lab) + 1 for lab in labels]
+    h = heatmap(labels, [f"g{g}" for g in gold], len(used))
+    m = np.asarray(h["matrix"])
+    assert len(h["classes"]) == HEATMAP_CAP and m.shape == (HEATMAP_CAP + 1, HEATMAP_CAP + 1)
+    assert h["rest_classes"] == 40 - HEATMAP_CAP and h["rest_rows"] == len(used) - HEATMAP_CAP
+    assert m.sum() == 2000, "nothing dropped: the rest summed into the last row and column"
+    diag = np.diag(m[:HEATMAP_CAP, :HEATMAP_CAP])
+    assert all(diag[i] == m[i, :HEATMAP_CAP].max() for i in range(HEATMAP_CAP)), "each row's class on the diagonal"
+    assert list(diag) == sorted(diag, reverse=True), "largest matches first"
+
+
+def test_the_map_keeps_neighbours_together_and_sits_in_its_own_element() -> None:
+    from sklearn.neighbors import NearestNeighbors
+
+    from cluster_r1.report.html import project
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(25, 32)) * 4
+    labels = np.repeat(np.arange(25), 24)
+    x = centres[labels] + rng.normal(size=(600, 32))
+    m = project(x, labels, fit_points=200)  # 200 laid out, 400 placed by their neighbours
+    xy = np.column_stack([m["x"], m["y"]])
+    assert len(m["i"]) == 600 and xy.min() >= 0 and xy.max() <= 1
+    _, near = NearestNeighbors(n_neighbors=11).fit(xy).kneighbors(xy)
+    assert (labels[m["i"]][near[:, 1:]] == labels[m["i"]][:, None]).mean() > 0.9
+    sample = project(x, labels, max_points=100)
+    assert len(sample["i"]) == 100 and len(set(labels[sample["i"]].tolist())) == 25, "a sample keeps every cluster"
+    result = Clustering.from_labels((labels + 1).tolist())
+    page = render_report(report_data(result, [f"t{i}" for i in range(600)], vectors=x))
+    block = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', page, re.S).group(1)
+    data = json.loads(block)
+    assert len(data["x"]) == len(data["y"]) == len(data["cluster"]) == 600
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+def test_levels_tree_and_named_map_in_the_browser(tmp_path) -> None:
+    from cluster_r1.types import Cluster, Level
+
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(6), 20)
+    x = rng.normal(size=(6, 16))[labels] * 5 + rng.normal(size=(120, 16))
+    top = Level(clusters=[Cluster("one", [i + 1 for i in range(60)]), Cluster("two", [i + 61 for i in range(60)])],
+                labels=[1] * 60 + [2] * 60, parents=[None, None])
+    fine = Clustering.from_labels((labels + 1).tolist(), names=[f"<b>topic {k}</b>" for k in range(6)])
+    fine.levels = [top, Level(clusters=fine.clusters, labels=fine.labels, parents=[1, 1, 1, 2, 2, 2])]
+    fine.level = 2
+    path = tmp_path / "levels.html"
+    path.write_text(render_report(report_data(fine, [f"text {i}" for i in range(120)], vectors=x)), encoding="utf-8")
+    dom, log = dump_dom(path, tmp_path)
+    assert 'data-ready="1"' in dom and 'data-nodes="8"' in dom, "2 top topics and their 6 clusters in the tree"
+    assert 'data-points="120"' in dom and re.search(r'data-names="[1-6]"', dom), "names written on the map"
+    assert "&lt;b&gt;topic 0&lt;/b&gt;" in dom and "<b>topic" not in dom
+    assert not re.search(r"Uncaught|SyntaxError|TypeError|ReferenceError", log), log[-800:]

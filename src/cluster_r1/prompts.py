@@ -38,6 +38,8 @@ __all__ = [
     "N_CLUSTERS_HINT",
     "PLACE_ONE",
     "PROPOSE",
+    "CHOOSE_LEVEL",
+    "level_lines",
 ]
 
 #: The longest text sent whole in a prompt; longer texts are cut (the result's notes say which).
@@ -345,6 +347,24 @@ Answer with one line per group and nothing else, in the form "group1: short name
 
 
 # -- corpus stages (cluster_r1.corpus): names, categories, topics, placements ----------------------------
+
+CHOOSE_LEVEL = """Instruction: {instruction}
+
+The texts have been grouped at {n_levels} levels of detail, from the fewest groups to the most:
+{levels}
+
+Which level gives the groups the instruction asks for? Answer with the level number only (1 to {n_levels})."""
+
+
+def level_lines(levels: list[tuple[int, list[str]]], *, shown: int = 8, chars: int = 40) -> str:
+    """``Level i (k groups), e.g.: name; name; ...`` for each level's count and cluster names (data, clipped)."""
+    out = []
+    for i, (k, names) in enumerate(levels, start=1):
+        some = "; ".join(neutralise(clip_text(n, chars)) for n in names[:shown])
+        more = "; ..." if len(names) > shown else ""
+        out.append(f"Level {i} ({k} groups), e.g.: {some}{more}")
+    return "\n".join(out)
+
 
 NAME_CLUSTER = """Instruction: {instruction}
 

@@ -458,8 +458,11 @@ def assisted_cluster(
         options["view"] = "semantic"  # the answers are what the instruction asked for: embed their meaning
     est = EmbeddingClusterer(instruction=instruction, n_clusters=n_clusters, template=template, **options).fit(inputs)
     result = est.result_
+    reps: Sequence[Sequence[int]] = est.representatives_
+    if n_clusters is None and result.levels:  # the model picks the level the instruction asks for
+        result, reps = _level_by_model(result, reps, est.embeddings_, backend, instruction, tally)
     if names:
-        _name_by_model(result, est.representatives_, backend, texts, instruction, tally, report, on_event)
+        _name_by_model(result, reps, backend, texts, instruction, tally, report, on_event)
         method += "+names"
     if mode == "answers":
         # keyword names came from the answers: fine as names, but descriptions quote answers, not texts
@@ -506,6 +509,28 @@ def _assist_categories(
         result.notes.append(f"the instruction routes to the {view} view: its clusters are kept and named by the "
                             "model, not re-sorted by per-text picks (which follow content; docs/embedding.md)")
     return result
+
+
+def _level_by_model(result: Clustering, reps: Sequence[Sequence[int]], x: np.ndarray, backend: Backend,
+                    instruction: str, tally: Tally) -> tuple[Clustering, Sequence[Sequence[int]]]:
+    """``result`` at the level the model picks (with its representatives), or as it was when the reply picks none."""
+    from ..embed.hierarchy import level_centers
+    from ..embed.naming import representatives
+    from .levels import model_level
+
+    picked = model_level(backend, instruction, result, tally)
+    if picked is None:
+        result.notes.append("the model's reply named no level: kept the level the instruction's words or the texts "
+                            "chose")
+        return result, reps
+    if picked == result.level:
+        result.notes.append(f"the model chose the same level ({picked})")
+        return result, reps
+    result = result.at_level(picked)
+    result.notes[-1] = (f"the answer is level {picked} of {len(result.levels or [])} ({result.n_clusters} "
+                        "clusters), as the model chose")
+    ids = np.asarray(result.labels) - 1
+    return result, representatives(x, ids, level_centers(x, ids))
 
 
 def _name_by_model(result: Clustering, representatives: Sequence[Sequence[int]], backend: Backend, texts: list[str],

@@ -16,13 +16,13 @@ __all__ = ["MERGE_FACTOR", "TOP", "coarser_sizes", "merge", "split", "hierarchy"
 #: Each level up has about this many times fewer clusters.
 MERGE_FACTOR = 3
 #: Merging stops at a level with at most this many clusters (or 2).
-TOP = 8
+TOP = 10
 #: A finer level is built only where its clusters would hold this many texts on average.
 MIN_SPLIT_SIZE = 4
 
 
 def coarser_sizes(k: int) -> list[int]:
-    """The cluster counts of the levels above ``k`` clusters, nearest first: 60 -> [20, 7]; 8 -> []."""
+    """The cluster counts of the levels above ``k`` clusters, nearest first: 60 -> [20, 7]; 10 -> []."""
     sizes: list[int] = []
     while k > TOP:
         k = max(2, round(k / MERGE_FACTOR))
