@@ -10,9 +10,9 @@ broad and a specific instruction. Printed per instruction: the level chosen and 
 criterion (its k in this sample) V x100 and whether k is in [k/2, 2k].
 
 ``model``: the two-level corpora clustered offline once under the plain instruction; then, for the plain, broad and
-specific instructions, the model server picks the level (:func:`cluster_r1.corpus.levels.model_level`: one short
-call under a choice constraint, seeing each level's count and largest clusters' names). Printed as ``two-level``,
-with the model's reply.
+specific instructions, the model server reads the level (:func:`cluster_r1.corpus.levels.model_level`: one short
+call under a choice constraint, "no", "broad" or "specific", mapped onto the levels). Printed as ``two-level``,
+with the model's word.
 
 ``families``: every task of the tuning and held-out families (benchmarks/embed_tasks.py) under its own
 instruction. Printed per task: gold k, the levels' k from the top (the chosen one starred), V x100 at each
@@ -80,7 +80,7 @@ def run_model(n: int, seed: int, cache: str, base_url: str, model: str) -> None:
     from cluster_r1.corpus.levels import model_level
 
     backend = OpenAICompatBackend(base_url=base_url, model=model, max_retries=1)
-    print("| corpus | instruction | level the model picked | k | levels | V / in range vs broad | "
+    print("| corpus | instruction | level (the model's word) | k | levels | V / in range vs broad | "
           "V / in range vs specific | seconds |")
     print("|---|---|---:|---:|---|---|---|---:|")
     for name, (broad, specific, plain, *asked) in TWO_LEVEL.items():
@@ -94,9 +94,10 @@ def run_model(n: int, seed: int, cache: str, base_url: str, model: str) -> None:
             import time
 
             t0 = time.perf_counter()
-            picked = model_level(backend, instruction, r, Tally())
+            got = model_level(backend, instruction, r, Tally())
             seconds = time.perf_counter() - t0
-            answer = r.at_level(picked) if picked else r
+            picked = f"{got[0]} ({got[1]})" if got else None
+            answer = r.at_level(got[0]) if got else r
             levels = " / ".join(str(lv.n_clusters) for lv in r.levels or [])
             cells = [f"{v(gold[c], answer.labels):.1f} / {'yes' if in_range(answer.n_clusters, ks[c]) else 'no'} "
                      f"(k={ks[c]})" for c in (broad, specific)]

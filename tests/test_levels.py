@@ -225,23 +225,21 @@ def test_offline_says_when_the_instruction_names_what_it_cannot_see(banking, tmp
     assert empty.notes[0] == NO_INSTRUCTION and "--base-url" in NO_INSTRUCTION
 
 
-def test_the_model_picks_a_level_by_the_levels_names(plain) -> None:
+def test_the_model_reads_the_level_from_the_instruction(plain) -> None:
     from cluster_r1.backends import ScriptedBackend
     from cluster_r1.constraints import Choice
     from cluster_r1.corpus.calls import Tally
     from cluster_r1.corpus.levels import model_level
 
     n = len(plain.levels)
-    backend = ScriptedBackend(["1", "Level 2", "none of them", str(n + 1)], constraint_kinds={"choice"})
-    assert model_level(backend, "broad areas please", plain, Tally()) == 1
+    backend = ScriptedBackend(["broad", "specific", "no", "maybe"], constraint_kinds={"choice"})
+    assert model_level(backend, "what are the main themes?", plain, Tally()) == (1, "broad")
     prompt = backend.history[0][-1]["content"]
-    assert "broad areas please" in prompt and f"Level {n} ({plain.levels[-1].n_clusters} groups)" in prompt
-    assert plain.levels[0].clusters[0].name[:20] in prompt or any(
-        c.name[:20] in prompt for c in plain.levels[0].clusters), "each level shown by its clusters' names"
-    assert backend.kwargs[0]["constraint"] == Choice(tuple(str(i) for i in range(1, n + 1)))
-    assert model_level(backend, "x", plain, Tally()) == 2
-    assert model_level(backend, "x", plain, Tally()) is None, "a reply naming no level"
-    assert model_level(backend, "x", plain, Tally()) is None, "a level that does not exist"
+    assert "what are the main themes?" in prompt and "broad" in prompt and "specific" in prompt
+    assert backend.kwargs[0]["constraint"] == Choice(("no", "broad", "specific"))
+    assert model_level(backend, "x", plain, Tally()) == (n, "specific")
+    assert model_level(backend, "x", plain, Tally()) == (plain.level, "no"), "no size said: the texts' own level"
+    assert model_level(backend, "x", plain, Tally()) is None, "a reply that is none of the words"
     assert model_level(backend, "x", Clustering.from_labels([1, 2]), Tally()) is None and backend.pending == 0
 
 
@@ -249,8 +247,11 @@ def test_llm_names_mode_answers_at_the_level_the_model_picks(banking, tmp_path) 
     from cluster_r1.backends import ScriptedBackend
     from cluster_r1.corpus.assist import AssistOptions, assisted_cluster
 
-    backend = ScriptedBackend(["1"])
-    r = assisted_cluster(banking, "by the customer's request", backend,
+    backend = ScriptedBackend(["broad"])
+    r = assisted_cluster(banking, "what the customers want, roughly", backend,
                          assist=AssistOptions(mode=None, llm_names=False), embed_options={"cache_dir": tmp_path})
     assert r.level == 1 and r.n_clusters == r.levels[0].n_clusters
-    assert any("as the model chose" in n for n in r.notes)
+    assert any("the model read the instruction as asking for broad groups" in n for n in r.notes)
+    said = assisted_cluster(banking, "the customers' specific requests", backend,  # the words decide: no call
+                            assist=AssistOptions(mode=None, llm_names=False), embed_options={"cache_dir": tmp_path})
+    assert said.level == len(said.levels) and len(backend.history) == 1

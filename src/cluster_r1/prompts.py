@@ -39,7 +39,7 @@ __all__ = [
     "PLACE_ONE",
     "PROPOSE",
     "CHOOSE_LEVEL",
-    "level_lines",
+    "LEVEL_WORDS",
 ]
 
 #: The longest text sent whole in a prompt; longer texts are cut (the result's notes say which).
@@ -350,20 +350,13 @@ Answer with one line per group and nothing else, in the form "group1: short name
 
 CHOOSE_LEVEL = """Instruction: {instruction}
 
-The texts have been grouped at {n_levels} levels of detail, from the fewest groups to the most:
-{levels}
+Does the instruction say how fine the groups should be? Answer with one word:
+no - it names no size or level of detail
+broad - it asks for a few broad groups (areas, domains, main themes, high-level)
+specific - it asks for many specific groups (exact intents, specific actions, subtypes, fine-grained)"""
 
-Which level gives the groups the instruction asks for? Answer with the level number only (1 to {n_levels})."""
-
-
-def level_lines(levels: list[tuple[int, list[str]]], *, shown: int = 8, chars: int = 40) -> str:
-    """``Level i (k groups), e.g.: name; name; ...`` for each level's count and cluster names (data, clipped)."""
-    out = []
-    for i, (k, names) in enumerate(levels, start=1):
-        some = "; ".join(neutralise(clip_text(n, chars)) for n in names[:shown])
-        more = "; ..." if len(names) > shown else ""
-        out.append(f"Level {i} ({k} groups), e.g.: {some}{more}")
-    return "\n".join(out)
+#: The answers :data:`CHOOSE_LEVEL` allows.
+LEVEL_WORDS = ("no", "broad", "specific")
 
 
 NAME_CLUSTER = """Instruction: {instruction}

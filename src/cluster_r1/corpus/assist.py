@@ -516,19 +516,23 @@ def _level_by_model(result: Clustering, reps: Sequence[Sequence[int]], x: np.nda
     """``result`` at the level the model picks (with its representatives), or as it was when the reply picks none."""
     from ..embed.hierarchy import level_centers
     from ..embed.naming import representatives
+    from ..granularity import read_granularity
     from .levels import model_level
 
-    picked = model_level(backend, instruction, result, tally)
-    if picked is None:
-        result.notes.append("the model's reply named no level: kept the level the instruction's words or the texts "
-                            "chose")
+    said = read_granularity(instruction)
+    if said.kind is not None or said.count is not None:  # the instruction's own words decided: no call
         return result, reps
+    got = model_level(backend, instruction, result, tally)
+    if got is None:
+        result.notes.append("the model's reply was none of no / broad / specific: kept the level the texts chose")
+        return result, reps
+    picked, word = got
     if picked == result.level:
-        result.notes.append(f"the model chose the same level ({picked})")
+        result.notes.append(f"the model read the instruction as {word!r}: the level stays {picked}")
         return result, reps
     result = result.at_level(picked)
     result.notes[-1] = (f"the answer is level {picked} of {len(result.levels or [])} ({result.n_clusters} "
-                        "clusters), as the model chose")
+                        f"clusters): the model read the instruction as asking for {word} groups")
     ids = np.asarray(result.labels) - 1
     return result, representatives(x, ids, level_centers(x, ids))
 

@@ -1,31 +1,36 @@
-"""The model's choice among a result's levels: one short constrained call that reads the instruction and each
-level's cluster names (:data:`~cluster_r1.prompts.CHOOSE_LEVEL`)."""
+"""The model's reading of the level an instruction asks for: one short call under a choice constraint
+(:data:`~cluster_r1.prompts.CHOOSE_LEVEL`: "no", "broad" or "specific"), mapped onto a result's levels as the
+offline reading's words are (:func:`cluster_r1.granularity.choose_level`).
+
+Asked with each level's count and largest clusters' names, the local 1.5B model picked the last level listed
+whatever the instruction; asked whether the instruction wants broad or specific groups, it answered every
+explicit instruction right (docs/embedding.md, "Levels").
+"""
 
 from __future__ import annotations
 
-import re
-
 from ..backends.base import Backend
 from ..constraints import Choice
-from ..prompts import CHOOSE_LEVEL, level_lines, neutralise
+from ..granularity import Granularity, choose_level
+from ..prompts import CHOOSE_LEVEL, LEVEL_WORDS, neutralise
 from ..types import Clustering
 from .calls import Tally, ask
 
 __all__ = ["model_level"]
 
 
-def model_level(backend: Backend, instruction: str, result: Clustering, tally: Tally, *, seed: int | None = 0) -> int | None:
-    """The level (1-based from the top) of ``result.levels`` the model picks for ``instruction``; None when the
-    result has fewer than two levels or the reply names no level (the caller keeps its own)."""
+def model_level(backend: Backend, instruction: str, result: Clustering, tally: Tally, *,
+                seed: int | None = 0) -> tuple[int, str] | None:
+    """(the level, 1-based from the top, of ``result.levels`` the model's reading of ``instruction`` asks for;
+    its word); None when the result has fewer than two levels or the reply is none of the words."""
     levels = result.levels or []
-    if len(levels) < 2:
+    if len(levels) < 2 or result.level is None:
         return None
-    shown = [(lv.n_clusters, [c.name for c in sorted(lv.clusters, key=lambda c: -len(c.items))]) for lv in levels]
-    prompt = CHOOSE_LEVEL.format(instruction=neutralise(instruction.strip()) or "(none given)",
-                                 n_levels=len(levels), levels=level_lines(shown))
-    reply = ask(backend, tally, prompt, max_tokens=8, seed=seed,
-                constraint=Choice(tuple(str(i) for i in range(1, len(levels) + 1))))
-    m = re.search(r"\d+", reply)
-    if m is None or not 1 <= int(m.group()) <= len(levels):
+    prompt = CHOOSE_LEVEL.format(instruction=neutralise(instruction.strip()) or "(none given)")
+    reply = ask(backend, tally, prompt, max_tokens=4, seed=seed, constraint=Choice(LEVEL_WORDS)).strip().lower()
+    word = next((w for w in LEVEL_WORDS if reply.startswith(w)), None)
+    if word is None:
         return None
-    return int(m.group())
+    ask_for = Granularity(kind=None if word == "no" else word, why=f"the model read: {word}")
+    chosen, _ = choose_level([lv.n_clusters for lv in levels], result.level - 1, ask_for)
+    return chosen + 1, word
