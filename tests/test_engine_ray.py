@@ -84,6 +84,21 @@ def test_the_dataset_path_gives_the_local_partition_within_and_past_the_sample_b
     assert remote.notes[-1] in ("engine=ray, 1 node", "engine=ray, 2 nodes")
 
 
+def test_past_the_sample_bound_both_engines_give_the_same_levels(cluster, banking) -> None:
+    texts = banking[:600]
+    options = {"cache_dir": False, "fit_sample": 400}
+    instruction = "the customer's requests, in broad areas"
+    local = embed_cluster(texts, instruction, **options)
+    remote = cluster_dataset(ray.data.from_items([{"text": t} for t in texts]), instruction, options=options,
+                             engine=RayEngine(embed_actors=2))
+    assert local.level == remote.level == 1, "the broad level is the answer on both"
+    assert remote.labels == local.labels and [c.name for c in remote.clusters] == [c.name for c in local.clusters]
+    assert [lv.labels for lv in remote.levels] == [lv.labels for lv in local.levels]
+    assert [[c.name for c in lv.clusters] for lv in remote.levels] == [[c.name for c in lv.clusters]
+                                                                       for lv in local.levels]
+    assert [n for n in remote.notes if not n.startswith("engine=")] == local.notes[:len(remote.notes) - 1]
+
+
 def test_read_corpus_reads_every_format_in_order(cluster, banking, tmp_path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -16,7 +16,7 @@ from ..granularity import Granularity
 from ..types import Cluster, Clustering, Usage
 from .cluster import PAPER_RANDOM_STATE, check_algorithm, cluster_embeddings, default_max_k, nearest_centre
 from .embedders import Embedder, embed_texts, get_embedder
-from .hierarchy import build_levels
+from .hierarchy import Levels, build_levels
 from .naming import representatives
 from .options import EmbedOptions
 from .sample import FIT_SAMPLE, in_fit_sample, place_rest, sample_note
@@ -242,10 +242,8 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
             report(NAME_STAGE, 0, k_found, "")
         named = np.flatnonzero(kept) if kept is not None else np.arange(len(texts))
         names, descriptions, local = self._names([texts[i] for i in named], x[named], labels[named], centers)
-        built = build_levels(texts, x, labels, centers, names, descriptions,
-                             family=str(getattr(self._embedder, "family", None)), instruction=self.instruction,
-                             ask=Granularity() if self.n_clusters is not None else None, named=named,
-                             split=kept is None, random_state=self.random_state)
+        built = self._levels(labels, centers, names, descriptions, [texts[i] for i in named], x[named],
+                             named=named if kept is not None else None, x_all=x if kept is None else None)
         if built.chosen != built.default:  # the level the instruction asks for is the answer
             labels, centers, names, descriptions = built.labels, built.centers, built.names, built.descriptions
             local = representatives(x[named], labels[named], centers)
@@ -253,9 +251,7 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         reps = [named[r].tolist() for r in local]
         if report is not None:
             report(NAME_STAGE, k_found, k_found, "")
-        self.result_: Clustering = self._result(labels, names, descriptions, notes, start)
-        self.result_.levels = built.levels if len(built.levels) > 1 else None
-        self.result_.level = built.chosen + 1 if len(built.levels) > 1 else None
+        self.result_: Clustering = with_levels(self._result(labels, names, descriptions, notes, start), built)
         self.levels_ = built
         order = list(dict.fromkeys(labels.tolist()))
         remap = {c: i for i, c in enumerate(order)}
@@ -269,6 +265,17 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         self.cluster_names_ = [c.name for c in self.result_.clusters]
         self.cluster_descriptions_ = [c.description for c in self.result_.clusters]
         return self
+
+    def _levels(self, labels: np.ndarray, centers: np.ndarray, names: list[str], descriptions: list[str],
+                texts: list[str], x: np.ndarray, *, named: np.ndarray | None,
+                x_all: np.ndarray | None) -> Levels:
+        """The hierarchy around the fitted clusters (:func:`~.hierarchy.build_levels`), the other levels named from
+        ``texts`` (every text, or the fit sample at ``named``); a given ``n_clusters`` is the answer whatever
+        the instruction's words."""
+        return build_levels(labels, centers, names, descriptions, texts=texts, x=x, named=named, x_all=x_all,
+                            family=str(getattr(self._embedder, "family", None)), instruction=self.instruction,
+                            ask=Granularity() if self.n_clusters is not None else None,
+                            random_state=self.random_state)
 
     def _result(self, labels: np.ndarray, names: list[str], descriptions: list[str], notes: list[str],
                 start: float) -> Clustering:
@@ -299,6 +306,13 @@ class EmbeddingClusterer(ClusterMixin, BaseEstimator):
         if not texts:
             return np.zeros(0, dtype=np.int64)
         return nearest_centre(self._embed(texts), self.centers_)
+
+
+def with_levels(result: Clustering, built: Levels) -> Clustering:
+    """``result`` carrying the hierarchy ``built`` (none when it has a single level); in place."""
+    if len(built.levels) > 1:
+        result.levels, result.level = built.levels, built.chosen + 1
+    return result
 
 
 def embed_cluster(

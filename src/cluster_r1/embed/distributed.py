@@ -28,7 +28,7 @@ from ..engine.ray import NODE, RayEngine, ordered
 from ..errors import InputError
 from ..types import Clustering, ProgressFn, null_progress
 from .cluster import nearest_centre
-from .clusterer import EmbeddingClusterer, embed_for_clustering
+from .clusterer import EmbeddingClusterer, embed_for_clustering, with_levels
 from .embedders import get_embedder
 from .options import EmbedOptions
 from .sample import kept_by, sample_note, sample_threshold
@@ -195,12 +195,14 @@ def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int,
     placed = engine.map_column(marked.select_columns(["vector", "kept"]), _Nearest(centers), source="vector",
                                target="label", batch_size=4 * BATCH)
     labels = np.empty(n, dtype=np.int64)
+    sampled: list[np.ndarray] = []  # the positions of the sample's rows
     at = taken = 0
     # only the small columns come to this machine: the vectors stay on the cluster
     for batch in placed.select_columns(["label", "kept", NODE]).iter_batches(batch_size=8192, batch_format="numpy"):
         got = np.array(batch["label"], dtype=np.int64)  # a copy: Ray hands read-only arrays
         kept = np.asarray(batch["kept"], dtype=bool)
         got[kept] = labels_s[taken : taken + int(kept.sum())]  # the sample's rows keep the fit's labels, in order
+        sampled.append(at + np.flatnonzero(kept))
         taken += int(kept.sum())
         labels[at : at + len(got)] = got
         at += len(got)
@@ -209,4 +211,9 @@ def _fit_sample_and_place(vectors: Any, est: EmbeddingClusterer, threshold: int,
     if at != n or taken != len(texts):
         raise RuntimeError(f"the Ray engine placed {at} of {n} texts ({taken} of {len(texts)} sampled)")
     notes.append(sample_note(n, len(texts), est.fit_sample))
-    return est._result(labels, names, descriptions, notes, start)
+    # the levels as one process builds them past the bound: above the clusters, named from the sample
+    built = est._levels(labels, centers, names, descriptions, texts, x, named=np.concatenate(sampled), x_all=None)
+    if built.chosen != built.default:
+        labels, names, descriptions = built.labels, built.names, built.descriptions
+    notes.extend(built.notes())
+    return with_levels(est._result(labels, names, descriptions, notes, start), built)

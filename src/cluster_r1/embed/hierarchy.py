@@ -77,30 +77,29 @@ def levels_from_ids(per_level: list[np.ndarray], names: list[list[str]], descrip
     return levels
 
 
-def build_levels(texts: list[str], x: np.ndarray, labels: np.ndarray, centers: np.ndarray, names: list[str],
-                 descriptions: list[str], *, family: str, instruction: str, ask: Granularity | None = None,
-                 named: np.ndarray | None = None, split: bool = True, random_state: int = 0) -> Levels:
-    """The levels around ``labels`` (0-based fit ids with ``centers``, ``names`` and ``descriptions``); names of the
-    other levels from the texts at ``named`` (default: all). ``ask`` (default: read from ``instruction``) picks the
-    answer's level; ``split=False`` builds no finer level."""
-    per_level, default = hierarchy(x, labels, centers, random_state=random_state, split_down=split)
+def build_levels(labels: np.ndarray, centers: np.ndarray, names: list[str], descriptions: list[str], *,
+                 texts: list[str], x: np.ndarray, named: np.ndarray | None = None, x_all: np.ndarray | None = None,
+                 family: str, instruction: str, ask: Granularity | None = None, random_state: int = 0) -> Levels:
+    """The levels around ``labels`` (0-based fit ids of every text, with ``centers``, ``names`` and
+    ``descriptions``). ``texts`` and ``x`` are the texts the other levels are named from (and their centroids
+    taken from): every text, or the fit sample at positions ``named``. ``x_all``: every text's vector, for the
+    finer level (None: none is built). ``ask`` (default: read from ``instruction``) picks the answer's level."""
+    per_level, default = hierarchy(x_all, labels, centers, random_state=random_state, split_down=x_all is not None)
     ks = [int(ids.max()) + 1 for ids in per_level]
     chosen, why = choose_level(ks, default, read_granularity(instruction) if ask is None else ask)
-    named = np.arange(len(texts)) if named is None else named
-    sub_texts, sub_x = [texts[i] for i in named], x[named]
+    named = np.arange(len(labels)) if named is None else named
     all_names: list[list[str]] = []
     all_desc: list[list[str]] = []
     for i, ids in enumerate(per_level):
         if i == default:
             nm, ds = names, descriptions
         else:
-            ctr = level_centers(sub_x, ids[named])
-            nm, ds = keyword_names(family, sub_texts, ids[named], representatives(sub_x, ids[named], ctr))
+            ctr = level_centers(x, ids[named])
+            nm, ds = keyword_names(family, texts, ids[named], representatives(x, ids[named], ctr))
         all_names.append(list(nm))
         all_desc.append(list(ds))
     levels = levels_from_ids(per_level, all_names, all_desc, [None] + [parent_ids(per_level[i - 1], per_level[i])
                                                                         for i in range(1, len(per_level))])
-    out_names, out_desc = all_names[chosen], all_desc[chosen]
     answer = per_level[chosen]
-    answer_centers = centers if chosen == default else level_centers(x, answer)
-    return Levels(levels, default, chosen, why, answer, answer_centers, list(out_names), list(out_desc))
+    answer_centers = centers if chosen == default else level_centers(x, answer[named])
+    return Levels(levels, default, chosen, why, answer, answer_centers, all_names[chosen], all_desc[chosen])

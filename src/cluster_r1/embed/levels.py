@@ -69,12 +69,12 @@ def split(x: np.ndarray, labels: np.ndarray, k: int, *, random_state: int = 0) -
     return out if next_id > int(labels.max()) + 1 else None
 
 
-def hierarchy(x: np.ndarray, labels: np.ndarray, centers: np.ndarray, *, random_state: int = 0,
+def hierarchy(x: np.ndarray | None, labels: np.ndarray, centers: np.ndarray, *, random_state: int = 0,
               split_down: bool = True) -> tuple[list[np.ndarray], int]:
     """(per-level labels from the top down, the index of ``labels``' own level among them). Each level's labels are
     0-based ids per text; ``labels`` is the level the method chose; ``split_down=False``: no finer level."""
     k = int(labels.max()) + 1
     up = [ids[labels] for ids in merge(centers, coarser_sizes(k))] if k > 1 else []
-    down = split(x, labels, MERGE_FACTOR * k, random_state=random_state) if split_down else None
+    down = split(x, labels, MERGE_FACTOR * k, random_state=random_state) if split_down and x is not None else None
     levels = list(reversed(up)) + [labels] + ([down] if down is not None else [])
     return levels, len(up)
