@@ -274,5 +274,11 @@ def test_the_pipelines_result_gets_the_levels_above_its_topics(fake_server, tmp_
     assert result.levels is not None and result.level == len(result.levels) == 2
     assert result.levels[-1].labels == result.labels and result.levels[0].n_clusters < result.n_clusters
     assert [c.name for c in result.levels[-1].clusters] == [c.name for c in result.clusters]
-    assert any(n.startswith("levels: ") and "the pipeline's topics" in n for n in result.notes)
+    note = next(n for n in result.notes if n.startswith("levels: "))
+    assert "the pipeline's topics" in note and "named by the model from their topics' names" in note
+    calls = int(note.rsplit("(", 1)[1].split()[0])
+    several = [g for g in range(result.levels[0].n_clusters) if result.levels[1].parents.count(g + 1) > 1]
+    assert calls == len(several) > 0, "one call per top topic of two or more topics"
+    names = {c.name for c in result.clusters}
+    assert all(c.name in names for c in result.levels[0].clusters), "the fake names a group by its members' topic"
     assert Clustering.from_json(result.to_json()) == result  # validated: nested, every text once at every level

@@ -167,7 +167,8 @@ def _agent(request: _Request, backend: Backend, *, fall_back: bool) -> Clusterin
                                        progress=request.progress if request.progress is not None else null_progress)
         if request.keep is not None:
             request.keep.update(model=model, vectors=vectors)
-        return _with_levels_above(result, vectors[0], texts, view=str(vectors[2].get("view", "semantic")))
+        return _with_levels_above(result, vectors[0], texts, view=str(vectors[2].get("view", "semantic")),
+                                  backend=backend, instruction=instruction)
     except (AnswerError, ContextLengthError) as exc:
         if not fall_back:
             raise
@@ -177,21 +178,31 @@ def _agent(request: _Request, backend: Backend, *, fall_back: bool) -> Clusterin
         return result
 
 
-def _with_levels_above(result: Clustering, x: Any, texts: Sequence[str], *, view: str) -> Clustering:
-    """The large-corpus pipeline's result with the levels above its topics (keyword-named; its own topics the
-    finest level and the answer); as it was when it has too few topics for a level above them."""
+def _with_levels_above(result: Clustering, x: Any, texts: Sequence[str], *, view: str, backend: Backend,
+                       instruction: str) -> Clustering:
+    """The large-corpus pipeline's result with the levels above its topics, named by the model from their
+    children's names (its own topics the finest level and the answer); as it was when it has too few topics for a
+    level above them."""
     import numpy as np
 
+    from .corpus.calls import Tally
+    from .corpus.levels import name_levels_by_model
     from .embed.hierarchy import levels_above
 
     labels = np.asarray(result.labels) - 1
     levels = levels_above(labels, np.asarray(x), list(texts), [c.name for c in result.clusters],
                           [c.description for c in result.clusters], family=view)
     if len(levels) > 1:
+        import time
+
+        tally, start = Tally(), time.perf_counter()
+        name_levels_by_model(backend, instruction, levels, tally)
+        result.usage = result.usage.add(tally.usage(time.perf_counter() - start))
         result.levels, result.level = levels, len(levels)
         counts = " / ".join(str(lv.n_clusters) for lv in levels)
         result.notes.append(f"levels: {counts} clusters, from the top (--level N picks one); the answer is the "
-                            "pipeline's topics, the finest level; the levels above merge them by their texts' vectors")
+                            "pipeline's topics, the finest level; the levels above merge them by their texts' "
+                            f"vectors and were named by the model from their topics' names ({tally.calls} calls)")
     return result
 
 

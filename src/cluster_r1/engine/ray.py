@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -51,8 +52,10 @@ class _Runner:
         return {**batch, self.target: out, NODE: np.full(len(out), self.node)}
 
 
-#: How many times a model call lost with its actor (a node gone) is made again before the run stops.
-MAX_CALL_RETRIES = 3
+#: How long a model call lost with its actor (a node gone) is tried again before the run stops, and the seconds
+#: waited before the first try (twice that before the second, ... at most 5): the actor restarts meanwhile.
+RETRY_FOR = 120.0
+RETRY_WAIT = 0.5
 
 #: The column that says which node computed a row.
 NODE = "_node"
@@ -104,7 +107,9 @@ class ActorBackend:
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         if constraint is not None:
             kwargs["constraint"] = constraint
-        for attempt in range(MAX_CALL_RETRIES + 1):
+        lost_at: float | None = None
+        attempt = 0
+        while True:
             with self._lock:
                 actor = self._actors[next(self._next) % len(self._actors)]
             try:
@@ -112,12 +117,18 @@ class ActorBackend:
                 break
             except ray.exceptions.RayTaskError as exc:  # the backend's own error, as a local call would raise it
                 raise exc.cause from None
-            except ray.exceptions.RayActorError as exc:  # its actor was lost (a node gone): made again, counted
-                if attempt == MAX_CALL_RETRIES:
-                    raise BackendError(f"a model call was lost with its Ray actor {attempt + 1} times "
-                                       f"({type(exc).__name__}): check the cluster's nodes (`ray status`)") from None
-                with self._lock:
-                    self._engine.retried += 1
+            except ray.exceptions.RayActorError as exc:  # its actor was lost (a node gone): made again, counted once
+                now = time.monotonic()
+                if lost_at is None:
+                    lost_at = now
+                    with self._lock:
+                        self._engine.retried += 1
+                elif now - lost_at > RETRY_FOR:
+                    raise BackendError(f"a model call was lost with its Ray actor and no actor took it again within "
+                                       f"{RETRY_FOR:.0f} s ({type(exc).__name__}): check the cluster's nodes "
+                                       "(`ray status`)") from None
+                attempt += 1
+                time.sleep(min(RETRY_WAIT * attempt, 5.0))  # the actor restarting elsewhere
         with self._lock:
             self._engine.nodes.add(str(node))
             self._engine.calls += 1
