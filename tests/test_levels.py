@@ -54,6 +54,8 @@ def test_the_level_asked_for_is_chosen_from_the_levels_counts() -> None:
     ("by their stance on the issue", "stance"),
     ("by sentiment", "sentiment"),
     ("group the stories by author", "author"),
+    ("Cluster the tweets by the candidate whose account posted them", "author"),
+    ("the root causes of these incidents", "root cause"),
     ("by what the user wants", None),
     ("", None),
 ])

@@ -28,7 +28,13 @@ _BROAD = re.compile(r"\b(broad(?:ly|er)?|high[- ]level|top[- ]level|coarse(?:r|-
 _SPECIFIC = re.compile(r"\b(specific|fine[- ]?grained|finer|detailed|granular|narrow(?:er)?|sub-?topics?|"
                        r"sub-?categories|sub-?themes?)\b", re.IGNORECASE)
 _UNSEEN = re.compile(r"\b(root causes?|causes?|stances?|sentiments?|opinions?|emotions?|authors?|authorship|"
-                     r"who wrote|writers?|urgency|priority|severity|sarcasm|political leaning)\b", re.IGNORECASE)
+                     r"who wrote|writers?|who posted|posted by|whose account|speakers?|urgency|priority|severity|"
+                     r"sarcasm|political leaning)\b", re.IGNORECASE)
+
+
+#: The criterion a matched phrase names ("whose account" posted a text: its author).
+_CRITERION = {"whose account": "author", "who posted": "author", "posted by": "author", "who wrote": "author",
+              "authorship": "author", "writer": "author", "writers": "author"}
 
 
 @dataclass(frozen=True)
@@ -76,4 +82,8 @@ def unseen_criterion(instruction: str) -> str | None:
     """The criterion named in ``instruction`` that an embedding of what the texts are about does not carry
     (``"root cause"``, ``"sentiment"``, ...), or None."""
     m = _UNSEEN.search(instruction or "")
-    return m.group(1).lower() if m else None
+    if m is None:
+        return None
+    word = m.group(1).lower()
+    return _CRITERION.get(word, word.rstrip("s") if word.endswith(("causes", "stances", "sentiments", "opinions",
+                                                                     "emotions", "authors", "speakers")) else word)
