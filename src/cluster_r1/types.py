@@ -144,9 +144,11 @@ class Clustering:
             if len(lvl.parents) != lvl.n_clusters or any(
                     (p is not None) != (i > 1) or (p is not None and not 1 <= p <= above) for p in lvl.parents):
                 raise ValueError(f"level {i}: every cluster needs a parent in level {i - 1} (none at the top)")
-            for item in range(1, n + 1):
-                if i > 1 and lvl.parents[lvl.labels[item - 1] - 1] != self.levels[i - 2].labels[item - 1]:  # type: ignore[index]
-                    raise ValueError(f"level {i}: text {item}'s cluster is not inside its cluster one level up")
+            if i > 1:  # nested: every text's cluster lies inside its cluster one level up
+                above = self.levels[i - 2].labels  # type: ignore[index]
+                for item in range(1, n + 1):
+                    if lvl.parents[lvl.labels[item - 1] - 1] != above[item - 1]:
+                        raise ValueError(f"level {i}: text {item}'s cluster is not inside its cluster one level up")
         if self.level is not None and not (self.levels and 1 <= self.level <= len(self.levels)):
             raise ValueError(f"level {self.level} is not one of the {len(self.levels or [])} levels")
 

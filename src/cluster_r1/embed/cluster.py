@@ -193,7 +193,8 @@ def _kmeans(
         return model.fit_predict(x)
 
 
-def _means(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+def cluster_means(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """The mean row of each label 0..k-1 (a zero row for a label with none), in ``x``'s dtype."""
     sums = np.zeros((k, x.shape[1]), dtype=np.float64)
     np.add.at(sums, labels, x)
     return (sums / np.maximum(np.bincount(labels, minlength=k), 1)[:, None]).astype(x.dtype)
@@ -663,7 +664,7 @@ def _fit_partition(
         return _nearest(x, _centers(xs, fits[k], k)), scores  # UMAP saw the subsample; the rest join its nearest
     if algorithm == "kmeans" and n_clusters is None:
         # the whole input, started from the subsample fit that chose k (skips k-means++ on all points)
-        init = _means(xs, fits[k], k) if k in fits and len(np.unique(fits[k])) == k else None
+        init = cluster_means(xs, fits[k], k) if k in fits and len(np.unique(fits[k])) == k else None
         return _kmeans(x, k, random_state, minibatch_above, n_init=n_init, init=init), scores
     if algorithm == "kmeans":
         return _kmeans(x, k, random_state, minibatch_above), scores

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..granularity import Granularity, choose_level, read_granularity
 from ..types import Cluster, Level
+from .cluster import cluster_means
 from .levels import hierarchy
 from .naming import representatives
 from .views import keyword_names
@@ -42,10 +43,14 @@ class Levels:
 
 def level_centers(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """The mean vector of each id's rows (ids 0..m-1)."""
-    m = int(ids.max()) + 1
-    sums = np.zeros((m, x.shape[1]), dtype=np.float64)
-    np.add.at(sums, ids, x)
-    return (sums / np.bincount(ids, minlength=m)[:, None]).astype(x.dtype)
+    return cluster_means(x, ids, int(ids.max()) + 1)
+
+
+def _keyword_names(family: str, texts: list[str], x: np.ndarray, ids: np.ndarray) -> tuple[list[str], list[str]]:
+    """(names, descriptions) of a level's clusters ``ids`` (0-based, one per row of ``texts`` and ``x``), as the
+    offline default names its own: keywords, the texts nearest each centroid as examples."""
+    names, descriptions = keyword_names(family, texts, ids, representatives(x, ids, level_centers(x, ids)))
+    return list(names), list(descriptions)
 
 
 def parent_ids(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -91,11 +96,7 @@ def build_levels(labels: np.ndarray, centers: np.ndarray, names: list[str], desc
     all_names: list[list[str]] = []
     all_desc: list[list[str]] = []
     for i, ids in enumerate(per_level):
-        if i == default:
-            nm, ds = names, descriptions
-        else:
-            ctr = level_centers(x, ids[named])
-            nm, ds = keyword_names(family, texts, ids[named], representatives(x, ids[named], ctr))
+        nm, ds = (names, descriptions) if i == default else _keyword_names(family, texts, x, ids[named])
         all_names.append(list(nm))
         all_desc.append(list(ds))
     levels = levels_from_ids(per_level, all_names, all_desc, [None] + [parent_ids(per_level[i - 1], per_level[i])
@@ -118,10 +119,9 @@ def levels_above(labels: np.ndarray, x: np.ndarray, texts: list[str], names: lis
     all_names: list[list[str]] = []
     all_desc: list[list[str]] = []
     for ids in per_level[:-1]:
-        ctr = level_centers(x, ids)
-        nm, ds = keyword_names(family, texts, ids, representatives(x, ids, ctr))
-        all_names.append(list(nm))
-        all_desc.append(list(ds))
+        nm, ds = _keyword_names(family, texts, x, ids)
+        all_names.append(nm)
+        all_desc.append(ds)
     all_names.append(list(names))
     all_desc.append(list(descriptions))
     return levels_from_ids(per_level, all_names, all_desc, [None] + [parent_ids(per_level[i - 1], per_level[i])
