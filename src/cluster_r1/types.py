@@ -194,7 +194,8 @@ class Clustering:
         """This result with level ``level`` (1-based from the top) of its hierarchy as the answer; the
         per-text confidence of the other level is dropped."""
         if not self.levels:
-            raise InputError("this result has no levels to choose from (the offline method builds them)")
+            raise InputError(f"this result has no levels above or below its {self.n_clusters} clusters (too few "
+                             "clusters and texts for another level, or a method that builds none); drop --level")
         if not 1 <= level <= len(self.levels):
             counts = " / ".join(str(lv.n_clusters) for lv in self.levels)
             raise InputError(f"level {level} does not exist: this result has levels 1-{len(self.levels)} "
