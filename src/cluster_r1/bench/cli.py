@@ -27,6 +27,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     build.add_argument("--n-eval", type=int, default=None, help="C0 and C1 examples per held-in task")
     build.add_argument("--n-c2", type=int, default=None, help="C2 examples per held-out task")
     build.add_argument("--max-texts", type=int, default=None, help="at most this many texts per example")
+    build.add_argument("--min-texts", type=int, default=None, help="at least this many texts per example (default 2)")
+    build.add_argument("--min-per-cluster", type=int, default=None,
+                       help="at least this many texts of every gold cluster in an example (default 2)")
     build.add_argument("--max-tokens", type=int, default=None, help="approximate prompt tokens per example")
     build.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
     build.add_argument("--docs", default=None, help="also write the task table here, e.g. docs/reasoncluster_open.md")
@@ -65,7 +68,11 @@ def run_build(args: argparse.Namespace) -> int:
         "n_c2": args.n_c2,
         "max_texts": args.max_texts,
         "max_tokens": args.max_tokens,
+        "min_texts": args.min_texts,
+        "min_texts_per_cluster": args.min_per_cluster,
     }
+    if args.min_per_cluster is not None:
+        overrides["max_texts_per_cluster"] = max(args.min_per_cluster, SplitConfig.max_texts_per_cluster)
     config = SplitConfig(seed=args.seed, **{k: v for k, v in overrides.items() if v is not None})
     tasks = [get_task(name) for name in args.task] if args.task else None
     result = build_benchmark(

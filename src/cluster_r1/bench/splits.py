@@ -85,6 +85,7 @@ class SplitConfig:
     min_texts_per_cluster: int = 2
     max_texts_per_cluster: int = 6
     max_texts: int = field(default=30, metadata={"help": "at most this many texts per example"})
+    min_texts: int = field(default=2, metadata={"help": "at least this many texts per example"})
     max_tokens: int = field(default=12000, metadata={"help": "approximate prompt tokens per example"})
     eval_combo_fraction: float = field(
         default=0.34, metadata={"help": "share of enumerable combinations kept for C0/C1"}
@@ -105,6 +106,13 @@ class SplitConfig:
             raise ConfigError("need 1 <= min_texts_per_cluster <= max_texts_per_cluster")
         if self.max_texts < 2 or self.max_tokens < 100:
             raise ConfigError(f"max_texts={self.max_texts}, max_tokens={self.max_tokens}: too small for an example")
+        if self.max_texts < self.min_clusters * self.min_texts_per_cluster:
+            raise ConfigError(
+                f"max_texts={self.max_texts} cannot hold {self.min_clusters} clusters of "
+                f"{self.min_texts_per_cluster} texts: raise max_texts or lower min_texts_per_cluster"
+            )
+        if not 2 <= self.min_texts <= self.max_texts:
+            raise ConfigError(f"min_texts={self.min_texts}: need 2 <= min_texts <= max_texts={self.max_texts}")
         for name in ("n_train", "n_c0", "n_c1", "n_c2"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0")
@@ -231,7 +239,8 @@ def sample_example(
         if allowed is not None:
             labs = sorted(rng.choice(allowed))
         else:
-            k = rng.randint(config.min_clusters, min(config.max_clusters, len(eligible)))
+            top = min(config.max_clusters, len(eligible), config.max_texts // config.min_texts_per_cluster)
+            k = rng.randint(config.min_clusters, top)
             labs = sorted(rng.sample(eligible, k))
             if frozenset(labs) in forbidden:
                 continue
@@ -253,8 +262,9 @@ def sample_example(
                     chosen.append(picks[lab][r])
                     tokens += t
         gold = task.texts_of(corpus)
+        chosen = _complete_clusters(chosen, gold, config.min_texts_per_cluster)
         present = frozenset(gold[i] for i in chosen)
-        if len(present) < config.min_clusters or present in forbidden:
+        if len(present) < config.min_clusters or len(chosen) < config.min_texts or present in forbidden:
             continue
         if allowed is not None and present not in allowed:
             continue
@@ -275,6 +285,21 @@ def sample_example(
             input_tokens=tokens,
         )
     return None
+
+
+def _complete_clusters(chosen: list[int], gold: Sequence[str], minimum: int) -> list[int]:
+    """``chosen`` without the texts of clusters that the budgets cut below ``minimum`` texts.
+
+    A cluster of one text in an example pays a policy that puts every text alone (its
+    homogeneity is perfect), so the budgets never leave a gold cluster under the minimum.
+
+    >>> _complete_clusters([0, 1, 2, 3, 4], ["a", "b", "a", "c", "b"], 2)
+    [0, 1, 2, 4]
+    """
+    sizes: dict[str, int] = {}
+    for i in chosen:
+        sizes[gold[i]] = sizes.get(gold[i], 0) + 1
+    return [i for i in chosen if sizes[gold[i]] >= minimum]
 
 
 def _minus(pool: dict[str, list[int]], drop: set[int]) -> dict[str, list[int]]:

@@ -86,6 +86,12 @@ def _run(args: argparse.Namespace) -> int:
 
         report = train_grpo(load_config(GRPORunConfig, args.config, overrides))
     sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+    rise = report.get("reward_rise")
+    if rise:
+        sys.stdout.write(
+            f"reward: {rise['first']:.3f} over the first 3 logged steps, {rise['last']:.3f} over the last 3: "
+            f"{rise['rise']:+.3f}\n"
+        )
     return 0
 
 

@@ -13,9 +13,15 @@ __all__ = ["load_model_and_tokenizer", "lora_config", "save_model", "dtype_name"
 log = logging.getLogger(__name__)
 
 
-def dtype_name(bf16: bool, use_cpu: bool) -> str:
-    """The dtype to load weights in: bfloat16 on GPU when asked, float32 otherwise."""
-    return "bfloat16" if bf16 and not use_cpu else "float32"
+def dtype_name(bf16: bool, use_cpu: bool, cpu_bf16: bool = False) -> str:
+    """The dtype to load weights in: bfloat16 on GPU when asked (on CPU only with ``cpu_bf16``), float32 otherwise.
+
+    >>> dtype_name(True, False), dtype_name(True, True), dtype_name(False, True, cpu_bf16=True)
+    ('bfloat16', 'float32', 'bfloat16')
+    """
+    if use_cpu:
+        return "bfloat16" if cpu_bf16 else "float32"
+    return "bfloat16" if bf16 else "float32"
 
 
 def load_model_and_tokenizer(
@@ -70,11 +76,23 @@ def mark_dequantized(lm: Any) -> Any:
     return lm
 
 
-def lora_config(r: int, alpha: int, dropout: float, target_modules: str | list[str]) -> Any:
+def target_modules(spec: str | list[str]) -> str | list[str]:
+    """PEFT ``target_modules`` from a config value: ``all-linear``, a comma-separated list of module names, or a list.
+
+    >>> target_modules("q_proj, v_proj"), target_modules("all-linear")
+    (['q_proj', 'v_proj'], 'all-linear')
+    """
+    if isinstance(spec, str) and "," in spec:
+        return [name.strip() for name in spec.split(",") if name.strip()]
+    return spec
+
+
+def lora_config(r: int, alpha: int, dropout: float, target_modules_spec: str | list[str]) -> Any:
     """A PEFT ``LoraConfig`` for causal LM training."""
     peft = require("peft")
     return peft.LoraConfig(
-        r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, task_type="CAUSAL_LM"
+        r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules(target_modules_spec),
+        task_type="CAUSAL_LM",
     )
 
 
