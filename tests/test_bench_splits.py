@@ -95,6 +95,20 @@ def test_examples_respect_budgets_and_have_two_clusters(splits: dict) -> None:
             assert len(ex.texts) <= CONFIG.max_texts and ex.input_tokens <= CONFIG.max_tokens
             assert len(set(ex.text_ids)) == len(ex.texts) == len(ex.labels)
             assert isinstance(ex.gold(), Clustering) and ex.gold().n_clusters == ex.n_clusters
+            sizes = Counter(ex.labels)
+            assert min(sizes.values()) >= CONFIG.min_texts_per_cluster, (ex.id, sizes)
+
+
+def test_small_budgets_keep_whole_clusters() -> None:
+    """At 6-8 texts a draw of many clusters is cut; no gold cluster is left with one text."""
+    config = SplitConfig(seed=5, n_train=40, n_c0=0, n_c1=0, n_c2=0, max_texts=8, min_texts=6, max_tokens=2000,
+                         max_texts_per_cluster=3)
+    examples = build_splits(TASKS[:1], {"toy": _corpus()}, config)["train"]
+    assert len(examples) == 40
+    for ex in examples:
+        assert 6 <= len(ex.texts) <= 8
+        assert min(Counter(ex.labels).values()) >= 2, Counter(ex.labels)
+    assert any(ex.n_clusters >= 3 for ex in examples)
 
 
 def test_seeded(splits: dict) -> None:
@@ -131,3 +145,7 @@ def test_config_checks() -> None:
         SplitConfig(train_fraction=1.0)
     with pytest.raises(ConfigError, match="min_clusters"):
         SplitConfig(min_clusters=1)
+    with pytest.raises(ConfigError, match="cannot hold 2 clusters of 3 texts"):
+        SplitConfig(max_texts=5, min_texts_per_cluster=3, max_texts_per_cluster=6)
+    with pytest.raises(ConfigError, match="min_texts=9"):
+        SplitConfig(max_texts=8, min_texts=9)

@@ -20,12 +20,12 @@ pytest.importorskip("datasets")
 from cluster_r1.agent import ClusteringAgent  # noqa: E402
 from cluster_r1.backends.scripted import ScriptedBackend  # noqa: E402
 from cluster_r1.bench.splits import Example, write_jsonl  # noqa: E402
-from cluster_r1.errors import AnswerError  # noqa: E402
+from cluster_r1.errors import AnswerError, ConfigError  # noqa: E402
 from cluster_r1.train.data import read_rows, render_prompt  # noqa: E402
 from cluster_r1.train.distill import DistillConfig, Distiller  # noqa: E402
 from cluster_r1.train.grpo import GRPORunConfig, train_grpo  # noqa: E402
 from cluster_r1.train.probe import probe  # noqa: E402
-from cluster_r1.train.runs import read_metrics  # noqa: E402
+from cluster_r1.train.runs import read_metrics, read_state  # noqa: E402
 from cluster_r1.train.sft import SFTRunConfig, train_sft  # noqa: E402
 from cluster_r1.train.tiny import build_tiny_model  # noqa: E402
 
@@ -104,7 +104,7 @@ def test_distill_sft_grpo_serve(tmp_path: Path) -> None:
         model=sft["final_model"], train_file=str(bench), output_dir=str(tmp_path / "grpo"), prompt="paper",
         num_generations=4, prompts_per_step=1, micro_batch_size=4, max_completion_length=48, max_steps=2,
         learning_rate=1e-3, beta=0.04, reward_combination="mean", format_shaping=1.0,
-        gradient_checkpointing=False, bf16=False, use_cpu=True, save_steps=1000,
+        gradient_checkpointing=False, bf16=False, use_cpu=True, save_steps=1,
     ))
     assert grpo["steps"] == 2
     assert max(grpo["reward_std"]) > 0
@@ -113,6 +113,18 @@ def test_distill_sft_grpo_serve(tmp_path: Path) -> None:
     assert len(logged) == 2
     assert {"reward", "format_rate", "count_accuracy", "v_measure", "completions/mean_length", "kl"} <= set(logged[-1])
     assert (tmp_path / "grpo" / "final" / "config.json").exists()
+    assert read_state(tmp_path / "grpo")["status"] == "done"
+
+    # 4b. the run folder is not started over by accident; --resume goes on from its newest checkpoint
+    more = dict(model=sft["final_model"], train_file=str(bench), output_dir=str(tmp_path / "grpo"), prompt="paper",
+                num_generations=4, prompts_per_step=1, micro_batch_size=4, max_completion_length=48, max_steps=3,
+                learning_rate=1e-3, beta=0.0, reward_combination="mean", format_shaping=1.0,
+                gradient_checkpointing=False, bf16=False, use_cpu=True, save_steps=1)
+    with pytest.raises(ConfigError, match="add --resume"):
+        train_grpo(GRPORunConfig(**more))  # type: ignore[arg-type]
+    resumed = train_grpo(GRPORunConfig(**more, resume=True))  # type: ignore[arg-type]
+    assert resumed["steps"] == 3
+    assert [m["step"] for m in read_metrics(tmp_path / "grpo") if "reward" in m] == [1, 2, 3]
 
     # 5. the saved checkpoint serves through TransformersBackend: the probe and the agent
     from cluster_r1.backends.transformers_local import TransformersBackend

@@ -137,3 +137,71 @@ def test_a_dequantised_gguf_model_is_trainable(tmp_path) -> None:
     mark_dequantized(lm)
     validate_quantization_for_training(lm)
     assert not hasattr(lm.config, "quantization_config")
+
+
+def _checkpoint(run: Path, step: int, complete: bool = True) -> None:
+    folder = run / f"checkpoint-{step}"
+    folder.mkdir(parents=True)
+    if complete:
+        (folder / "trainer_state.json").write_text("{}")
+
+
+def test_run_folder_refuses_a_restart_and_resumes_from_the_newest_checkpoint(tmp_path: Path) -> None:
+    from cluster_r1.train.runs import last_checkpoint, read_metrics, read_state, start_point
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "reward": s / 10}) + "\n" for s in range(1, 8)))
+    _checkpoint(run, 5)
+    _checkpoint(run, 10, complete=False)  # killed while saving
+    _checkpoint(run, 2)
+    assert last_checkpoint(run) == run / "checkpoint-5"
+    with pytest.raises(ConfigError, match="holds checkpoint-5 of an earlier grpo run: add --resume"):
+        start_point(run, resume=False, stage="grpo")
+    assert start_point(run, resume=True, stage="grpo") == run / "checkpoint-5"
+    assert [m["step"] for m in read_metrics(run)] == [1, 2, 3, 4, 5]  # 6 and 7 are logged again
+    state = read_state(run)
+    assert (state["status"], state["step"], state["checkpoint"]) == ("running", 5, "checkpoint-5")
+    assert "--resume" in state["next"]
+
+
+def test_a_fresh_run_starts_a_clean_curve(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from cluster_r1.train.runs import read_metrics, start_point, write_state
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "reward": 0.5}) + "\n")
+    assert start_point(run, resume=False, stage="sft") is None
+    assert read_metrics(run) == []
+    with caplog.at_level("WARNING", logger="cluster_r1"):
+        assert start_point(run, resume=True, stage="sft") is None
+    assert "no complete checkpoint" in caplog.text
+    assert "next" not in write_state(run, status="done")
+
+
+def test_train_status_says_what_is_done(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cluster_r1.cli import main
+    from cluster_r1.train.runs import write_state
+
+    run = tmp_path / "run"
+    _checkpoint(run, 4)
+    (run / "metrics.jsonl").write_text(
+        "".join(json.dumps({"step": s, "reward": r}) + "\n" for s, r in ((1, 0.25), (4, 0.5)))
+    )
+    write_state(run, stage="grpo", status="running", step=4, max_steps=30)
+    assert main(["train", "status", str(run)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("grpo running: step 4 of 30; newest checkpoint checkpoint-4")
+    assert "0.250 at the first logged step, 0.500 at the last" in line and "--resume" in line
+    assert main(["train", "status", str(tmp_path)]) != 0
+    assert "holds no state.json" in capsys.readouterr().err
+
+
+def test_reward_rise_and_lora_targets() -> None:
+    from cluster_r1.train.grpo import reward_rise
+    from cluster_r1.train.models import dtype_name, target_modules
+
+    assert reward_rise([0.0, 0.1, 0.2, None, 0.3, 0.4, 0.5]) == {"first": 0.1, "last": 0.4, "rise": 0.3}
+    assert reward_rise([0.5] * 5) is None
+    assert target_modules("q_proj,v_proj") == ["q_proj", "v_proj"]
+    assert dtype_name(True, True) == "float32" and dtype_name(False, True, cpu_bf16=True) == "bfloat16"

@@ -29,6 +29,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config field (repeatable)")
         p.add_argument("-v", "--verbose", action="store_true", help="log every step")
+        p.add_argument("--resume", action="store_true",
+                       help="continue a stopped run in its output_dir (distill: from its decisions; sft/grpo: from "
+                       "the newest checkpoint)")
         p.set_defaults(func=_run, stage=name)
     pr = sub.add_parser("probe", help="score a checkpoint's raw replies: reward, format rate, V-measure")
     pr.add_argument("--model", required=True, help="checkpoint folder, Hub id or .gguf file")
@@ -39,6 +42,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     pr.add_argument("--max-tokens", type=int, default=1024)
     pr.add_argument("-o", "--output", default=None, help="write the per-example rows here (JSON)")
     pr.set_defaults(func=_probe)
+    st = sub.add_parser("status", help="what a run folder holds: done or stopped, the last step and checkpoint")
+    st.add_argument("run_dir", help="a run's output_dir")
+    st.set_defaults(func=_status)
     ps = sub.add_parser("presets", help="list the shipped configs")
     ps.set_defaults(func=_presets)
     return train
@@ -64,6 +70,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.verbose:
         logging.getLogger("cluster_r1").setLevel(logging.INFO)
     overrides = parse_overrides(args.overrides)
+    if args.resume and args.stage != "distill":
+        overrides["resume"] = True
     if args.stage == "distill":
         from ..errors import ConfigError
         from .data import load_examples
@@ -109,6 +117,30 @@ def _probe(args: argparse.Namespace) -> int:
 
         write_atomic(args.output, json.dumps(result.to_dict(rows=True), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import InputError
+    from .runs import last_checkpoint, read_metrics, read_state
+
+    run = Path(args.run_dir)
+    state = read_state(run)
+    if not state:
+        raise InputError(f"{run} holds no state.json: not a training run folder, or the run never started")
+    checkpoint = last_checkpoint(run)
+    rewards = [m["reward"] for m in read_metrics(run) if "reward" in m]
+    line = f"{state.get('stage', '?')} {state.get('status', '?')}: step {state.get('step', 0)}"
+    if state.get("max_steps"):
+        line += f" of {state['max_steps']}"
+    line += f"; newest checkpoint {checkpoint.name if checkpoint else 'none'}"
+    if rewards:
+        line += f"; reward {rewards[0]:.3f} at the first logged step, {rewards[-1]:.3f} at the last"
+    if state.get("next"):
+        line += f"; {state['next']}"
+    sys.stdout.write(line + "\n")
     return 0
 
 

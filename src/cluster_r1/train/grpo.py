@@ -28,7 +28,16 @@ from ._deps import require
 from .data import PROMPTS, grpo_rows, load_examples
 from .models import checkpointing_kwargs, dtype_name, load_model_and_tokenizer, lora_config, save_model
 from .reward_funcs import ClusterMetrics, FormatShaping
-from .runs import metrics_callback, peak_rss_mb, prepare_run_dir, read_metrics, write_report
+from .runs import (
+    metrics_callback,
+    peak_rss_mb,
+    prepare_run_dir,
+    read_metrics,
+    start_point,
+    state_callback,
+    write_report,
+    write_state,
+)
 from .sft import _ids, world_size
 
 __all__ = ["GRPORunConfig", "reward_functions", "reward_rise", "train_grpo"]
@@ -214,6 +223,7 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
     datasets = require("datasets")
     start = time.perf_counter()
     out = prepare_run_dir(config.output_dir, config)
+    checkpoint = start_point(out, config.resume, "grpo")
     if not config.train_file:
         raise ConfigError("train_file is empty: pass --set train_file=BENCH_DIR (from `cluster-r1 bench build`)")
     rows = grpo_rows(load_examples(config.train_file, max_examples=config.max_examples), config.prompt)
@@ -241,9 +251,9 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
         peft_config=lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
         if config.use_lora
         else None,
-        callbacks=[metrics_callback(out / "metrics.jsonl")],
+        callbacks=[metrics_callback(out / "metrics.jsonl"), state_callback(out)],
     )
-    result = trainer.train(resume_from_checkpoint=True if config.resume else None)
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     final = save_model(trainer.model, tokenizer, out / "final", merge_lora=config.merge_lora)
     metrics = [m for m in read_metrics(out) if "reward" in m]
     report = {
@@ -266,4 +276,5 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
     }
     report["reward_rise"] = reward_rise(report["reward"])
     write_report(out, report)
+    write_state(out, status="done", step=int(result.global_step), final="final")
     return report

@@ -5,24 +5,49 @@ Layout of ``output_dir``::
     config.json       the resolved config
     train.log         library log of the run
     metrics.jsonl     one line per logging step (loss, grad_norm, reward, format rate, ...)
-    checkpoint-*/     trainer checkpoints (resume with --set resume=true)
+    state.json        what is done: status (running / done), last step, last checkpoint, how to go on
+    checkpoint-*/     trainer checkpoints (continue a stopped or killed run with --resume)
     final/            the trained model (LoRA merged), loadable by TransformersBackend or vLLM
     report.json       summary: data counts, truncation, last metrics, wall time, peak memory
+
+A run started again in its folder without ``--resume`` is refused while the folder
+holds checkpoints (one line saying to add ``--resume`` or choose another folder); with
+``--resume`` it continues from the newest complete checkpoint and ``metrics.jsonl``
+loses the rows logged after that checkpoint, which the trainer logs again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import resource
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
+from ..io import write_atomic
 from ._deps import require
 from .config import config_to_dict
 
-__all__ = ["prepare_run_dir", "metrics_callback", "read_metrics", "peak_rss_mb", "write_report"]
+__all__ = [
+    "prepare_run_dir",
+    "last_checkpoint",
+    "start_point",
+    "read_state",
+    "write_state",
+    "state_callback",
+    "metrics_callback",
+    "read_metrics",
+    "peak_rss_mb",
+    "write_report",
+]
+
+log = logging.getLogger(__name__)
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 def prepare_run_dir(output_dir: str | Path, config: Any) -> Path:
@@ -41,6 +66,77 @@ def prepare_run_dir(output_dir: str | Path, config: Any) -> Path:
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
     return out
+
+
+def last_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete trainer checkpoint (``checkpoint-N`` holding ``trainer_state.json``), or None."""
+    found = []
+    for path in Path(run_dir).glob("checkpoint-*"):
+        match = _CHECKPOINT.match(path.name)
+        if match and path.is_dir() and (path / "trainer_state.json").exists():
+            found.append((int(match.group(1)), path))
+    return max(found)[1] if found else None
+
+
+def start_point(run_dir: str | Path, resume: bool, stage: str) -> Path | None:
+    """Where a run in ``run_dir`` starts: the checkpoint to resume from, or None for step 0.
+
+    Refuses to start over a folder holding checkpoints unless ``resume``; drops the
+    ``metrics.jsonl`` rows the resumed trainer will log again (or all of them on a fresh start).
+    """
+    out = Path(run_dir)
+    checkpoint = last_checkpoint(out)
+    if checkpoint is not None and not resume:
+        raise ConfigError(
+            f"{out} holds {checkpoint.name} of an earlier {stage} run: add --resume to continue it, "
+            "or choose another output_dir"
+        )
+    if resume and checkpoint is None:
+        log.warning("%s holds no complete checkpoint: starting the %s run from step 0", out, stage)
+    done = int(_CHECKPOINT.match(checkpoint.name).group(1)) if checkpoint is not None else 0  # type: ignore[union-attr]
+    kept = [row for row in read_metrics(out) if int(row.get("step", 0)) <= done]
+    path = out / "metrics.jsonl"
+    if path.exists() or kept:
+        write_atomic(path, "".join(json.dumps(row) + "\n" for row in kept))
+    write_state(out, stage=stage, status="running", step=done,
+                checkpoint=checkpoint.name if checkpoint is not None else None)
+    if checkpoint is not None:
+        log.info("resuming the %s run from %s", stage, checkpoint)
+    return checkpoint
+
+
+def read_state(run_dir: str | Path) -> dict[str, Any]:
+    """The run's ``state.json`` (empty when the run has not started)."""
+    path = Path(run_dir) / "state.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def write_state(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` into ``state.json`` (atomically) with the time; returns the new state."""
+    state = {**read_state(run_dir), **fields, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if state.get("status") == "running":
+        state["next"] = "continue with the same command and --resume"
+    else:
+        state.pop("next", None)
+    write_atomic(Path(run_dir) / "state.json", json.dumps(state, indent=2) + "\n")
+    return state
+
+
+def state_callback(run_dir: str | Path) -> Any:
+    """A ``transformers.TrainerCallback`` recording each saved checkpoint and the step count in ``state.json``."""
+    transformers = require("transformers")
+    target = Path(run_dir)
+
+    class RunState(transformers.TrainerCallback):  # type: ignore[name-defined]
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if state.is_world_process_zero:
+                write_state(target, max_steps=int(state.max_steps))
+
+        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if state.is_world_process_zero:
+                write_state(target, step=int(state.global_step), checkpoint=f"checkpoint-{state.global_step}")
+
+    return RunState()
 
 
 def metrics_callback(path: str | Path) -> Any:

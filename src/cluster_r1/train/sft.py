@@ -27,7 +27,16 @@ from ..errors import ConfigError, InputError
 from ._deps import require
 from .data import PROMPTS, final_answer_rows, load_examples, read_rows
 from .models import checkpointing_kwargs, dtype_name, load_model_and_tokenizer, lora_config, save_model
-from .runs import metrics_callback, peak_rss_mb, prepare_run_dir, read_metrics, write_report
+from .runs import (
+    metrics_callback,
+    peak_rss_mb,
+    prepare_run_dir,
+    read_metrics,
+    start_point,
+    state_callback,
+    write_report,
+    write_state,
+)
 
 __all__ = ["SFTRunConfig", "TruncationReport", "measure_lengths", "load_sft_rows", "train_sft", "world_size"]
 
@@ -210,6 +219,7 @@ def train_sft(config: SFTRunConfig) -> dict[str, Any]:
     datasets = require("datasets")
     start = time.perf_counter()
     out = prepare_run_dir(config.output_dir, config)
+    checkpoint = start_point(out, config.resume, "sft")
     rows = load_sft_rows(config)
     model, tokenizer = load_model_and_tokenizer(
         config.model,
@@ -239,11 +249,11 @@ def train_sft(config: SFTRunConfig) -> dict[str, Any]:
         peft_config=lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
         if config.use_lora
         else None,
-        callbacks=[metrics_callback(out / "metrics.jsonl")],
+        callbacks=[metrics_callback(out / "metrics.jsonl"), state_callback(out)],
     )
     log.info("SFT on %d rows: %d optimizer steps planned", len(rows),
              config.max_steps if config.max_steps > 0 else math.ceil(len(rows) / config.global_batch_size))
-    result = trainer.train(resume_from_checkpoint=True if config.resume else None)
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     final = save_model(trainer.model, tokenizer, out / "final", merge_lora=config.merge_lora)
     metrics = read_metrics(out)
     report = {
@@ -260,4 +270,5 @@ def train_sft(config: SFTRunConfig) -> dict[str, Any]:
         "final_model": str(final),
     }
     write_report(out, report)
+    write_state(out, status="done", step=int(result.global_step), final="final")
     return report
