@@ -36,7 +36,7 @@ import json
 import logging
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,7 +287,7 @@ def sample_example(
     return None
 
 
-def _complete_clusters(chosen: list[int], gold: Sequence[str], minimum: int) -> list[int]:
+def _complete_clusters(chosen: list[int], gold: Mapping[int, str] | Sequence[str], minimum: int) -> list[int]:
     """``chosen`` without the texts of clusters that the budgets cut below ``minimum`` texts.
 
     A cluster of one text in an example pays a policy that puts every text alone (its

@@ -256,6 +256,7 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     final = save_model(trainer.model, tokenizer, out / "final", merge_lora=config.merge_lora)
     metrics = [m for m in read_metrics(out) if "reward" in m]
+    rewards = [m.get("reward") for m in metrics]
     report = {
         "stage": "grpo",
         "model": config.model,
@@ -263,7 +264,7 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
         "dropped_long_prompts": n_long,
         "prompt_tokens_max": max(lengths),
         "steps": int(result.global_step),
-        "reward": [m.get("reward") for m in metrics],
+        "reward": rewards,
         "reward_std": [m.get("reward_std") for m in metrics],
         "format_rate": [m.get("format_rate", m.get("rewards/format_valid/mean")) for m in metrics],
         "count_accuracy": [m.get("count_accuracy") for m in metrics],
@@ -273,8 +274,8 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
         "wall_seconds": round(time.perf_counter() - start, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "final_model": str(final),
+        "reward_rise": reward_rise(rewards),
     }
-    report["reward_rise"] = reward_rise(report["reward"])
     write_report(out, report)
     write_state(out, status="done", step=int(result.global_step), final="final")
     return report
