@@ -125,6 +125,9 @@ def test_distill_sft_grpo_serve(tmp_path: Path) -> None:
     resumed = train_grpo(GRPORunConfig(**more, resume=True))  # type: ignore[arg-type]
     assert resumed["steps"] == 3
     assert [m["step"] for m in read_metrics(tmp_path / "grpo") if "reward" in m] == [1, 2, 3]
+    rollouts = read_rows(tmp_path / "grpo" / "completions.jsonl")
+    assert [r["step"] for r in rollouts] == [1] * 4 + [2] * 4 + [3] * 4
+    assert all(isinstance(r["completion"], str) and r["gold_labels"] for r in rollouts)
 
     # 5. the saved checkpoint serves through TransformersBackend: the probe and the agent
     from cluster_r1.backends.transformers_local import TransformersBackend
@@ -146,9 +149,10 @@ def test_distill_sft_grpo_serve(tmp_path: Path) -> None:
 
     write_jsonl(examples[:2], tmp_path / "bench" / "c1.jsonl")
     rc = main(["eval", "--bench", str(tmp_path / "bench"), "--method", "agent,kmeans", "--split", "C1",
-               "--checkpoint", str(grpo["final_model"]), "--max-tokens", "16", "--max-reasks", "0",
+               "--checkpoint", str(grpo["final_model"]), "--checkpoint-dtype", "bfloat16",
+               "--max-tokens", "16", "--max-reasks", "0",
                "--no-salvage", "--embed-cache", str(tmp_path / "emb"), "--out", str(tmp_path / "eval"), "-q"])
     assert rc == 0
     results = json.loads((tmp_path / "eval" / "results.json").read_text())
     agent_rows = [r for r in results["records"] if r["method"].startswith("agent")]
-    assert len(agent_rows) == 2 and "--checkpoint" in results["command"]
+    assert len(agent_rows) == 2 and "--checkpoint-dtype bfloat16" in results["command"]

@@ -53,6 +53,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="call the model for every request")
     s.add_argument("--checkpoint", help="evaluate a local checkpoint instead of a server: a trained run's final/ "
                    "folder, a Hub id or a .gguf file, run in-process with transformers")
+    s.add_argument("--checkpoint-dtype", choices=("float32", "bfloat16"), default=None,
+                   help="weights of --checkpoint (default bfloat16 on a GPU, float32 on CPU; bfloat16 is several "
+                   "times faster on CPUs with AMX)")
     e = p.add_argument_group("engine (where the embeddings are computed)")
     e.add_argument("--engine", choices=("local", "ray"), default="local",
                    help='local (default) or ray: the embeddings by actors on a Ray cluster (pip install "cluster-r1[ray]")')
@@ -109,6 +112,8 @@ def _command(args: argparse.Namespace, methods: list[str], splits: list[str]) ->
     needs_model = bool({"agent", "agent-constrained", "assist"} & set(methods))
     if needs_model and args.checkpoint:
         parts += ["--checkpoint", str(args.checkpoint)]
+        if args.checkpoint_dtype:
+            parts += ["--checkpoint-dtype", args.checkpoint_dtype]
     elif needs_model:
         base_url = args.base_url or os.environ.get("CLUSTER_R1_BASE_URL", "")
         model = args.model or os.environ.get("CLUSTER_R1_MODEL", "")
@@ -136,12 +141,14 @@ def _backend(args: argparse.Namespace, out: Path) -> Backend:
         from ..backends.transformers_local import TransformersBackend
 
         backend = TransformersBackend(args.checkpoint, max_new_tokens=args.max_tokens,
-                                      context_window=args.context_window)
+                                      context_window=args.context_window, dtype=args.checkpoint_dtype)
         if not args.no_cache:
             # the weights' modification time in the key: retraining into the same folder invalidates old replies
             weights = sorted(Path(args.checkpoint).glob("*.safetensors")) if Path(args.checkpoint).is_dir() else []
             stamp = max((w.stat().st_mtime_ns for w in weights), default=0)
-            backend = CachedBackend(backend, args.cache or out / "responses.sqlite", namespace=f"transformers:{stamp}",
+            dtype = f":{args.checkpoint_dtype}" if args.checkpoint_dtype else ""
+            backend = CachedBackend(backend, args.cache or out / "responses.sqlite",
+                                    namespace=f"transformers:{stamp}{dtype}",
                                     required=bool(args.cache))
         return backend
     backend = make_backend(base_url=args.base_url, model=args.model, timeout=args.timeout,

@@ -40,6 +40,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     pr.add_argument("--n", type=int, default=8, help="examples (default 8)")
     pr.add_argument("--prompt", default="hint", choices=["hint", "paper"])
     pr.add_argument("--max-tokens", type=int, default=1024)
+    pr.add_argument("--dtype", choices=("float32", "bfloat16"), default=None,
+                    help="weights (default bfloat16 on a GPU, float32 on CPU)")
     pr.add_argument("-o", "--output", default=None, help="write the per-example rows here (JSON)")
     pr.set_defaults(func=_probe)
     st = sub.add_parser("status", help="what a run folder holds: done or stopped, the last step and checkpoint")
@@ -108,7 +110,8 @@ def _probe(args: argparse.Namespace) -> int:
     from .data import load_examples
     from .probe import probe
 
-    backend = TransformersBackend(args.model, gguf_file=args.gguf_file, max_new_tokens=args.max_tokens)
+    backend = TransformersBackend(args.model, gguf_file=args.gguf_file, max_new_tokens=args.max_tokens,
+                                  dtype=args.dtype)
     path = args.data
     examples = load_examples(path, max_examples=args.n)
     result = probe(backend, examples, prompt=args.prompt, max_tokens=args.max_tokens)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
@@ -141,14 +142,17 @@ class GRPORunConfig:
         return completions // per_step
 
 
-def reward_functions(config: GRPORunConfig) -> tuple[list[Any], list[float]]:
-    """The reward callables and their weights: cluster reward, format shaping, metrics (weight 0)."""
+def reward_functions(config: GRPORunConfig, completions_log: Path | None = None) -> tuple[list[Any], list[float]]:
+    """The reward callables and their weights: cluster reward, format shaping, metrics (weight 0).
+
+    With ``completions_log`` the metrics function also appends every rollout (step, text, scores) there.
+    """
     funcs: list[Any] = [ClusterReward(combination=config.reward_combination, decay=config.reward_decay)]  # type: ignore[arg-type]
     weights = [1.0]
     if config.format_shaping > 0:
         funcs.append(FormatShaping())
         weights.append(config.format_shaping)
-    funcs.append(ClusterMetrics())
+    funcs.append(ClusterMetrics(log_path=completions_log))
     weights.append(0.0)
     return funcs, weights
 
@@ -241,7 +245,7 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
                     config.max_prompt_length)
     if not kept:
         raise InputError(f"every prompt is longer than max_prompt_length={config.max_prompt_length}")
-    funcs, weights = reward_functions(config)
+    funcs, weights = reward_functions(config, completions_log=out / "completions.jsonl")
     trainer = trl.GRPOTrainer(
         model=model,
         reward_funcs=funcs,

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..answer import TAGS, parse_answer
@@ -76,12 +78,23 @@ class ClusterMetrics:
 
     __name__ = "format_valid"
 
-    def __init__(self, labels_column: str = "gold_labels") -> None:
+    def __init__(self, labels_column: str = "gold_labels", log_path: str | Path | None = None) -> None:
         self.labels_column = labels_column
+        self.log_path = Path(log_path) if log_path is not None else None
 
     def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float]:
         golds = kwargs[self.labels_column]
-        scores = [evaluate_answer(_completion_text(c), g) for c, g in zip(completions, golds)]
+        texts = [_completion_text(c) for c in completions]
+        scores = [evaluate_answer(t, g) for t, g in zip(texts, golds)]
+        if self.log_path is not None:
+            state = kwargs.get("trainer_state")
+            step = int(state.global_step) + 1 if state is not None else None
+            with self.log_path.open("a", encoding="utf-8") as fh:
+                for text, gold, score in zip(texts, golds, scores):
+                    row = {"step": step, "completion": text, "gold_labels": list(gold),
+                           "format_valid": score.format_valid, "count_correct": score.count_correct,
+                           "v_measure": round(score.v_measure, 4)}
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         log_metric: Callable[[str, float], None] | None = kwargs.get("log_metric")
         if log_metric is not None and scores:
             n = len(scores)

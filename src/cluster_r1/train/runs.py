@@ -5,6 +5,7 @@ Layout of ``output_dir``::
     config.json       the resolved config
     train.log         library log of the run
     metrics.jsonl     one line per logging step (loss, grad_norm, reward, format rate, ...)
+    completions.jsonl GRPO: every rollout with its step and scores (what the policy writes)
     state.json        what is done: status (running / done), last step, last checkpoint, how to go on
     checkpoint-*/     trainer checkpoints (continue a stopped or killed run with --resume)
     final/            the trained model (LoRA merged), loadable by TransformersBackend or vLLM
@@ -94,10 +95,12 @@ def start_point(run_dir: str | Path, resume: bool, stage: str) -> Path | None:
     if resume and checkpoint is None:
         log.warning("%s holds no complete checkpoint: starting the %s run from step 0", out, stage)
     done = int(_CHECKPOINT.match(checkpoint.name).group(1)) if checkpoint is not None else 0  # type: ignore[union-attr]
-    kept = [row for row in read_metrics(out) if int(row.get("step", 0)) <= done]
-    path = out / "metrics.jsonl"
-    if path.exists() or kept:
-        write_atomic(path, "".join(json.dumps(row) + "\n" for row in kept))
+    for name in ("metrics.jsonl", "completions.jsonl"):
+        path = out / name
+        if path.exists():
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            kept = [row for row in rows if int(row.get("step") or 0) <= done]
+            write_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept))
     write_state(out, stage=stage, status="running", step=done,
                 checkpoint=checkpoint.name if checkpoint is not None else None)
     if checkpoint is not None:
