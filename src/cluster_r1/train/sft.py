@@ -252,7 +252,8 @@ def train_sft(config: SFTRunConfig) -> dict[str, Any]:
         callbacks=[metrics_callback(out / "metrics.jsonl"), state_callback(out)],
     )
     log.info("SFT on %d rows: %d optimizer steps planned", len(rows),
-             config.max_steps if config.max_steps > 0 else math.ceil(len(rows) / config.global_batch_size))
+             config.max_steps if config.max_steps > 0
+             else math.ceil(config.num_train_epochs * math.ceil(len(rows) / config.global_batch_size)))
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     final = save_model(trainer.model, tokenizer, out / "final", merge_lora=config.merge_lora)
     metrics = read_metrics(out)
