@@ -205,3 +205,17 @@ def test_reward_rise_and_lora_targets() -> None:
     assert reward_rise([0.5] * 5) is None
     assert target_modules("q_proj,v_proj") == ["q_proj", "v_proj"]
     assert dtype_name(True, True) == "float32" and dtype_name(False, True, cpu_bf16=True) == "bfloat16"
+
+
+def test_bad_input_leaves_the_run_state_alone(tmp_path: Path) -> None:
+    from cluster_r1.errors import InputError
+    from cluster_r1.train.grpo import train_grpo
+    from cluster_r1.train.runs import read_metrics, read_state
+
+    pytest.importorskip("trl")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 3, "reward": 0.5}) + "\n")
+    with pytest.raises(InputError, match="does not exist"):
+        train_grpo(GRPORunConfig(train_file=str(tmp_path / "missing"), output_dir=str(run), use_cpu=True))
+    assert read_state(run) == {} and [m["step"] for m in read_metrics(run)] == [3]

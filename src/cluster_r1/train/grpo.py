@@ -227,10 +227,10 @@ def train_grpo(config: GRPORunConfig) -> dict[str, Any]:
     datasets = require("datasets")
     start = time.perf_counter()
     out = prepare_run_dir(config.output_dir, config)
-    checkpoint = start_point(out, config.resume, "grpo")
     if not config.train_file:
         raise ConfigError("train_file is empty: pass --set train_file=BENCH_DIR (from `cluster-r1 bench build`)")
     rows = grpo_rows(load_examples(config.train_file, max_examples=config.max_examples), config.prompt)
+    checkpoint = start_point(out, config.resume, "grpo")
     model, tokenizer = load_model_and_tokenizer(
         config.model,
         gguf_file=config.gguf_file,

@@ -69,14 +69,25 @@ def prepare_run_dir(output_dir: str | Path, config: Any) -> Path:
     return out
 
 
-def last_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest complete trainer checkpoint (``checkpoint-N`` holding ``trainer_state.json``), or None."""
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _newest_checkpoint(run_dir: Path) -> tuple[int, Path] | None:
     found = []
-    for path in Path(run_dir).glob("checkpoint-*"):
+    for path in run_dir.glob("checkpoint-*"):
         match = _CHECKPOINT.match(path.name)
         if match and path.is_dir() and (path / "trainer_state.json").exists():
             found.append((int(match.group(1)), path))
-    return max(found)[1] if found else None
+    return max(found) if found else None
+
+
+def last_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete trainer checkpoint (``checkpoint-N`` holding ``trainer_state.json``), or None."""
+    newest = _newest_checkpoint(Path(run_dir))
+    return newest[1] if newest else None
 
 
 def start_point(run_dir: str | Path, resume: bool, stage: str) -> Path | None:
@@ -86,7 +97,7 @@ def start_point(run_dir: str | Path, resume: bool, stage: str) -> Path | None:
     ``metrics.jsonl`` rows the resumed trainer will log again (or all of them on a fresh start).
     """
     out = Path(run_dir)
-    checkpoint = last_checkpoint(out)
+    done, checkpoint = _newest_checkpoint(out) or (0, None)
     if checkpoint is not None and not resume:
         raise ConfigError(
             f"{out} holds {checkpoint.name} of an earlier {stage} run: add --resume to continue it, "
@@ -94,12 +105,10 @@ def start_point(run_dir: str | Path, resume: bool, stage: str) -> Path | None:
         )
     if resume and checkpoint is None:
         log.warning("%s holds no complete checkpoint: starting the %s run from step 0", out, stage)
-    done = int(_CHECKPOINT.match(checkpoint.name).group(1)) if checkpoint is not None else 0  # type: ignore[union-attr]
     for name in ("metrics.jsonl", "completions.jsonl"):
         path = out / name
         if path.exists():
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-            kept = [row for row in rows if int(row.get("step") or 0) <= done]
+            kept = [row for row in _read_jsonl(path) if int(row.get("step") or 0) <= done]
             write_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept))
     write_state(out, stage=stage, status="running", step=done,
                 checkpoint=checkpoint.name if checkpoint is not None else None)
@@ -160,10 +169,7 @@ def metrics_callback(path: str | Path) -> Any:
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """The rows of ``metrics.jsonl``."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _read_jsonl(Path(run_dir) / "metrics.jsonl")
 
 
 def peak_rss_mb() -> float:

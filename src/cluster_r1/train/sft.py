@@ -219,8 +219,8 @@ def train_sft(config: SFTRunConfig) -> dict[str, Any]:
     datasets = require("datasets")
     start = time.perf_counter()
     out = prepare_run_dir(config.output_dir, config)
-    checkpoint = start_point(out, config.resume, "sft")
     rows = load_sft_rows(config)
+    checkpoint = start_point(out, config.resume, "sft")
     model, tokenizer = load_model_and_tokenizer(
         config.model,
         gguf_file=config.gguf_file,
